@@ -1,0 +1,3 @@
+from sedge.cli import main
+
+main()

@@ -1,0 +1,84 @@
+"""The `sedge` and `tvmc` command lines.
+
+Each sub-command lives in its own module under `sedge.cli` and registers itself with the
+`@command` decorator; `COMMAND_MODULES` is the one list to extend when adding a command.
+A command's `drive(args)` only turns argparse values into one Python API call and prints
+the result; the work happens in the stages. Errors become one line on stderr and the
+exit code of the error (4 sedge, 5 import); `--verbose` shows the traceback too.
+"""
+import argparse
+import importlib
+import sys
+import traceback
+
+from sedge.errors import SedgeError
+
+COMMAND_MODULES = [
+    "compile",
+    "run",
+    "demo",
+]
+
+_COMMANDS = {}
+
+
+def command(name, help, tvmc=False):
+    """Register `configure(parser)` as sub-command `name`; its module defines `drive(args)`.
+
+    `tvmc=True` also exposes the command under the `tvmc` entry point.
+    """
+
+    def register(configure):
+        if name in _COMMANDS:
+            raise RuntimeError(f"sedge command '{name}' registered twice")
+        _COMMANDS[name] = (help, configure, tvmc)
+        return configure
+
+    return register
+
+
+def build_parser(prog="sedge", tvmc_only=False):
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"sedge.cli.{module}")
+    parser = argparse.ArgumentParser(prog=prog, description="sedge: compile, run and estimate compressed neural networks on TVM")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and debug output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (help_text, configure, in_tvmc) in _COMMANDS.items():
+        if tvmc_only and not in_tvmc:
+            continue
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks and debug output")
+        configure(p)
+        p.set_defaults(drive=sys.modules[configure.__module__].drive)
+    return parser
+
+
+def _run(argv, prog, tvmc_only):
+    parser = build_parser(prog, tvmc_only)
+    args = parser.parse_args(argv)
+    try:
+        return args.drive(args) or 0
+    except SedgeError as err:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug in sedge, not bad input: still one line unless --verbose
+        if args.verbose:
+            traceback.print_exc()
+        print(f"{prog}: internal error: {type(err).__name__}: {err} (rerun with --verbose for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def main(argv=None):
+    sys.exit(_run(argv, "sedge", tvmc_only=False))
+
+
+def tvmc_main(argv=None):
+    sys.exit(_run(argv, "tvmc", tvmc_only=True))

@@ -1,0 +1,28 @@
+"""The user-facing error types: each carries a one-line message and the exit code the CLI uses.
+
+tvmc's exit codes are kept: 4 for a sedge (compiler/driver) error, 5 for an import error.
+Every stage raises one of these for bad input, so the CLI can print one line and exit.
+The stage folders import these from `sedge.errors`; the module imports nothing itself, so
+`runtime` and `hw_models` can use it on a board without torch or the compiler.
+"""
+
+
+class SedgeError(Exception):
+    """A problem with the user's input or environment, stated in one line."""
+
+    exit_code = 4
+
+
+class ModelImportError(SedgeError):
+    """The model file could not be read or holds something sedge cannot import."""
+
+    exit_code = 5
+
+
+class UnsupportedOpError(ModelImportError):
+    """The model uses an operator that no converter handles."""
+
+    def __init__(self, op: str, allowed: str = ""):
+        hint = f"; supported: {allowed}" if allowed else ""
+        super().__init__(f"unsupported operator '{op}'{hint}")
+        self.op = op
