@@ -1,1 +1,1 @@
-"""x"""
+"""The frontend: compressed layers, the model zoo, and loading models into Relax."""
