@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "compile",
     "run",
     "demo",
+    "agent",
 ]
 
 _COMMANDS = {}
@@ -51,7 +52,7 @@ def build_parser(prog="sedge", tvmc_only=False):
         p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks and debug output")
         configure(p)
-        p.set_defaults(drive=sys.modules[configure.__module__].drive)
+        p.set_defaults(drive=sys.modules[configure.__module__].drive, parser=p)
     return parser
 
 

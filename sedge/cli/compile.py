@@ -1,0 +1,116 @@
+"""`sedge compile MODEL` / `tvmc compile MODEL`: import, optimise and build a package."""
+import json
+from pathlib import Path
+
+from sedge.cli import command
+from sedge.errors import SedgeError
+
+_LIST_FLAGS = ("disabled_pass", "dump_code", "print_ir_before", "print_ir_after")
+
+
+def _comma_list(text):
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+@command("compile", help="compile a model (.onnx, .pt2, zoo:<name>) into a sedge package", tvmc=True)
+def configure(p):
+    from sedge.frontend.loaders import LOADERS
+    from sedge.tvm_passes.target import KINDS, kind_options
+
+    p.add_argument("model", help="an .onnx file, a torch.export .pt2 file, or zoo:<name>")
+    p.add_argument("--model-format", choices=[*LOADERS, "zoo"], help="the model's format (default: from the suffix)")
+    p.add_argument("--input-shapes", help='input shapes, e.g. "input:[1,3,224,224] mask:[1,10]"')
+    p.add_argument("-O", "--opt-level", type=int, default=3, help="optimisation level 0..3 (default 3)")
+    p.add_argument("--target", help='tvmc string ("llvm -mcpu=skylake-avx512", "cuda"), inline JSON or a '
+                                    ".json file (default: this machine's CPU)")
+    for kind in KINDS:
+        for option in sorted(kind_options(kind)):
+            if option not in ("kind", "host", "tag", "keys", "device", "from_device", "target_device_type"):
+                p.add_argument(f"--target-{kind}-{option}", dest=f"target_opt__{kind}__{option}",
+                               metavar="VALUE", help="sets this option of the target")
+    p.add_argument("-o", "--output", default="module.tar", help="package path (default module.tar)")
+    p.add_argument("--cross-compiler", help="C compiler that links the library for the target, e.g. "
+                                            "aarch64-linux-gnu-gcc")
+    p.add_argument("--cross-compiler-options", default="", help="extra options for the cross compiler")
+    p.add_argument("--tuning-records", help="a tuning-records directory from `sedge tune`")
+    p.add_argument("--desired-layout", choices=["NCHW"], help="accepted for tvmc scripts; sedge picks "
+                                                               "kernel layouts itself")
+    p.add_argument("--disabled-pass", type=_comma_list, default=[], help="comma-separated pass names to skip")
+    p.add_argument("--pass-config", action="append", default=[], metavar="NAME=VALUE",
+                   help="a PassContext config entry, e.g. tir.disable_vectorize=true (repeatable)")
+    p.add_argument("--dump-code", type=_comma_list, default=[], help="write <output>.<fmt> for fmt in "
+                                                                      "relax,tir,ll,asm")
+    p.add_argument("--print-pass-times", action="store_true", help="print how long each pass took")
+    p.add_argument("--print-ir-before", type=_comma_list, default=[], help="print the IR before these passes")
+    p.add_argument("--print-ir-after", type=_comma_list, default=[], help="print the IR after these passes")
+    p.add_argument("--config", help="a JSON file of flag values (keys: flag names without dashes)")
+
+
+def _pass_config(entries):
+    config = {}
+    for entry in entries:
+        name, sep, value = entry.partition("=")
+        if not sep or not name:
+            raise SedgeError(f"bad --pass-config '{entry}'; expected NAME=VALUE, e.g. tir.disable_vectorize=true")
+        lowered = value.strip().lower()
+        if lowered in ("true", "false"):
+            config[name] = lowered == "true"
+        else:
+            try:
+                config[name] = int(value)
+            except ValueError:
+                config[name] = value
+    return config
+
+
+def apply_config_file(args, parser_defaults: dict):
+    """--config: values from a JSON file fill every flag the command line left at its default."""
+    path = Path(args.config)
+    if not path.is_file():
+        raise SedgeError(f"--config file '{path}' does not exist")
+    try:
+        values = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise SedgeError(f"--config file '{path}' is not valid JSON: {err}") from None
+    if not isinstance(values, dict):
+        raise SedgeError(f"--config file '{path}' must hold a JSON object of flag values")
+    for key, value in values.items():
+        dest = key.lstrip("-").replace("-", "_")
+        if dest not in parser_defaults or dest in ("model", "config", "drive"):
+            raise SedgeError(f"--config: unknown flag '{key}'; allowed: "
+                             f"{', '.join(sorted(k for k in parser_defaults if not k.startswith('target_opt__')))}")
+        if getattr(args, dest) == parser_defaults[dest]:
+            if dest in _LIST_FLAGS and isinstance(value, str):
+                value = _comma_list(value)
+            setattr(args, dest, value)
+
+
+def options_from_args(args):
+    from sedge.tvm_passes.build import CompileOptions
+
+    target_options = {}
+    for name, value in vars(args).items():
+        if name.startswith("target_opt__") and value is not None:
+            _, kind, option = name.split("__")
+            target_options[(kind, option)] = value
+    return CompileOptions(
+        target=args.target, target_options=target_options, output=args.output, opt_level=args.opt_level,
+        cross_compiler=args.cross_compiler, cross_compiler_options=args.cross_compiler_options,
+        tuning_records=args.tuning_records, disabled_passes=args.disabled_pass,
+        pass_config=_pass_config(args.pass_config), dump_code=args.dump_code,
+        print_pass_times=args.print_pass_times, print_ir_before=args.print_ir_before,
+        print_ir_after=args.print_ir_after)
+
+
+def drive(args):
+    import sedge
+
+    if args.config:
+        apply_config_file(args, {a.dest: a.default for a in args.parser._actions})
+    model = sedge.load(args.model, args.model_format, args.input_shapes)
+    for note in model.notes:
+        print(f"note: {note}")
+    package = sedge.compile(model, options_from_args(args))
+    meta = package.metadata
+    print(f"compiled {args.model} for {json.dumps(meta.target)} in {meta.build['seconds']:.1f} s -> {package.path} "
+          f"({len(meta.layers)} layers, {sum(r.macs for r in meta.layers) / 1e6:.1f} M MACs)")

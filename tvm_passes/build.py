@@ -1,0 +1,156 @@
+"""Model -> sedge package: run the pipeline, build the library, write the package.
+
+`CompileOptions` is the one options object `sedge compile`, `tvmc compile` and
+`sedge.compile()` fill; every field mirrors a tvmc flag.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sedge.errors import SedgeError
+from sedge.runtime.metadata import Metadata, TensorSpec
+from sedge.runtime.package import write_package
+from sedge.tvm_passes import instruments
+from sedge.tvm_passes.layer_records import layer_records
+from sedge.tvm_passes.target import parse_target
+
+DUMP_FORMATS = ("relax", "tir", "ll", "asm")
+
+
+@dataclass
+class CompileOptions:
+    target: str | None = None  # tvmc string, inline JSON or .json path; None = this host
+    target_options: dict = field(default_factory=dict)  # {(kind, option): value} from --target-<kind>-<opt>
+    output: str = "module.tar"
+    opt_level: int = 3
+    cross_compiler: str | None = None
+    cross_compiler_options: str = ""
+    tuning_records: str | None = None
+    disabled_passes: list = field(default_factory=list)
+    pass_config: dict = field(default_factory=dict)
+    dump_code: list = field(default_factory=list)
+    print_pass_times: bool = False
+    print_ir_before: list = field(default_factory=list)
+    print_ir_after: list = field(default_factory=list)
+
+
+def _check(options: CompileOptions):
+    if not 0 <= options.opt_level <= 3:
+        raise SedgeError(f"-O/--opt-level must be 0..3, got {options.opt_level}")
+    unknown = set(options.dump_code) - set(DUMP_FORMATS)
+    if unknown:
+        raise SedgeError(f"unknown --dump-code format(s) {sorted(unknown)}; allowed: {', '.join(DUMP_FORMATS)}")
+    if options.tuning_records and not Path(options.tuning_records).is_dir():
+        raise SedgeError(f"--tuning-records '{options.tuning_records}' is not a tuning-records directory "
+                         "(written by `sedge tune -o DIR`)")
+
+
+def _pass_context(options: CompileOptions, collected: instruments.PassRecorder, timing):
+    import tvm
+
+    extra = [timing] if timing else []
+    printers = [instruments.PrintIR(options.print_ir_before, options.print_ir_after)] \
+        if options.print_ir_before or options.print_ir_after else []
+    try:
+        return tvm.transform.PassContext(opt_level=options.opt_level, config=options.pass_config,
+                                         disabled_pass=options.disabled_passes,
+                                         instruments=[collected, *extra, *printers])
+    except (ValueError, AttributeError, tvm.error.TVMError) as err:
+        raise SedgeError(f"bad --pass-config: {str(err).splitlines()[0]}") from None
+
+
+def _library_name(target: dict, options: CompileOptions) -> str:
+    """A shared library when it can be linked here (host target or a cross compiler given)."""
+    from sedge.tvm_passes.target import is_host_compatible
+
+    needs_linker = target["kind"] == "llvm" and not is_host_compatible(target)
+    return "mod.tar" if needs_linker and not options.cross_compiler else "mod.so"
+
+
+def compile_model(model, options: CompileOptions) -> Path:
+    """Compile `model` (a sedge.frontend.model.Model) into the package at options.output."""
+    import tvm
+
+    from sedge.tvm_passes.pipeline import sedge_pipeline
+
+    _check(options)
+    target_config = parse_target(options.target, options.target_options)
+    target = tvm.target.Target(target_config)
+    records = layer_records(model.mod)
+    collected = instruments.PassRecorder()
+    timing = tvm.ir.instrument.PassTimingInstrument() if options.print_pass_times else None
+    started = time.perf_counter()
+    with _pass_context(options, collected, timing):
+        lowered = sedge_pipeline(target, options.tuning_records)(model.mod)
+        executable = tvm.compile(lowered, target, relax_pipeline=None)
+        if timing:
+            print(timing.render())
+    build_seconds = time.perf_counter() - started
+    metadata = Metadata(
+        sedge_version=_version("sedge"), tvm_version=tvm.__version__, target=target_config,
+        inputs=model.inputs, outputs=_outputs(model.mod), passes=collected.names, layers=records,
+        params=[TensorSpec(n, list(p.shape), str(p.dtype)) for n, p in zip(model.param_names, model.params)],
+        source=model.source, build={"seconds": round(build_seconds, 3), "opt_level": options.opt_level,
+                                    "cross_compiler": options.cross_compiler, "notes": model.notes})
+    output = Path(options.output)
+    with tempfile.TemporaryDirectory(prefix="sedge-build-") as tmp:
+        library = Path(tmp) / _library_name(target_config, options)
+        _export(executable, library, options)
+        write_package(output, library, model.params, metadata)
+    _dump(options, output, lowered, executable)
+    return output
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _outputs(mod) -> list[TensorSpec]:
+    ret = mod["main"].ret_ty
+    fields = list(ret.fields) if hasattr(ret, "fields") else [ret]
+    return [TensorSpec(f"output_{i}", [int(d) for d in f.shape], str(f.dtype)) for i, f in enumerate(fields)]
+
+
+def _export(executable, library: Path, options: CompileOptions):
+    import tvm
+
+    if library.suffix == ".tar":
+        executable.export_library(str(library))  # objects only: link on the board
+        return
+    fcompile = None
+    if options.cross_compiler:
+        fcompile = tvm.support.cc.cross_compiler(options.cross_compiler,
+                                                 options=options.cross_compiler_options.split() or None)
+    try:
+        executable.export_library(str(library), fcompile=fcompile)
+    except Exception as err:  # the C compiler's own message says what failed
+        raise SedgeError(f"linking the library failed ({options.cross_compiler or 'host compiler'}): "
+                         f"{str(err).strip().splitlines()[-1]}") from None
+
+
+def _dump(options: CompileOptions, output: Path, lowered, executable):
+    """tvmc's --dump-code: write <output>.<format> for each requested format."""
+    import tvm
+    from tvm import relax
+
+    from sedge.runtime.package import atomic_write
+
+    texts = {
+        "relax": lambda: tvm.IRModule({gv: f for gv, f in lowered.functions.items()
+                                       if isinstance(f, relax.Function)}).script(),
+        "tir": lambda: tvm.IRModule({gv: f for gv, f in lowered.functions.items()
+                                     if not isinstance(f, relax.Function)}).script(),
+        "ll": lambda: "\n".join(m.inspect_source("ll") for m in executable.mod.imports),
+        "asm": lambda: "\n".join(m.inspect_source("asm") for m in executable.mod.imports),
+    }
+    for fmt in options.dump_code:
+        text = texts[fmt]()
+        atomic_write(f"{output}.{fmt}", lambda tmp, text=text: Path(tmp).write_text(text))

@@ -1,0 +1,189 @@
+"""Per-layer records of an imported Relax module: what each layer computes and moves.
+
+The walk visits `main`'s bindings in order. A value computed only from weights (function
+parameters after `num_input`, constants, and ops on those, such as a transposed weight)
+counts as a weight; everything else is an activation. `RECORDERS` maps a Relax op name
+(`relax.nn.conv2d`) or a compressed construct's `sedge.op` attribute to a function
+`CallInfo -> LayerRecord | None` (None: the op moves no data worth a record, e.g. reshape).
+"""
+import math
+from dataclasses import dataclass, field
+
+from sedge.runtime.metadata import LayerRecord, dtype_bytes
+
+RECORDERS = {}
+
+
+def register_recorder(*keys):
+    def register(fn):
+        for key in keys:
+            if key in RECORDERS:
+                raise RuntimeError(f"layer recorder for '{key}' registered twice")
+            RECORDERS[key] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class CallInfo:
+    name: str  # a unique layer name: <kind>_<index>
+    key: str  # op name or sedge.op value
+    attrs: dict  # the call's attributes, or the construct function's attributes
+    input_shapes: list  # activation arguments
+    weight_shapes: list  # weight arguments
+    output_shape: list
+    dtype: str
+    extra: dict = field(default_factory=dict)
+
+    def record(self, op: str, macs: int = 0, adds: int = 0, weight_bytes: int | None = None, **kw) -> LayerRecord:
+        size = dtype_bytes(self.dtype)
+        if weight_bytes is None:
+            weight_bytes = sum(math.prod(s) for s in self.weight_shapes) * size
+        return LayerRecord(
+            name=self.name, op=op, input_shapes=self.input_shapes, output_shape=self.output_shape,
+            weight_shapes=self.weight_shapes, attrs=kw.pop("attrs", _plain(self.attrs)), macs=int(macs),
+            adds=int(adds), weight_bytes=int(weight_bytes),
+            input_bytes=sum(math.prod(s) for s in self.input_shapes) * size,
+            output_bytes=math.prod(self.output_shape) * size, dtype=self.dtype, **kw)
+
+
+def _plain(value):
+    """TVM attribute values (Array, IntImm, String) -> JSON-friendly Python values."""
+    import tvm
+
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) or type(value).__name__ in ("Array", "Shape"):
+        return [_plain(v) for v in value]
+    if isinstance(value, tvm.tirx.IntImm):
+        return int(value.value)
+    if isinstance(value, (bool, int, float)):
+        return value
+    if hasattr(value, "value") and isinstance(value.value, (int, float)):
+        return value.value
+    return str(value)
+
+
+def call_attrs(call) -> dict:
+    if call.attrs is None:
+        return {}
+    # Attrs objects expose their fields as attributes (no keys() in 0.27)
+    fields = [n for n in dir(call.attrs)
+              if not n.startswith("_") and n != "id_" and not callable(getattr(call.attrs, n))]
+    return {name: _plain(getattr(call.attrs, name)) for name in fields}
+
+
+def _shape(expr) -> list | None:
+    ty = expr.ty
+    if hasattr(ty, "fields") and ty.fields:  # ops such as batch_norm return (out, mean, var)
+        ty = ty.fields[0]
+    shape = getattr(ty, "shape", None)
+    if shape is None:
+        return None
+    try:
+        return [int(d) for d in shape]
+    except TypeError:
+        return None
+
+
+def _dtype(expr) -> str:
+    ty = expr.ty
+    return str(ty.fields[0].dtype if hasattr(ty, "fields") and ty.fields else ty.dtype)
+
+
+def layer_records(mod, function: str = "main") -> list[LayerRecord]:
+    """The records of `mod[function]`, in execution order."""
+    import tvm
+    from tvm import relax
+
+    func = mod[function]
+    num_input = int(func.attrs["num_input"]) if func.attrs and "num_input" in func.attrs else len(func.params)
+    weights = set(func.params[num_input:])  # TVM objects hash by identity of the node
+    records, counts = [], {}
+
+    def is_weight(arg):
+        return isinstance(arg, tvm.ir.expr.Constant) or arg in weights
+
+    for block in func.body.blocks:
+        for binding in block.bindings:
+            value = binding.value
+            if not isinstance(value, relax.Call):
+                continue
+            tensor_args = [a for a in value.args if _shape(a) is not None]
+            if tensor_args and all(is_weight(a) for a in tensor_args):
+                weights.add(binding.var)
+                continue
+            key, attrs = _key_and_attrs(mod, value)
+            recorder = RECORDERS.get(key)
+            output_shape = _shape(binding.var)
+            if recorder is None or output_shape is None:
+                continue
+            kind = key.rsplit(".", 1)[-1]
+            counts[kind] = counts.get(kind, 0) + 1
+            info = CallInfo(
+                name=f"{kind}_{counts[kind] - 1}", key=key, attrs=attrs,
+                input_shapes=[_shape(a) for a in tensor_args if not is_weight(a)],
+                weight_shapes=[_shape(a) for a in tensor_args if is_weight(a)],
+                output_shape=output_shape, dtype=_dtype(binding.var))
+            record = recorder(info)
+            if record is not None:
+                records.append(record)
+    return records
+
+
+def _key_and_attrs(mod, call):
+    """A call's registry key: the op name, or `sedge.op` of a called construct function."""
+    from tvm import relax
+
+    if isinstance(call.op, relax.GlobalVar):
+        callee = mod[call.op]
+        attrs = dict(callee.attrs.items()) if callee.attrs is not None else {}
+        return str(attrs.get("sedge.op", call.op.name_hint)), _plain(attrs)
+    return str(getattr(call.op, "name", call.op)), call_attrs(call)
+
+
+# ---- standard Relax ops ----
+
+@register_recorder("relax.nn.conv2d")
+def _conv2d(info: CallInfo):
+    n, o, h, w = info.output_shape
+    kernel = info.weight_shapes[0] if info.weight_shapes else info.input_shapes[1]
+    macs = n * o * h * w * math.prod(kernel[1:])
+    groups = info.attrs.get("groups", 1)
+    op = "depthwise_conv2d" if groups > 1 and groups == kernel[0] and kernel[1] == 1 else "conv2d"
+    return info.record(op, macs=macs, attrs={**info.attrs, "kernel": kernel[2:]})
+
+
+@register_recorder("relax.matmul", "relax.nn.linear")
+def _matmul(info: CallInfo):
+    reduction = (info.weight_shapes or info.input_shapes[1:])[0][-2] if info.key == "relax.matmul" else \
+        info.weight_shapes[0][-1]
+    macs = math.prod(info.output_shape) * reduction
+    return info.record("dense" if info.weight_shapes else "matmul", macs=macs)
+
+
+@register_recorder("relax.nn.max_pool2d", "relax.nn.avg_pool2d", "relax.nn.adaptive_avg_pool2d", "relax.mean",
+                   "relax.sum", "relax.max")
+def _pool(info: CallInfo):
+    adds = math.prod(info.input_shapes[0]) if info.input_shapes else 0
+    return info.record("pool", adds=adds, attrs={**info.attrs, "kind": info.key.rsplit(".", 1)[-1]})
+
+
+_ADDITIVE = {"relax.add", "relax.subtract"}
+_MULTIPLICATIVE = {"relax.multiply", "relax.divide"}
+
+
+@register_recorder(*_ADDITIVE, *_MULTIPLICATIVE, "relax.nn.relu", "relax.clip", "relax.sigmoid", "relax.nn.silu",
+                   "relax.nn.gelu", "relax.tanh", "relax.nn.softmax", "relax.maximum", "relax.minimum")
+def _elementwise(info: CallInfo):
+    elements = math.prod(info.output_shape)
+    return info.record("elementwise", adds=elements if info.key in _ADDITIVE else 0,
+                       macs=elements if info.key in _MULTIPLICATIVE else 0,
+                       attrs={"kind": info.key.rsplit(".", 1)[-1]})
+
+
+@register_recorder("relax.nn.batch_norm")
+def _batch_norm(info: CallInfo):
+    elements = math.prod(info.output_shape)
+    return info.record("elementwise", macs=elements, adds=elements, attrs={"kind": "batch_norm"})

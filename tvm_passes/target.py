@@ -1,0 +1,127 @@
+"""Targets: tvmc-style strings, inline JSON and JSON files -> TVM 0.27 JSON targets.
+
+TVM 0.27 accepts only config dicts (`{"kind": "llvm", "mcpu": ...}`); users bring tvmc
+strings such as "llvm -mcpu=skylake-avx512" or "cuda -arch=sm_80, llvm". `mcpu=native`
+is rejected by TVM's LLVM, so the host CPU is detected through LLVM itself.
+"""
+import json
+import os
+import shlex
+from pathlib import Path
+
+from sedge.errors import SedgeError
+
+# the kinds sedge builds for; `--target-<kind>-<option>` flags are generated for these
+KINDS = ("llvm", "cuda")
+_LIST_OPTIONS = {"mattr", "keys", "libs", "cl-opt"}
+
+
+def kind_options(kind: str) -> dict[str, str]:
+    """Option name -> TVM type name ('str', 'int', 'bool', 'Array<str>', ...) of a target kind."""
+    import tvm
+
+    return dict(tvm.target.TargetKind.options_from_name(kind))
+
+
+def host_target() -> dict:
+    """The machine sedge runs on: LLVM's name for this CPU, every core."""
+    from tvm.target import codegen
+
+    return {"kind": "llvm", "mcpu": str(codegen.llvm_get_system_cpu()), "num-cores": os.cpu_count() or 1}
+
+
+def _convert(kind: str, option: str, value: str):
+    types = kind_options(kind)
+    if option not in types:
+        raise SedgeError(f"unknown option '-{option}' for target '{kind}'; allowed: {', '.join(sorted(types))}")
+    kind_type = types[option]
+    try:
+        if kind_type == "int":
+            return int(value)
+        if kind_type == "bool":
+            if value.lower() not in ("1", "0", "true", "false"):
+                raise ValueError(value)
+            return value.lower() in ("1", "true")
+    except ValueError:
+        raise SedgeError(f"target option -{option} takes {kind_type}, got '{value}'") from None
+    if option in _LIST_OPTIONS or kind_type.startswith("Array"):
+        return [v for v in value.split(",") if v]
+    return value
+
+
+def _parse_one(text: str) -> dict:
+    words = shlex.split(text)
+    if not words:
+        raise SedgeError("empty target; expected e.g. 'llvm', 'llvm -mcpu=skylake-avx512' or 'cuda'")
+    kind, config = words[0], {}
+    if kind not in KINDS:
+        raise SedgeError(f"unknown target kind '{kind}'; allowed: {', '.join(KINDS)} "
+                         "(as 'kind -option=value ...', inline JSON or a .json file)")
+    config["kind"] = kind
+    for word in words[1:]:
+        name, sep, value = word.lstrip("-").partition("=")
+        if not word.startswith("-") or not sep:
+            raise SedgeError(f"bad target option '{word}' in '{text}'; expected -option=value")
+        if name == "mcpu" and value == "native":
+            value = host_target()["mcpu"]
+        config[name] = _convert(kind, name, value)
+    return config
+
+
+def parse_target(text: str | None, overrides: dict | None = None) -> dict:
+    """A tvmc target string / inline JSON / JSON file path (None: the host) -> JSON target dict.
+
+    `overrides` holds `--target-<kind>-<option>` values as {(kind, option): value}. A
+    comma-separated "cuda, llvm" pair makes the llvm part the host of the cuda target.
+    """
+    if text is None:
+        config = host_target()
+    elif text.lstrip().startswith("{"):
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SedgeError(f"--target looks like JSON but does not parse: {err}") from None
+    elif text.endswith(".json"):
+        if not Path(text).is_file():
+            raise SedgeError(f"target file '{text}' does not exist")
+        try:
+            config = json.loads(Path(text).read_text())
+        except json.JSONDecodeError as err:
+            raise SedgeError(f"target file '{text}' is not valid JSON: {err}") from None
+    else:
+        parts = [_parse_one(p) for p in text.split(",") if p.strip()]
+        config = parts[0]
+        if len(parts) == 2 and config["kind"] == "cuda" and parts[1]["kind"] == "llvm":
+            config["host"] = parts[1]
+        elif len(parts) > 1:
+            raise SedgeError(f"bad target '{text}'; only 'cuda, llvm ...' (device, host) pairs may be combined")
+    for (kind, option), value in (overrides or {}).items():
+        if kind != config.get("kind"):
+            raise SedgeError(f"--target-{kind}-{option} given, but the target is '{config.get('kind')}'")
+        config[option] = _convert(kind, option, str(value))
+    if config.get("kind") == "cuda" and "host" not in config:
+        config["host"] = host_target()
+    return validate(config)
+
+
+def validate(config: dict) -> dict:
+    """Check the dict against TVM; return it in TVM's canonical exported form."""
+    import tvm
+
+    if not isinstance(config, dict) or config.get("kind") not in KINDS:
+        raise SedgeError(f"bad target {json.dumps(config)[:120]}; its 'kind' must be one of {', '.join(KINDS)}")
+    try:
+        target = tvm.target.Target(config)
+    except ValueError as err:
+        raise SedgeError(f"TVM rejects target {json.dumps(config)}: {str(err).splitlines()[0]}") from None
+    return json.loads(str(target))
+
+
+def is_host_compatible(config: dict) -> bool:
+    """True when code for `config` runs on this machine (same arch, no foreign triple)."""
+    from tvm.target import codegen
+
+    if config.get("kind") != "llvm":
+        return False
+    triple = config.get("mtriple")
+    return not triple or triple.split("-")[0] == str(codegen.llvm_get_system_triple()).split("-")[0]
