@@ -1,0 +1,122 @@
+"""Per layer: DRAM bytes from the cheapest tiling through the board's last on-chip buffer,
+SRAM accesses level by level, energy = operations x per-op energy + accesses x per-byte
+energy, and latency = max(compute cycles, each memory's transfer cycles).
+
+Reads only plain layer records and a board. Byte counts in the records are rescaled to the
+requested precision. Network-level choices made here:
+
+- a tensor several layers share (a CSG generator) stays resident in the buffer, fetched
+  once, when it takes at most half the buffer; otherwise each layer reads it again;
+- a CSG layer then runs in "generate" mode (codes + generator from DRAM, kernel rebuilt on
+  chip) unless reading its materialised dense kernel moves fewer bytes;
+- a layer's output stays on chip for the next layer when the next layer consumes it (same
+  shape) and it takes at most half the buffer: its DRAM write and the next read are credited.
+  The records do not name tensors, so a skip connection that reads it later is not seen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sedge.hw_models import ops as op_counts
+from sedge.hw_models.energy import op_energy_pj
+from sedge.hw_models.result import Estimate, LayerEstimate
+from sedge.hw_models.tiling import geometry, traffic
+from sedge.errors import SedgeError
+from sedge.runtime.metadata import LayerRecord, dtype_bytes
+
+PRECISION_BYTES = {"int8": 1, "fp16": 2, "fp32": 4}
+
+
+@dataclass(frozen=True)
+class _Sized:
+    """A record's byte counts at the estimate's precision."""
+
+    weights: float
+    inputs: float
+    outputs: float
+    shared: dict
+    dense_weights: float
+    element: int
+
+
+def estimate(records: list[LayerRecord], board, precision: str = "fp32", baseline=None,
+             model: str = "", baseline_model: str = "") -> Estimate:
+    """The estimate of `records` on `board`; `baseline` (records) is estimated alongside."""
+    if precision not in PRECISION_BYTES:
+        raise SedgeError(f"unknown precision '{precision}'; allowed: {', '.join(PRECISION_BYTES)}")
+    sized = [_size(record, precision) for record in records]
+    shared = {key: size for s in sized for key, size in s.shared.items()}
+    resident = shared if sum(shared.values()) <= board.buffer.size_bytes / 2 else {}
+    buffer = board.buffer.size_bytes - sum(resident.values())
+    layers, kept_in, fetched = [], 0.0, set()
+    for i, (record, size) in enumerate(zip(records, sized)):
+        consumer = records[i + 1] if i + 1 < len(records) else None
+        keep_out = (consumer is not None and record.output_shape in consumer.input_shapes
+                    and size.outputs <= buffer / 2)
+        first_use = {key: resident[key] for key in size.shared if key in resident and key not in fetched}
+        fetched |= set(first_use)
+        layers.append(_layer(record, size, board, precision, buffer, resident, first_use, kept_in, keep_out))
+        kept_in = size.outputs if keep_out else 0.0
+    parameter_bytes = sum(s.weights for s in sized) + sum(shared.values())
+    base = (estimate(baseline, board, precision, model=baseline_model)
+            if baseline is not None else None)
+    return Estimate(board=board.name, precision=precision, clock_hz=board.compute.clock_hz,
+                    layers=layers, parameter_bytes=parameter_bytes, model=model, baseline=base)
+
+
+def _size(record: LayerRecord, precision: str) -> _Sized:
+    scale = PRECISION_BYTES[precision] / dtype_bytes(record.dtype)
+    return _Sized(weights=record.weight_bytes * scale, inputs=record.input_bytes * scale,
+                  outputs=record.output_bytes * scale,
+                  shared={key: size * scale for key, size in record.shared_weights.items()},
+                  dense_weights=record.attrs.get("dense_weight_bytes", record.weight_bytes) * scale,
+                  element=PRECISION_BYTES[precision])
+
+
+def _layer(record, size, board, precision, buffer, resident, first_use, kept_in, keep_out) -> LayerEstimate:
+    geo = geometry(record.op, record.input_shapes, record.output_shape, record.weight_shapes)
+    streamed_shared = sum(v for k, v in size.shared.items() if k not in resident)
+    if record.op == "csg_conv":
+        choices = {"generate": size.weights + streamed_shared, "materialised": size.dense_weights}
+    else:
+        choices = {"": size.weights + streamed_shared}
+    dram = {mode: traffic(geo, w, size.inputs, size.outputs, buffer, kept_in, keep_out)
+            for mode, w in choices.items()}
+    mode = min(dram, key=lambda m: dram[m].total)
+    weights = choices[mode]
+    fills_resident = sum(first_use.values())
+    inner = [traffic(geo, weights, size.inputs, size.outputs, level.size_bytes) for level in board.sram[:-1]]
+    levels = inner + [dram[mode]]
+    counts = op_counts.count_ops(record, mode)
+    operand_reads = _operand_reads(board, geo, weights, size, counts)
+    accesses = _accesses(board, levels, operand_reads, size, fills_resident)
+    return LayerEstimate.build(
+        record=record, mode=mode, counts=counts, board=board, precision=precision,
+        dram={"weights": levels[-1].weights + fills_resident, "inputs": levels[-1].inputs,
+              "outputs": levels[-1].outputs},
+        accesses=accesses, op_energy=op_energy_pj(board, precision),
+        order=levels[-1].order, tiles=levels[-1].tiles)
+
+
+def _operand_reads(board, geo, weights, size, counts) -> float:
+    """Bytes the datapath reads from the innermost level: tiles into its registers, or, with
+    no registers, each MAC's two operands and each addition's one."""
+    registers = board.compute.register_bytes
+    if registers:
+        held = traffic(geo, weights, size.inputs, size.outputs, registers)
+        return held.weights + held.inputs
+    return (2 * counts.macs + counts.adds) * size.element
+
+
+def _accesses(board, levels, operand_reads, size, fills_resident) -> dict:
+    """Bytes read from and written to each memory; each level is filled from the next one out."""
+    fills = [t.weights + t.inputs for t in levels]
+    fills[-1] += fills_resident
+    spills = [t.outputs for t in levels]
+    result = {}
+    for i, level in enumerate(board.sram):
+        reads = operand_reads if i == 0 else fills[i - 1]
+        writes = fills[i] + (size.outputs if i == 0 else spills[i - 1])
+        result[level.name] = {"reads": reads, "writes": writes}
+    result[board.dram.name] = {"reads": fills[-1], "writes": spills[-1]}
+    return result
