@@ -48,7 +48,7 @@ def _summary(est: Estimate) -> list[str]:
     parts = ", ".join(f"{name} {pj / 1e6:.2f}" for name, pj in t["energy_pj"].items())
     lines.append(f"  Energy per inference           {t['energy_pj_total'] / 1e6:.2f} uJ ({parts})")
     bound = sum(1 for layer in est.layers if layer.bound == "compute")
-    lines.append(f"  Cycles / latency               {t['cycles']:.4g} / {t['latency_s'] * 1e3:.3f} ms "
+    lines.append(f"  Cycles / latency               {t['cycles']:.4g} / {t['latency_s'] * 1e3:.4g} ms "
                  f"({bound} of {len(est.layers)} layers compute-bound)")
     savings = est.savings()
     if savings:
@@ -57,7 +57,7 @@ def _summary(est: Estimate) -> list[str]:
         for key, label, fmt in (("parameter_bytes", "parameters in DRAM", _mb),
                                 ("dram_bytes_total", "DRAM traffic", _mb),
                                 ("energy_pj_total", "energy", lambda pj: f"{pj / 1e6:.2f} uJ"),
-                                ("latency_s", "latency", lambda s: f"{s * 1e3:.3f} ms")):
+                                ("latency_s", "latency", lambda s: f"{s * 1e3:.4g} ms")):
             ratio = f"{savings[key]:.2f}x less" if savings[key] else "n/a"
             lines.append(f"  {label:<28} {fmt(base[key])} -> {fmt(t[key])} ({ratio})")
     return lines
