@@ -18,6 +18,9 @@ COMMAND_MODULES = [
     "run",
     "demo",
     "agent",
+    "boards",
+    "estimate",
+    "zoo",
 ]
 
 _COMMANDS = {}
