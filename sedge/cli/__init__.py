@@ -20,7 +20,6 @@ COMMAND_MODULES = [
     "agent",
     "boards",
     "estimate",
-    "zoo",
 ]
 
 _COMMANDS = {}
