@@ -36,7 +36,13 @@ def pytorch_program(source: dict, inputs: dict) -> list[np.ndarray]:
     return [t.numpy() for t in (out if isinstance(out, (tuple, list)) else [out])]
 
 
-REFERENCES = {"onnx": onnx_runtime, "pytorch": pytorch_program}
+def zoo_model(source: dict, inputs: dict) -> list[np.ndarray]:
+    from sedge.frontend.loaders.zoo import reference
+
+    return reference(source, inputs)
+
+
+REFERENCES = {"onnx": onnx_runtime, "pytorch": pytorch_program, "zoo": zoo_model}
 
 
 def reference_outputs(source: dict, inputs: dict) -> list[np.ndarray]:

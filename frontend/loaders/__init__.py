@@ -8,11 +8,13 @@ from pathlib import Path
 from sedge.errors import SedgeError
 from sedge.frontend.loaders import onnx as _onnx
 from sedge.frontend.loaders import pytorch as _pytorch
+from sedge.frontend.loaders import zoo as _zoo
 from sedge.frontend.model import Model
 
 LOADERS = {
     "onnx": ((".onnx",), _onnx.load),
     "pytorch": ((".pt2",), _pytorch.load),
+    "zoo": ((), _zoo.load),
 }
 
 ZOO_PREFIX = "zoo:"

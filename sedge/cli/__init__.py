@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "agent",
     "boards",
     "estimate",
+    "zoo",
 ]
 
 _COMMANDS = {}

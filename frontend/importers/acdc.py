@@ -1,0 +1,54 @@
+"""ACDC layers into Relax: `sedge.ACDC` over the last dimension (SECL's pointwise part).
+
+Generic path: per factor, multiply by A, by the orthonormal DCT matrix, by D, by its
+transpose, add the bias, riffle (reshape / transpose / reshape). The kernel pass may run a
+fast DCT or multiply the stack out into one dense matrix instead.
+"""
+import numpy as np
+from tvm import relax
+from tvm.relax.frontend.onnx.onnx_frontend import OnnxOpConverter
+
+from sedge.frontend.importers.construct import emit_sedge_call, shape_of
+from sedge.frontend.layers.acdc import dct_matrix
+from sedge.frontend.loaders.pytorch import CUSTOM_CONVERT_MAP
+from sedge.frontend.onnx_ops import register_converter
+
+
+def emit_acdc(bb, x, a, d, bias):
+    factors, N = shape_of(a)
+    shape = shape_of(x)
+    settings = {"factors": factors, "n": N, "bias": int(bias is not None)}
+
+    def body(builder, params):
+        dct = dct_matrix(N).numpy().astype(np.float32)
+        forward, inverse = relax.const(np.ascontiguousarray(dct.T)), relax.const(dct)
+        emit = builder.emit
+        y = emit(relax.op.reshape(params[0], [-1, N]))
+        for layer in range(factors):
+            pick = lambda tensor: relax.op.take(tensor, relax.const(layer, "int64"), axis=0)
+            h = emit(relax.op.matmul(relax.op.multiply(y, pick(params[1])), forward))
+            h = emit(relax.op.matmul(relax.op.multiply(h, pick(params[2])), inverse))
+            if bias is not None:
+                h = emit(relax.op.add(h, pick(params[3])))
+            h = emit(relax.op.permute_dims(emit(relax.op.reshape(h, [-1, 2, N // 2])), [0, 2, 1]))
+            y = emit(relax.op.reshape(h, [-1, N]))
+        return builder.emit(relax.op.reshape(y, shape))
+
+    return emit_sedge_call(bb, "ACDC", [x, a, d] + ([bias] if bias is not None else []), settings, body)
+
+
+@register_converter("ACDC")
+class ACDCConverter(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(cls, bb, inputs, attr, params):
+        return emit_acdc(bb, inputs[0], inputs[1], inputs[2], inputs[3] if len(inputs) > 3 else None)
+
+
+def convert_acdc(node, importer):
+    x, a, d, bias = node.args
+    env = importer.env
+    return emit_acdc(importer.block_builder, env[x], env[a], env[d], env[bias] if bias is not None else None)
+
+
+# TVM keys custom ops by the OpOverload name without its namespace
+CUSTOM_CONVERT_MAP["acdc.default"] = convert_acdc

@@ -1,0 +1,96 @@
+"""Band-limited FFT convolutions into Relax: `sedge.FFTConv`.
+
+Generic path: the real 2-D DFT as matmuls with constant cosine / sine matrices (Relax has no
+FFT op), the per-frequency channel contraction as one batched matmul, the band mask, and an
+inverse DFT whose matrices keep only the cropped, strided output rows and columns. It is
+exact but O(N^2) per transform; sedge's FFT kernel replaces it.
+"""
+import numpy as np
+from tvm import relax
+from tvm.relax.frontend.onnx.onnx_frontend import OnnxOpConverter
+
+from sedge.frontend.layers.fft import band_mask, fft_geometry
+from sedge.frontend.importers.construct import add_channel_bias, emit_sedge_call, shape_of
+from sedge.frontend.loaders.pytorch import CUSTOM_CONVERT_MAP
+from sedge.frontend.onnx_ops import register_converter
+
+
+def dft_matrices(hf, wf, rows, cols):
+    """Forward (cos, sin) along W (Wf x Wk) and H (Hf x Hf), inverse ones restricted to `rows` / `cols`."""
+    wk = wf // 2 + 1
+    k = np.arange(wk)
+    angle_w = 2 * np.pi * np.outer(np.arange(wf), k) / wf
+    angle_h = 2 * np.pi * np.outer(np.arange(hf), np.arange(hf)) / hf
+    # c2r weights: the DC and (even-length) Nyquist columns count once, the others twice
+    weight = np.where((k == 0) | ((wf % 2 == 0) & (k == wf // 2)), 1.0, 2.0)[:, None]
+    inverse_w = 2 * np.pi * np.outer(k, cols) / wf
+    inverse_h = angle_h[rows]
+    f32 = lambda m: relax.const(np.ascontiguousarray(m, dtype=np.float32))
+    return {"cw": f32(np.cos(angle_w)), "sw": f32(np.sin(angle_w)), "ch": f32(np.cos(angle_h)),
+            "sh": f32(np.sin(angle_h)), "ich": f32(np.cos(inverse_h) / hf), "ish": f32(np.sin(inverse_h) / hf),
+            "icw": f32(weight * np.cos(inverse_w) / wf), "isw": f32(weight * np.sin(inverse_w) / wf)}
+
+
+def emit_fft_conv(bb, x, weight, bias, stride, padding, index):
+    batch, C, H, W = shape_of(x)
+    O, _, kernel, _ = shape_of(weight)
+    hf, wf = fft_geometry(H, W, kernel, padding)
+    wk = wf // 2 + 1
+    rows = np.arange(0, H + 2 * padding - kernel + 1, stride)
+    cols = np.arange(0, W + 2 * padding - kernel + 1, stride)
+    settings = {"in_channels": C, "out_channels": O, "kernel_size": kernel, "strides": [stride, stride],
+                "pads": [padding] * 4, "index": index, "fft_shape": [hf, wf]}
+
+    def body(builder, params):
+        m = dft_matrices(hf, wf, rows, cols)
+        mm, emit = relax.op.matmul, builder.emit
+
+        def spectrum(tensor, top, left):
+            padded = emit(relax.op.nn.pad(tensor, [0, 0, 0, 0, top, hf - shape_of(tensor)[2] - top, left,
+                                              wf - shape_of(tensor)[3] - left]))
+            real, imag = emit(mm(padded, m["cw"])), emit(relax.op.negative(mm(padded, m["sw"])))
+            return (emit(relax.op.add(mm(m["ch"], real), mm(m["sh"], imag))),
+                    emit(relax.op.subtract(mm(m["ch"], imag), mm(m["sh"], real))))
+
+        def by_frequency(tensor, axes):
+            permuted = emit(relax.op.permute_dims(tensor, axes))
+            return emit(relax.op.reshape(permuted, [hf * wk] + [shape_of(tensor)[a] for a in axes[2:]]))
+
+        xr, xi = spectrum(params[0], padding, padding)
+        fr, fi = spectrum(params[1], 0, 0)
+        # (Hf*Wk, B, C) @ (Hf*Wk, C, O): sum over channels of X * conj(F)
+        xr, xi = by_frequency(xr, [2, 3, 0, 1]), by_frequency(xi, [2, 3, 0, 1])
+        fr, fi = by_frequency(fr, [2, 3, 1, 0]), by_frequency(fi, [2, 3, 1, 0])
+        mask = relax.const(band_mask(hf, wf, index).numpy().reshape(hf, wk, 1, 1))
+
+        def back(product):  # (Hf*Wk, B, O) -> masked (B, O, Hf, Wk)
+            product = emit(relax.op.multiply(emit(relax.op.reshape(emit(product), [hf, wk, batch, O])), mask))
+            return emit(relax.op.permute_dims(product, [2, 3, 0, 1]))
+
+        yr = back(relax.op.add(mm(xr, fr), mm(xi, fi)))
+        yi = back(relax.op.subtract(mm(xi, fr), mm(xr, fi)))
+        zr = emit(relax.op.subtract(mm(m["ich"], yr), mm(m["ish"], yi)))
+        zi = emit(relax.op.add(mm(m["ich"], yi), mm(m["ish"], yr)))
+        y = emit(relax.op.subtract(mm(zr, m["icw"]), mm(zi, m["isw"])))
+        return add_channel_bias(builder, y, params[2]) if bias is not None else y
+
+    return emit_sedge_call(bb, "FFTConv", [x, weight] + ([bias] if bias is not None else []), settings, body)
+
+
+@register_converter("FFTConv")
+class FFTConvConverter(OnnxOpConverter):
+    @classmethod
+    def _impl_v1(cls, bb, inputs, attr, params):
+        return emit_fft_conv(bb, inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None, attr["strides"][0],
+                             attr["pads"][0], attr["index"])
+
+
+def convert_fft_conv(node, importer):
+    x, weight, bias, stride, padding, index = node.args
+    env = importer.env
+    return emit_fft_conv(importer.block_builder, env[x], env[weight], env[bias] if bias is not None else None,
+                         stride, padding, index)
+
+
+# TVM keys custom ops by the OpOverload name without its namespace
+CUSTOM_CONVERT_MAP["fft_conv.default"] = convert_fft_conv
