@@ -24,6 +24,11 @@ from sedge.runtime.transport import DEFAULT_BAUDRATE, SerialTransport, Transport
 
 log = logging.getLogger("sedge.agent")
 
+# Each run gets a fresh child, forked from a server process that has imported the TVM
+# runtime once: crash isolation and per-run peak memory without paying the import each time.
+_RUNNERS = multiprocessing.get_context("forkserver")
+_RUNNERS.set_forkserver_preload(["sedge.runtime.agent.job", "tvm", "tvm.relax"])
+
 
 def _version(dist: str) -> str:
     try:
@@ -47,7 +52,7 @@ class Agent:
         path = self.store.path(fields.get("sha256"))
         self.session.log(f"running {path.name[:12]}: warmup {fields.get('warmup')}, "
                          f"repeat {fields.get('repeat')} x number {fields.get('number')}")
-        pool = concurrent.futures.ProcessPoolExecutor(1, multiprocessing.get_context("spawn"), max_tasks_per_child=1)
+        pool = concurrent.futures.ProcessPoolExecutor(1, _RUNNERS, max_tasks_per_child=1)
         try:
             future = pool.submit(run_job, str(path), fields, blob)
             while True:
@@ -58,7 +63,7 @@ class Agent:
                 except concurrent.futures.process.BrokenProcessPool:
                     raise SedgeError("the package crashed the runner process (see the board's log)") from None
         finally:
-            pool.shutdown(cancel_futures=True)
+            pool.shutdown(wait=False)  # the reply need not wait for the child's teardown
 
     def _upload_end(self, fields: dict) -> dict:
         from sedge.runtime.package import open_package
@@ -94,6 +99,8 @@ def serve(port: str, workdir: Path, baudrate: int = DEFAULT_BAUDRATE, keepalive:
           stop=lambda: False) -> None:
     """Serve hosts on `port` until `stop()` is true; reopen the port if the device goes away."""
     agent = Agent(workdir)
+    with concurrent.futures.ProcessPoolExecutor(1, _RUNNERS) as pool:
+        pool.submit(platform.machine).result()  # start the runner server now, not during a request
     while not stop():
         transport = SerialTransport(port, baudrate)
         try:

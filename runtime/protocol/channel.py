@@ -44,14 +44,18 @@ class Channel:
         self.transport.write(encode_frame(message.encode()), self.write_timeout)
 
     def _sync_faults(self) -> int:
-        """Copy the decoder's counters; return how many new broken frames appeared."""
-        errors, before = self.decoder.errors, self.faults.detected
+        """Copy the decoder's counters; return how many frames newly ended broken.
+
+        An abandoned frame is counted but not returned: it is noticed when the next frame
+        starts, which is usually the very reply being waited for.
+        """
+        errors, before = self.decoder.errors, self.faults.detected - self.faults.abandoned
         self.faults.crc, self.faults.escape = errors.crc, errors.escape
         self.faults.abandoned, self.faults.oversize = errors.abandoned, errors.oversize
-        return self.faults.detected - before
+        return self.faults.detected - self.faults.abandoned - before
 
     def receive(self, timeout: float) -> Message | None:
-        """The next intact message; None as soon as a broken frame is seen (so the caller can
+        """The next intact message; None as soon as a frame ends broken (so the caller can
         retry at once); TransportTimeout if the line stays silent for `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while not self._pending:

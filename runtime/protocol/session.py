@@ -2,7 +2,8 @@
 
 As in microTVM, each side contributes an 8-bit nonce and the session id is both together,
 so a reply from an earlier session (a board that kept talking after the host restarted) is
-never taken for a current one. The host is the only side that asks; every request is
+never taken for a current one. The host's nonce travels as 32 bits, so a repeated
+start-init (its reply was lost) is recognised and answered with the same session. The host is the only side that asks; every request is
 resent with the same id when its reply does not come in time or a broken frame arrives,
 and the board answers a repeated id from its cache, so a retry never runs anything twice.
 While it works on a long request the board sends keep-alives, so the host's timeout is a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+import zlib
 from typing import Callable
 
 from sedge.errors import SedgeError
@@ -65,7 +67,7 @@ class HostSession:
                          f"at the same baud rate, and is the cable connected?")
 
     def start(self) -> dict:
-        nonce = os.urandom(1)[0]
+        nonce = int.from_bytes(os.urandom(4), "little")
         init = Message(MessageType.START_INIT, fields={"protocol": PROTOCOL_VERSION, "nonce": nonce})
         reply = self._exchange(init, lambda m: m.type == MessageType.START_REPLY
                                and m.fields.get("host_nonce") == nonce, "the session start")
@@ -107,7 +109,8 @@ class BoardSession:
         self.board_info = board_info
         self.poll = poll
         self.session_id = None
-        self._last: tuple[int, Message] | None = None
+        self._last: tuple[int, int, Message] | None = None  # request id, request CRC, reply
+        self._start_reply: Message | None = None
         self._keepalive_at = 0.0
 
     def log(self, text: str, level: str = "info") -> None:
@@ -115,6 +118,9 @@ class BoardSession:
             self.channel.send(Message(MessageType.LOG, self.session_id, fields={"level": level, "text": text}))
 
     def _start(self, init: Message) -> None:
+        if self._start_reply and self._start_reply.fields["host_nonce"] == init.fields.get("nonce"):
+            self.channel.send(self._start_reply)  # the host missed our reply: same session again
+            return
         if init.fields.get("protocol") != PROTOCOL_VERSION:
             fields = {"error": f"the board's agent speaks protocol {PROTOCOL_VERSION}, the host "
                                f"{init.fields.get('protocol')}: install the same sedge version on both"}
@@ -124,7 +130,8 @@ class BoardSession:
         fields |= {"host_nonce": init.fields.get("nonce"), "nonce": nonce}
         self.session_id = ((int(init.fields.get("nonce", 0)) & 0xFF) << 8) | nonce
         self._last = None
-        self.channel.send(Message(MessageType.START_REPLY, self.session_id, fields=fields))
+        self._start_reply = Message(MessageType.START_REPLY, self.session_id, fields=fields)
+        self.channel.send(self._start_reply)
 
     def _keepalive(self, request_id: int) -> Callable[[], None]:
         def beat():
@@ -135,16 +142,17 @@ class BoardSession:
         return beat
 
     def _answer(self, request: Message) -> None:
-        if self._last and self._last[0] == request.request_id:
+        fingerprint = zlib.crc32(request.encode())
+        if self._last and self._last[:2] == (request.request_id, fingerprint):
             self.channel.faults.retries += 1  # the host did not get our reply: resend, do not redo
-            self.channel.send(self._last[1])
+            self.channel.send(self._last[2])
             return
         try:
             fields, blob = self.handle(request.fields, request.blob, self._keepalive(request.request_id))
         except SedgeError as err:
             fields, blob = {"error": str(err)}, b""
         reply = Message(MessageType.REPLY, self.session_id, request.request_id, fields, blob)
-        self._last = (request.request_id, reply)
+        self._last = (request.request_id, fingerprint, reply)
         self.channel.send(reply)
 
     def serve_one(self) -> bool:
@@ -162,6 +170,6 @@ class BoardSession:
         elif message.type == MessageType.REQUEST:
             self._answer(message)
         elif message.type == MessageType.TERMINATE:
-            self.session_id = None
+            self.session_id, self._start_reply = None, None
             return False
         return True
