@@ -54,11 +54,13 @@ def _pass_context(options: CompileOptions, collected: instruments.PassRecorder, 
     extra = [timing] if timing else []
     printers = [instruments.PrintIR(options.print_ir_before, options.print_ir_after)] \
         if options.print_ir_before or options.print_ir_after else []
+    # tvmc scripts use TVM <= 0.19 names: `tir.*` options are `tirx.*` in 0.27
+    config = {("tirx." + k[4:] if k.startswith("tir.") else k): v for k, v in options.pass_config.items()}
     try:
-        return tvm.transform.PassContext(opt_level=options.opt_level, config=options.pass_config,
+        return tvm.transform.PassContext(opt_level=options.opt_level, config=config,
                                          disabled_pass=options.disabled_passes,
                                          instruments=[collected, *extra, *printers])
-    except (ValueError, AttributeError, tvm.error.TVMError) as err:
+    except (ValueError, AttributeError, TypeError) as err:
         raise SedgeError(f"bad --pass-config: {str(err).splitlines()[0]}") from None
 
 

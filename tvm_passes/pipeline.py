@@ -73,3 +73,6 @@ def sedge_pipeline(target: tvm.target.Target, tuning_records: str | None = None)
         return mod
 
     return pipeline
+
+
+from sedge.tvm_passes import schedules  # noqa: E402,F401 - registers the CPU schedules

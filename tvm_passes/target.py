@@ -6,6 +6,7 @@ is rejected by TVM's LLVM, so the host CPU is detected through LLVM itself.
 """
 import json
 import os
+import re
 import shlex
 from pathlib import Path
 
@@ -89,7 +90,8 @@ def parse_target(text: str | None, overrides: dict | None = None) -> dict:
         except json.JSONDecodeError as err:
             raise SedgeError(f"target file '{text}' is not valid JSON: {err}") from None
     else:
-        parts = [_parse_one(p) for p in text.split(",") if p.strip()]
+        # "cuda, llvm" pairs split where a comma is followed by a kind (mattr lists keep theirs)
+        parts = [_parse_one(p) for p in re.split(rf",\s*(?=(?:{'|'.join(KINDS)})\b)", text) if p.strip()]
         config = parts[0]
         if len(parts) == 2 and config["kind"] == "cuda" and parts[1]["kind"] == "llvm":
             config["host"] = parts[1]

@@ -92,11 +92,13 @@ class Tucker(Pointwise):
 class Hashed(Pointwise):
     """W[i, j] = w[h(i, j)]: a fixed random index map (a buffer, no hashing at run time)."""
 
-    def __init__(self, in_channels, out_channels, ratio, seed=0):
+    def __init__(self, in_channels, out_channels, ratio, seed=None):
         super().__init__(in_channels, out_channels)
         self.ratio = require_float_range("ratio", ratio, 0, 1, low_open=True)
         virtual = in_channels * out_channels
         real = max(1, round(ratio * virtual))
+        # drawn from torch's global generator unless given, so a seeded model gets distinct maps per layer
+        seed = int(torch.randint(2 ** 31, ())) if seed is None else seed
         generator = torch.Generator().manual_seed(seed)
         self.register_buffer("index", torch.randint(real, (out_channels, in_channels), generator=generator))
         self.weight = nn.Parameter(torch.randn(real) / math.sqrt(in_channels))

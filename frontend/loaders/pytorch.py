@@ -10,8 +10,12 @@ CUSTOM_CONVERT_MAP = {}
 
 
 def _read_program(path):
+    import logging
+
     import torch
 
+    # torch.export logs a whole traceback before raising; the one-line error below says it all
+    logging.getLogger("torch.export").setLevel(logging.CRITICAL)
     try:
         return torch.export.load(path)
     except Exception as err:

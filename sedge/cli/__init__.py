@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 import traceback
+import warnings
 
 from sedge.errors import SedgeError
 
@@ -62,6 +63,8 @@ def build_parser(prog="sedge", tvmc_only=False):
 def _run(argv, prog, tvmc_only):
     parser = build_parser(prog, tvmc_only)
     args = parser.parse_args(argv)
+    if not args.verbose:  # library deprecation chatter is for developers, not users
+        warnings.simplefilter("ignore")
     try:
         return args.drive(args) or 0
     except SedgeError as err:

@@ -88,3 +88,29 @@ def test_baseline_savings_and_json():
     data = json.loads(est.to_json())
     assert data["baseline"]["model"] == "dense" and data["savings"]["dram_bytes_total"] > 1
     assert set(data["layers"][0]["dram_bytes"]) == {"weights", "inputs", "outputs"}
+
+
+def test_an_elementwise_layer_on_its_producers_output_is_fused():
+    producer = conv("a", 8, 8, 16)
+    relu = LayerRecord(name="relu", op="elementwise", input_shapes=[producer.output_shape],
+                       output_shape=producer.output_shape, input_bytes=producer.output_bytes,
+                       output_bytes=producer.output_bytes)
+    est = estimate([producer, relu], board_with_buffer(1000))  # far too small to keep the map on chip
+    assert est.layers[0].dram_bytes["outputs"] == 0
+    assert est.layers[1].order == "fused" and est.layers[1].dram_bytes == {
+        "weights": 0, "inputs": 0, "outputs": producer.output_bytes}
+
+
+def test_the_generator_residency_is_the_policy_that_moves_fewer_bytes():
+    from sedge.hw_models.estimate import _layers, _size
+
+    layers = [conv("stem", 3, 64, 32), csg("a", 64, 64, 32), csg("b", 64, 64, 32)]
+    sized = [_size(layer, "fp32") for layer in layers]
+    generator = {"csg_generator": layers[1].shared_weights["csg_generator"]}
+    # 530 KB: holding the generator leaves too little room to keep the 262 KB maps on chip
+    for buffer, resident_wins in ((530_000, False), (1 << 20, True)):
+        board = board_with_buffer(buffer)
+        streamed, resident = [sum(l.total_dram_bytes for l in _layers(layers, sized, board, "fp32", policy))
+                              for policy in ({}, generator)]
+        assert (resident < streamed) == resident_wins
+        assert sum(l.total_dram_bytes for l in estimate(layers, board).layers) == min(streamed, resident)

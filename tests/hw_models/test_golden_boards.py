@@ -16,7 +16,7 @@ FIXED_LSCPU = {"CPU(s)": "8", "Model name": "Test CPU", "CPU max MHz": "3000.000
 
 # board: (DRAM bytes per inference, energy pJ, cycles)
 GOLDEN = {
-    "cortex-m7": (3224848, 2.37029e+09, 3.37485e+07),
+    "cortex-m7": (2339088, 1.88308e+09, 3.36011e+07),
     "eyeriss-like": (4398480, 6.75513e+08, 675351),
     "host": (1381648, 1.99653e+08, 471270),
     "jetson-orin-nano": (1381648, 1.00672e+08, 39915.9),

@@ -15,3 +15,6 @@ def register_pass(name: str):
         return factory
 
     return register
+
+
+from sedge.tvm_passes.passes import channels_last  # noqa: E402,F401 - registers its pass

@@ -1,0 +1,66 @@
+"""Parallel, vectorised loops for elementwise / layout kernels (and the pads before convs)."""
+from __future__ import annotations
+
+import tvm
+from tvm import tirx
+
+from sedge.tvm_passes.schedules.cpu import CpuSpec
+
+
+def vector_lanes(extent: int, lanes: int) -> int:
+    """The widest power-of-two vector (<= the register width) that tiles `extent` exactly."""
+    while lanes > 1 and extent % lanes:
+        lanes //= 2
+    return lanes
+
+
+def _extent(sch, loop) -> int | None:
+    extent = sch.get(loop).extent
+    return int(extent) if isinstance(extent, tirx.IntImm) else None
+
+
+def vectorize_block(sch, block, lanes: int, parallel: bool = False, after=None):
+    """Vectorise the block's innermost loop (fused with the loops just outside it until
+    the vector width divides it) and fuse the loops outside into one, parallel when asked.
+    Only loops below `after` are touched. Keeping the outer loops separate keeps index
+    arithmetic and pad conditions out of the vector body."""
+    loops = sch.get_loops(block)
+    if after is not None:
+        position = [sch.get_sref(loop).same_as(sch.get_sref(after)) for loop in loops].index(True)
+        loops = loops[position + 1:]
+    if not loops:
+        return
+    inner, extent = [], 1
+    while loops and (not inner or extent % lanes):
+        loop = loops.pop()
+        size = _extent(sch, loop)
+        if size is None:
+            loops.append(loop)
+            break
+        inner.insert(0, loop)
+        extent *= size
+    vec = vector_lanes(extent, lanes) if inner else 1
+    body = sch.fuse(*inner) if len(inner) > 1 else (inner[0] if inner else None)
+    if vec > 1:
+        outer_part, lanes_part = sch.split(body, [None, vec])
+        sch.vectorize(lanes_part)
+        loops.append(outer_part)
+    elif body is not None:
+        loops.append(body)
+    if parallel and loops:
+        sch.parallel(sch.fuse(*loops) if len(loops) > 1 else loops[0])
+
+
+def schedule_injective(func: tirx.PrimFunc, spec: CpuSpec) -> tirx.PrimFunc | None:
+    """The scheduled function, or None when it holds a reduction (not injective)."""
+    sch = tvm.s_tir.Schedule(func)
+    blocks = sch.get_child_blocks(sch.get_sblock("root"))
+    if any(iv.iter_type != tirx.IterVar.DataPar for b in blocks for iv in sch.get(b).iter_vars):
+        return None
+    for block in blocks[:-1]:
+        try:
+            sch.compute_inline(block)
+        except tvm.TVMError:  # a block whose result is also an output stays a loop nest of its own
+            vectorize_block(sch, block, spec.lanes, parallel=True)
+    vectorize_block(sch, blocks[-1], spec.lanes, parallel=True)
+    return sch.mod["main"].with_attr("tirx.is_scheduled", True)

@@ -1,0 +1,92 @@
+"""Register-blocked schedule for fused kernels built around one reduction.
+
+Covers channels-last conv2d (dense, strided, 1x1, 2x2, grouped, depthwise), pooling,
+mean and dense/matmul after legalization and fusion: a block whose last spatial axis
+indexes the innermost (contiguous) dimension of its output, e.g. `conv2d_nhwc[n, h, w, o]`
+reducing over (kh, kw, c). The kernel keeps a tile of `w_block` x `o_vectors` vectors of
+outputs in registers while it runs the whole reduction, broadcasting one input value
+against `o_vectors` weight vectors per step, the classic direct-convolution micro-kernel.
+The fused epilogue (bias, batch-norm, ReLU, residual add) is applied to the tile while it
+is still in registers; outer tiles run in parallel.
+"""
+from __future__ import annotations
+
+import tvm
+from tvm import tirx
+
+from sedge.tvm_passes.schedules.cpu import CpuSpec
+from sedge.tvm_passes.schedules.injective import vector_lanes, vectorize_block
+
+_SPATIAL, _REDUCE = tirx.IterVar.DataPar, tirx.IterVar.CommReduce
+MAX_O_VECTORS = 4  # wider output tiles stop paying once weight loads dominate
+
+
+def largest_divisor(n: int, limit: int) -> int:
+    return max(d for d in range(1, max(1, min(n, limit)) + 1) if n % d == 0)
+
+
+def _is_reduction(sch, block) -> bool:
+    return any(iv.iter_type == _REDUCE for iv in sch.get(block).iter_vars)
+
+
+def _tile_shape(w_extent: int, o_extent: int, spec: CpuSpec) -> tuple[int, int, int]:
+    """(vector lanes, output vectors per tile, output columns per tile) fitting the register file."""
+    vec = vector_lanes(o_extent, spec.lanes)
+    o_vectors = largest_divisor(o_extent // vec, MAX_O_VECTORS if vec > 1 else 1)
+    w_block = largest_divisor(w_extent, max(1, spec.accumulators // o_vectors))
+    return vec, o_vectors, w_block
+
+
+def schedule_reduction(func: tirx.PrimFunc, spec: CpuSpec) -> tirx.PrimFunc | None:
+    """The scheduled function, or None when `func` is not a one-reduction kernel of this shape."""
+    sch = tvm.s_tir.Schedule(func)
+    blocks = sch.get_child_blocks(sch.get_sblock("root"))
+    reductions = [b for b in blocks if _is_reduction(sch, b)]
+    if len(reductions) != 1:
+        return None
+    main = reductions[0]
+    block = sch.get(main)
+    loops = sch.get_loops(main)
+    iters = list(block.iter_vars)
+    if len(loops) != len(iters) or len(block.writes) != 1:
+        return None
+    spatial = [i for i, iv in enumerate(iters) if iv.iter_type == _SPATIAL]
+    reduce = [i for i, iv in enumerate(iters) if iv.iter_type == _REDUCE]
+    if len(spatial) + len(reduce) != len(iters) or not spatial:
+        return None
+    innermost = block.writes[0].region[-1].min
+    if not innermost.same_as(iters[spatial[-1]].var):
+        return None  # the vectorised axis must be contiguous in the output
+    position = blocks.index(main)
+    prologue, epilogue = blocks[:position], blocks[position + 1:]
+    for consumer in epilogue[:-1]:
+        sch.compute_inline(consumer)  # elementwise chain -> one write-back block
+    if epilogue:
+        writer = epilogue[-1]
+        sch.set_scope(main, 0, "local")
+    else:
+        writer = sch.cache_write(main, 0, "local")
+
+    o_loop = loops[spatial[-1]]
+    w_loop = loops[spatial[-2]] if len(spatial) > 1 else sch.add_unit_loop(o_loop)
+    outer = [loops[i] for i in spatial[:-2]]
+    o_extent = int(iters[spatial[-1]].dom.extent)
+    w_extent = int(iters[spatial[-2]].dom.extent) if len(spatial) > 1 else 1
+    vec, o_vectors, w_block = _tile_shape(w_extent, o_extent, spec)
+    o_outer, o_inner, o_lanes = sch.split(o_loop, [None, o_vectors, vec])
+    w_outer, w_inner = sch.split(w_loop, [None, w_block])
+    reduce_loops = [loops[i] for i in reduce]
+    sch.reorder(*outer, o_outer, w_outer, *reduce_loops, w_inner, o_inner, o_lanes)
+    tile = sch.fuse(*outer, o_outer, w_outer)
+    sch.parallel(tile)
+    sch.unroll(w_inner)
+    sch.unroll(o_inner)
+    if vec > 1:
+        sch.vectorize(o_lanes)
+    sch.decompose_reduction(main, reduce_loops[0])
+
+    sch.reverse_compute_at(writer, tile, preserve_unit_loops=True)
+    vectorize_block(sch, writer, spec.lanes, after=tile)
+    for producer in prologue:
+        vectorize_block(sch, producer, spec.lanes, parallel=True)
+    return sch.mod["main"].with_attr("tirx.is_scheduled", True)
