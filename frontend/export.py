@@ -8,6 +8,7 @@ Files are written atomically (temp file + rename).
 """
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from sedge.errors import SedgeError
@@ -74,8 +75,10 @@ def export_onnx(model, example, path: str) -> str:
     _register_symbolics()
 
     def write(tmp):
-        torch.onnx.export(model, (example,), tmp, dynamo=False, opset_version=OPSET, input_names=["input"],
-                          output_names=["output"], custom_opsets={DOMAIN: VERSION})
+        with warnings.catch_warnings():  # tracing warns about shape-dependent Python branches, fixed per export
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            torch.onnx.export(model, (example,), tmp, dynamo=False, opset_version=OPSET, input_names=["input"],
+                              output_names=["output"], custom_opsets={DOMAIN: VERSION})
         proto = attach_functions(onnx.load(tmp))
         onnx.checker.check_model(proto)
         onnx.save(proto, tmp)

@@ -32,8 +32,11 @@ def emit_structured_conv(bb, x, alpha, bias, kernel_size, strides, padding, dila
     return emit_sedge_call(bb, "StructuredConv", [x, alpha] + ([bias] if bias is not None else []), settings, body)
 
 
-def emit_sum_pool(bb, x, c, window, padding, dilation, groups):
-    settings = {"c": c, "window": window, "pads": list(padding), "dilations": list(dilation), "group": groups}
+def emit_sum_pool(bb, x, c, n, kernel_size, padding, dilation, groups):
+    """The sum-pool of a structured (c, n) decomposition of a kernel_size conv, alone."""
+    settings = {"c": c, "n": n, "kernel_size": kernel_size, "pads": list(padding), "dilations": list(dilation),
+                "group": groups}
+    window = kernel_size - n + 1
     return emit_sedge_call(bb, "SumPool", [x], settings,
                            lambda builder, params: _sum_pool(builder, params[0], c, window, padding, dilation, groups))
 
@@ -51,7 +54,8 @@ class StructuredConvConverter(OnnxOpConverter):
 class SumPoolConverter(OnnxOpConverter):
     @classmethod
     def _impl_v1(cls, bb, inputs, attr, params):
-        return emit_sum_pool(bb, inputs[0], attr["c"], attr["window"], attr["pads"], attr["dilations"], attr["group"])
+        return emit_sum_pool(bb, inputs[0], attr["c"], attr["n"], attr["kernel_size"], attr["pads"], attr["dilations"],
+                             attr["group"])
 
 
 def convert_structured_conv(node, importer):
