@@ -5,22 +5,26 @@ energy, and latency = max(compute cycles, each memory's transfer cycles).
 Reads only plain layer records and a board. Byte counts in the records are rescaled to the
 requested precision. Network-level choices made here:
 
-- a tensor several layers share (a CSG generator) stays resident in the buffer, fetched
-  once, when it takes at most half the buffer; otherwise each layer reads it again;
-- a CSG layer then runs in "generate" mode (codes + generator from DRAM, kernel rebuilt on
-  chip) unless reading its materialised dense kernel moves fewer bytes;
+- a tensor several layers share (a CSG generator) either stays resident in the buffer,
+  fetched once, or is read again by each layer: whichever moves fewer bytes in total
+  (residency costs buffer room the other tensors then lack; it needs at most half the buffer);
+- a CSG layer runs in "generate" mode (codes + generator from DRAM, kernel rebuilt on chip)
+  unless reading its materialised dense kernel moves fewer bytes;
+- an elementwise layer (BatchNorm, activation) on its producer's output is fused: it runs on
+  the output tiles while they are on chip, as compilers fuse it;
 - a layer's output stays on chip for the next layer when the next layer consumes it (same
   shape) and it takes at most half the buffer: its DRAM write and the next read are credited.
   The records do not name tensors, so a skip connection that reads it later is not seen.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from sedge.hw_models import ops as op_counts
 from sedge.hw_models.energy import op_energy_pj
 from sedge.hw_models.result import Estimate, LayerEstimate
-from sedge.hw_models.tiling import geometry, traffic
+from sedge.hw_models.tiling import Traffic, geometry, traffic
 from sedge.errors import SedgeError
 from sedge.runtime.metadata import LayerRecord, dtype_bytes
 
@@ -46,22 +50,38 @@ def estimate(records: list[LayerRecord], board, precision: str = "fp32", baselin
         raise SedgeError(f"unknown precision '{precision}'; allowed: {', '.join(PRECISION_BYTES)}")
     sized = [_size(record, precision) for record in records]
     shared = {key: size for s in sized for key, size in s.shared.items()}
-    resident = shared if sum(shared.values()) <= board.buffer.size_bytes / 2 else {}
-    buffer = board.buffer.size_bytes - sum(resident.values())
-    layers, kept_in, fetched = [], 0.0, set()
-    for i, (record, size) in enumerate(zip(records, sized)):
-        consumer = records[i + 1] if i + 1 < len(records) else None
-        keep_out = (consumer is not None and record.output_shape in consumer.input_shapes
-                    and size.outputs <= buffer / 2)
-        first_use = {key: resident[key] for key in size.shared if key in resident and key not in fetched}
-        fetched |= set(first_use)
-        layers.append(_layer(record, size, board, precision, buffer, resident, first_use, kept_in, keep_out))
-        kept_in = size.outputs if keep_out else 0.0
+    policies = [{}] + ([shared] if shared and sum(shared.values()) <= board.buffer.size_bytes / 2 else [])
+    layers = min((_layers(records, sized, board, precision, resident) for resident in policies),
+                 key=lambda layers: sum(layer.total_dram_bytes for layer in layers))
     parameter_bytes = sum(s.weights for s in sized) + sum(shared.values())
     base = (estimate(baseline, board, precision, model=baseline_model)
             if baseline is not None else None)
     return Estimate(board=board.name, precision=precision, clock_hz=board.compute.clock_hz,
                     layers=layers, parameter_bytes=parameter_bytes, model=model, baseline=base)
+
+
+def _fuses(producer: LayerRecord, layer: LayerRecord) -> bool:
+    """An elementwise op (BatchNorm, activation) on its producer's output runs on each output
+    tile while it is on chip, as compilers fuse it: no DRAM round trip in between."""
+    return layer.op == "elementwise" and layer.input_shapes == [producer.output_shape]
+
+
+def _layers(records, sized, board, precision, resident) -> list[LayerEstimate]:
+    """Every layer's estimate with the `resident` shared tensors held in the buffer throughout."""
+    buffer = board.buffer.size_bytes - sum(resident.values())
+    fused = [False] + [_fuses(a, b) for a, b in zip(records, records[1:])] + [False]
+    layers, kept_in, fetched = [], 0.0, set()
+    for i, (record, size) in enumerate(zip(records, sized)):
+        consumer = records[i + 1] if i + 1 < len(records) else None
+        keep_out = (consumer is not None and not fused[i + 1] and record.output_shape in consumer.input_shapes
+                    and size.outputs <= buffer / 2)
+        first_use = {key: resident[key] for key in size.shared if key in resident and key not in fetched}
+        fetched |= set(first_use)
+        step = _Step(buffer, resident, first_use, size.inputs if fused[i] else kept_in, keep_out,
+                     fused_in=fused[i], fused_out=fused[i + 1])
+        layers.append(_layer(record, size, board, precision, step))
+        kept_in = size.outputs if keep_out else 0.0
+    return layers
 
 
 def _size(record: LayerRecord, precision: str) -> _Sized:
@@ -73,15 +93,28 @@ def _size(record: LayerRecord, precision: str) -> _Sized:
                   element=PRECISION_BYTES[precision])
 
 
-def _layer(record, size, board, precision, buffer, resident, first_use, kept_in, keep_out) -> LayerEstimate:
+@dataclass(frozen=True)
+class _Step:
+    """What the network around a layer leaves it: buffer room, resident tensors, fusion."""
+
+    buffer: float
+    resident: dict
+    first_use: dict  # resident tensors this layer fetches (their first reader)
+    kept_in: float  # input bytes already on chip
+    keep_out: bool  # output stays on chip for the next layer
+    fused_in: bool  # runs on its producer's output tiles
+    fused_out: bool  # the next layer runs on this layer's output tiles
+
+
+def _layer(record, size, board, precision, step: _Step) -> LayerEstimate:
     geo = geometry(record.op, record.input_shapes, record.output_shape, record.weight_shapes)
+    buffer, resident, first_use = step.buffer, step.resident, step.first_use
     streamed_shared = sum(v for k, v in size.shared.items() if k not in resident)
     if record.op == "csg_conv":
         choices = {"generate": size.weights + streamed_shared, "materialised": size.dense_weights}
     else:
         choices = {"": size.weights + streamed_shared}
-    dram = {mode: traffic(geo, w, size.inputs, size.outputs, buffer, kept_in, keep_out)
-            for mode, w in choices.items()}
+    dram = {mode: _dram_traffic(geo, w, size, step) for mode, w in choices.items()}
     mode = min(dram, key=lambda m: dram[m].total)
     weights = choices[mode]
     fills_resident = sum(first_use.values())
@@ -96,6 +129,14 @@ def _layer(record, size, board, precision, buffer, resident, first_use, kept_in,
               "outputs": levels[-1].outputs},
         accesses=accesses, op_energy=op_energy_pj(board, precision),
         order=levels[-1].order, tiles=levels[-1].tiles)
+
+
+def _dram_traffic(geo, weights, size, step: _Step) -> Traffic:
+    if step.fused_in:  # input tiles are already on chip; only its own parameters come in
+        outputs = 0.0 if step.keep_out or step.fused_out else size.outputs
+        return Traffic(weights, 0.0, outputs, "fused", (1, 1, 1), True)
+    t = traffic(geo, weights, size.inputs, size.outputs, step.buffer, step.kept_in, step.keep_out)
+    return dataclasses.replace(t, outputs=0.0) if step.fused_out else t
 
 
 def _operand_reads(board, geo, weights, size, counts) -> float:
