@@ -25,7 +25,7 @@ def emit_acdc(bb, x, a, d, bias):
         emit = builder.emit
         y = emit(relax.op.reshape(params[0], [-1, N]))
         for layer in range(factors):
-            pick = lambda tensor: relax.op.take(tensor, relax.const(layer, "int64"), axis=0)
+            pick = lambda tensor: relax.op.strided_slice(tensor, [0], [layer], [layer + 1])  # row (1, N)
             h = emit(relax.op.matmul(relax.op.multiply(y, pick(params[1])), forward))
             h = emit(relax.op.matmul(relax.op.multiply(h, pick(params[2])), inverse))
             if bias is not None:

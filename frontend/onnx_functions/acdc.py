@@ -12,6 +12,7 @@ from onnx import TensorProto, helper
 from torch.onnx import symbolic_helper
 
 from sedge.frontend.onnx_functions.body import DOMAIN, Body, make_function
+from sedge.frontend.onnx_functions.typing import same_as_input
 
 
 def _dct_matrix(b: Body, N) -> str:
@@ -62,7 +63,7 @@ def acdc_function():
 def acdc_symbolic(g, x, a, d, bias):
     if symbolic_helper._is_none(bias):
         bias = g.op("Constant", value_t=torch.zeros(symbolic_helper._get_tensor_sizes(a)))
-    return g.op(f"{DOMAIN}::ACDC", x, a, d, bias)
+    return same_as_input(g.op(f"{DOMAIN}::ACDC", x, a, d, bias), x)
 
 
 FUNCTIONS = {"ACDC": (acdc_function, ())}

@@ -8,7 +8,8 @@ generator (one initializer read by every CSG layer). Kernel = reshape(codes G^T,
 import torch
 from torch.onnx import symbolic_helper
 
-from sedge.frontend.onnx_functions.body import DOMAIN, INT, INTS, Body, make_function
+from sedge.frontend.onnx_functions.body import DOMAIN, INTS, Body, make_function
+from sedge.frontend.onnx_functions.typing import conv_output
 
 CSG_ATTRS = ("out_channels", "slice", "strides", "pads", "dilations")
 
@@ -32,8 +33,9 @@ def csg_conv_function():
 def csg_conv_symbolic(g, x, codes, generator, bias, out_channels, slice_shape, stride, padding, dilation):
     if symbolic_helper._is_none(bias):
         bias = g.op("Constant", value_t=torch.zeros(out_channels))
-    return g.op(f"{DOMAIN}::CSGConv", x, codes, generator, bias, out_channels_i=out_channels,
-                slice_i=list(slice_shape) + [3, 3], strides_i=stride, pads_i=padding * 2, dilations_i=dilation)
+    out = g.op(f"{DOMAIN}::CSGConv", x, codes, generator, bias, out_channels_i=out_channels,
+               slice_i=list(slice_shape) + [3, 3], strides_i=stride, pads_i=padding * 2, dilations_i=dilation)
+    return conv_output(out, x, out_channels, 3, stride, padding, dilation)
 
 
 FUNCTIONS = {"CSGConv": (csg_conv_function, ())}

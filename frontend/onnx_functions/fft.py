@@ -13,6 +13,7 @@ from onnx import TensorProto
 from torch.onnx import symbolic_helper
 
 from sedge.frontend.onnx_functions.body import DOMAIN, Body, make_function
+from sedge.frontend.onnx_functions.typing import conv_output
 
 FLOAT = TensorProto.FLOAT
 
@@ -76,9 +77,11 @@ def fft_conv_function():
 
 @symbolic_helper.parse_args("v", "v", "v", "i", "i", "i")
 def fft_conv_symbolic(g, x, weight, bias, stride, padding, index):
+    out_channels, _, kernel, _ = symbolic_helper._get_tensor_sizes(weight)
     if symbolic_helper._is_none(bias):
-        bias = g.op("Constant", value_t=torch.zeros(symbolic_helper._get_tensor_sizes(weight)[0]))
-    return g.op(f"{DOMAIN}::FFTConv", x, weight, bias, strides_i=[stride, stride], pads_i=[padding] * 4, index_i=index)
+        bias = g.op("Constant", value_t=torch.zeros(out_channels))
+    out = g.op(f"{DOMAIN}::FFTConv", x, weight, bias, strides_i=[stride, stride], pads_i=[padding] * 4, index_i=index)
+    return conv_output(out, x, out_channels, kernel, [stride] * 2, [padding] * 2, [1, 1])
 
 
 FUNCTIONS = {"FFTConv": (fft_conv_function, ())}

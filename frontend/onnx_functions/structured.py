@@ -11,6 +11,7 @@ from onnx import TensorProto
 from torch.onnx import symbolic_helper
 
 from sedge.frontend.onnx_functions.body import DOMAIN, INT, INTS, Body, make_function
+from sedge.frontend.onnx_functions.typing import conv_output
 
 SUM_POOL_ATTRS = ("c", "n", "kernel_size", "pads", "dilations", "group")
 STRUCTURED_ATTRS = ("c", "n", "kernel_size", "strides", "pads", "dilations", "group")
@@ -49,8 +50,9 @@ def structured_conv_symbolic(g, x, alpha, bias, kernel_size, stride, padding, di
     out_channels, c, n, _ = symbolic_helper._get_tensor_sizes(alpha)
     if symbolic_helper._is_none(bias):
         bias = g.op("Constant", value_t=torch.zeros(out_channels))
-    return g.op(f"{DOMAIN}::StructuredConv", x, alpha, bias, c_i=c, n_i=n, kernel_size_i=kernel_size,
-                strides_i=stride, pads_i=padding * 2, dilations_i=dilation, group_i=groups)
+    out = g.op(f"{DOMAIN}::StructuredConv", x, alpha, bias, c_i=c, n_i=n, kernel_size_i=kernel_size,
+               strides_i=stride, pads_i=padding * 2, dilations_i=dilation, group_i=groups)
+    return conv_output(out, x, out_channels, kernel_size, stride, padding, dilation)
 
 
 FUNCTIONS = {"SumPool": (sum_pool_function, ()), "StructuredConv": (structured_conv_function, ("SumPool",))}
