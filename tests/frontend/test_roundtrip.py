@@ -1,0 +1,77 @@
+"""Each compressed family through both export formats and both importers, compiled by TVM.
+
+Tolerance: max |got - want| / max |want| <= 1e-5 against the PyTorch module.
+"""
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+
+from roundtrip_cases import CASES, build_case
+from sedge.frontend.export import export_onnx, export_pt2
+from sedge.frontend.importers.construct import OP_ATTR
+from sedge.frontend.loaders import load_model
+
+RTOL = 1e-5
+
+
+def rel_err(got, want):
+    return float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
+
+
+def constructs(mod):
+    """The sedge.op of each construct function `main` calls, in call order."""
+    from tvm import relax
+
+    called = []
+    for block in mod["main"].body.blocks:
+        for binding in block.bindings:
+            value = binding.value
+            if isinstance(value, relax.Call) and isinstance(value.op, relax.GlobalVar):
+                attrs = mod[value.op].attrs
+                if attrs is not None and OP_ATTR in attrs:
+                    called.append(str(attrs[OP_ATTR]))
+    return called
+
+
+def compile_and_run(model, x):
+    import tvm
+    from tvm import relax
+
+    target = tvm.target.Target({"kind": "llvm"})
+    executable = tvm.compile(model.mod, target, relax_pipeline=relax.get_default_pipeline(target))
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    return vm["main"](tvm.runtime.tensor(x), *[tvm.runtime.tensor(p) for p in model.params]).numpy()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_onnx_export_runs_in_onnx_runtime_and_imports_as_constructs(name, tmp_path):
+    module, x, layers, op = build_case(name)
+    want = module(x).detach().numpy()
+    path = export_onnx(module, x, str(tmp_path / "m.onnx"))
+    proto = onnx.load(path)
+    assert [n.op_type for n in proto.graph.node if n.domain == "sedge"] == [op] * layers
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    assert rel_err(session.run(None, {"input": x.numpy()})[0], want) <= RTOL
+    model = load_model(path)
+    assert constructs(model.mod) == [op] * layers
+    assert rel_err(compile_and_run(model, x.numpy()), want) <= RTOL
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_torch_export_imports_as_constructs(name, tmp_path):
+    module, x, layers, op = build_case(name)
+    want = module(x).detach().numpy()
+    model = load_model(export_pt2(module, x, str(tmp_path / "m.pt2")))
+    assert constructs(model.mod) == [op] * layers
+    assert rel_err(compile_and_run(model, x.numpy()), want) <= RTOL
+
+
+def test_construct_carries_the_settings_as_attributes(tmp_path):
+    module, x, _, _ = build_case("structured")
+    model = load_model(export_onnx(module, x, str(tmp_path / "m.onnx")))
+    function = next(f for _, f in model.mod.functions.items() if f.attrs is not None and OP_ATTR in f.attrs)
+    attrs = {k: v for k, v in function.attrs.items()}
+    assert (int(attrs["c"]), int(attrs["n"]), int(attrs["kernel_size"]), int(attrs["group"])) == (4, 2, 3, 1)
+    assert [int(v) for v in attrs["strides"]] == [2, 2] and [int(v) for v in attrs["dilations"]] == [2, 2]
