@@ -1,4 +1,4 @@
-"""Convert convolutions and pooling to channels-last (NHWC data, HWIO weights) on CPUs.
+"""Convert convolutions (and what follows them) to channels-last (NHWC data, HWIO weights) on CPUs.
 
 Channels-last puts the output channels innermost, so the CPU schedules vectorise over
 them with contiguous loads and stores. The weight re-layout depends on weights only, so
@@ -10,12 +10,8 @@ from tvm import relax
 
 from sedge.tvm_passes.passes import register_pass
 
-DESIRED_LAYOUTS = {
-    "relax.nn.conv2d": ["NHWC", "HWIO"],
-    "relax.nn.max_pool2d": ["NHWC"],
-    "relax.nn.avg_pool2d": ["NHWC"],
-    "relax.nn.adaptive_avg_pool2d": ["NHWC"],
-}
+# pooling and elementwise ops follow their input's layout (TVM refuses a desired one for them)
+DESIRED_LAYOUTS = {"relax.nn.conv2d": ["NHWC", "HWIO"]}
 
 
 @register_pass("ChannelsLast")

@@ -11,21 +11,23 @@ import tvm
 class CpuSpec:
     lanes: int  # fp32 elements per vector register
     registers: int  # architectural vector registers
-    cores: int
 
     @property
     def accumulators(self) -> int:
         """Vector accumulators a register-blocked kernel may keep live: the rest hold the
         weight vectors and the broadcast input of the inner loop."""
-        return self.registers - 4 if self.registers >= 32 else self.registers - 3
+        return 24 if self.registers >= 32 else 12
+
+
+# fp32 lanes per vector register, widest first; LLVM's own vector-width query answers
+# 512 for every x86 CPU in this TVM, so the width is read from the features instead
+_VECTOR_FEATURES = (("avx512f", 16), ("avx", 8), ("sse2", 4), ("neon", 4))
 
 
 def cpu_spec(target: tvm.target.Target) -> CpuSpec:
     from tvm.target import codegen
 
-    bits = max(int(codegen.llvm_get_vector_width(target)), 32)
-    # x86-64 has 32 vector registers with AVX-512, 16 otherwise; aarch64 NEON/SVE has 32
-    wide_file = "aarch64" in str(target.attrs.get("mtriple", "")) or \
-        codegen.llvm_cpu_has_features(["avx512f"], target)
-    cores = int(target.attrs.get("num-cores", 0)) or 1
-    return CpuSpec(lanes=bits // 32, registers=32 if wide_file else 16, cores=cores)
+    lanes = next((n for feature, n in _VECTOR_FEATURES if codegen.llvm_cpu_has_features([feature], target)), 1)
+    # x86-64 has 32 vector registers with AVX-512, 16 otherwise; aarch64 has 32
+    wide_file = lanes == 16 or codegen.llvm_cpu_has_features(["neon"], target)
+    return CpuSpec(lanes=lanes, registers=32 if wide_file else 16)

@@ -18,7 +18,7 @@ from sedge.tvm_passes.schedules.cpu import CpuSpec
 from sedge.tvm_passes.schedules.injective import vector_lanes, vectorize_block
 
 _SPATIAL, _REDUCE = tirx.IterVar.DataPar, tirx.IterVar.CommReduce
-MAX_O_VECTORS = 4  # wider output tiles stop paying once weight loads dominate
+L2_BYTES = 512 * 1024  # a conservative L2 size: the weights of one output tile are re-read from it
 
 
 def largest_divisor(n: int, limit: int) -> int:
@@ -29,12 +29,24 @@ def _is_reduction(sch, block) -> bool:
     return any(iv.iter_type == _REDUCE for iv in sch.get(block).iter_vars)
 
 
-def _tile_shape(w_extent: int, o_extent: int, spec: CpuSpec) -> tuple[int, int, int]:
-    """(vector lanes, output vectors per tile, output columns per tile) fitting the register file."""
+def _tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec) -> tuple[int, int, int]:
+    """(vector lanes, output vectors per tile, output columns per tile).
+
+    Among the tiles that divide the loops exactly and fit the accumulators in registers,
+    take the one doing the most FMAs per load (`w_block * o_vectors / (w_block + o_vectors)`),
+    preferring tiles whose weights (`reduce_size` per output) stay in the L2 cache.
+    """
     vec = vector_lanes(o_extent, spec.lanes)
-    o_vectors = largest_divisor(o_extent // vec, MAX_O_VECTORS if vec > 1 else 1)
-    w_block = largest_divisor(w_extent, max(1, spec.accumulators // o_vectors))
-    return vec, o_vectors, w_block
+    best = None
+    for o_vectors in range(1, o_extent // vec + 1):
+        if (o_extent // vec) % o_vectors or o_vectors > spec.accumulators:
+            continue
+        w_block = largest_divisor(w_extent, spec.accumulators // o_vectors)
+        fits_l2 = o_vectors * vec * reduce_size * 4 <= L2_BYTES
+        score = (fits_l2 or o_vectors == 1, w_block * o_vectors / (w_block + o_vectors))
+        if best is None or score > best[0]:
+            best = (score, o_vectors, w_block)
+    return vec, best[1], best[2]
 
 
 def schedule_reduction(func: tirx.PrimFunc, spec: CpuSpec) -> tirx.PrimFunc | None:
@@ -72,12 +84,16 @@ def schedule_reduction(func: tirx.PrimFunc, spec: CpuSpec) -> tirx.PrimFunc | No
     outer = [loops[i] for i in spatial[:-2]]
     o_extent = int(iters[spatial[-1]].dom.extent)
     w_extent = int(iters[spatial[-2]].dom.extent) if len(spatial) > 1 else 1
-    vec, o_vectors, w_block = _tile_shape(w_extent, o_extent, spec)
+    reduce_size = 1
+    for i in reduce:
+        reduce_size *= int(iters[i].dom.extent)
+    vec, o_vectors, w_block = _tile_shape(w_extent, o_extent, reduce_size, spec)
     o_outer, o_inner, o_lanes = sch.split(o_loop, [None, o_vectors, vec])
     w_outer, w_inner = sch.split(w_loop, [None, w_block])
     reduce_loops = [loops[i] for i in reduce]
-    sch.reorder(*outer, o_outer, w_outer, *reduce_loops, w_inner, o_inner, o_lanes)
-    tile = sch.fuse(*outer, o_outer, w_outer)
+    # output-channel tiles outermost: one tile's weights stay in cache while it sweeps the image
+    sch.reorder(o_outer, *outer, w_outer, *reduce_loops, w_inner, o_inner, o_lanes)
+    tile = sch.fuse(o_outer, *outer, w_outer)
     sch.parallel(tile)
     sch.unroll(w_inner)
     sch.unroll(o_inner)
