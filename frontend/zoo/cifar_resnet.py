@@ -1,5 +1,6 @@
 """CIFAR ResNets (He et al. 2016, §4.2): 3 stages of BasicBlocks, widths 16/32/64, option-A
 shortcuts (stride-2 subsampling and zero-padded channels: no parameters)."""
+import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -12,7 +13,11 @@ class ShortcutA(nn.Module):
         self.extra = extra_channels
 
     def forward(self, x):
-        return F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
+        x = x[:, :, ::2, ::2]
+        # zeros_like + cat rather than F.pad: torch's ONNX exporter writes F.pad's pads as a
+        # computation that TVM's ONNX frontend rejects as dynamic
+        front, back = self.extra // 2, self.extra - self.extra // 2
+        return torch.cat([torch.zeros_like(x[:, :front]), x, torch.zeros_like(x[:, :back])], 1)
 
 
 class CifarBlock(nn.Module):
