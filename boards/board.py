@@ -26,6 +26,8 @@ class Compute:
     # operands the datapath holds between MACs (vector registers); 0: every MAC reads its
     # operands from the innermost SRAM level, as an Eyeriss PE does from its register file
     register_bytes: float = 0
+    # fixed time to start each kernel (a fused layer group): dispatch, thread-pool wake-up
+    launch_overhead_s: float = 0
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Units are part of the field names so that no number is ambiguous: `_bytes` (bytes),
 `_hz` (hertz), `_gbps` (10^9 *bytes* per second, i.e. GB/s), `_pj` (picojoules),
-`_pj_per_byte` (picojoules per byte moved), `_nm` (nanometres).
+`_pj_per_byte` (picojoules per byte moved), `_nm` (nanometres), `_s` (seconds).
 """
 
 PRECISIONS = ["int8", "fp16", "fp32"]
@@ -45,6 +45,7 @@ BOARD_SCHEMA = {
                 "adds_per_cycle": _PER_PRECISION,
                 "target": {"type": "string", "minLength": 1},
                 "register_bytes": {"type": "number", "minimum": 0},
+                "launch_overhead_s": {"type": "number", "minimum": 0},
             },
             "required": ["units", "clock_hz", "macs_per_cycle", "adds_per_cycle", "target"],
             "additionalProperties": False,

@@ -38,7 +38,7 @@ def _explain(error) -> str:
         same_stem = [name for name in allowed if _stem(name) == _stem(unknown) and "_" in unknown]
         if same_stem:
             return (f"unknown unit in field {_join(where, unknown)}; allowed: {', '.join(same_stem)} "
-                    f"(units: _bytes, _hz, _gbps = GB/s, _pj, _pj_per_byte, _nm)")
+                    f"(units: _bytes, _hz, _gbps = GB/s, _pj, _pj_per_byte, _nm, _s)")
         return f"unknown field {_join(where, unknown)}; allowed fields here: {', '.join(allowed)}"
     if error.validator in ("exclusiveMinimum", "minimum"):
         bound = "> 0" if error.validator == "exclusiveMinimum" else f">= {error.validator_value}"

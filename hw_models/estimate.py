@@ -1,6 +1,7 @@
 """Per layer: DRAM bytes from the cheapest tiling through the board's last on-chip buffer,
 SRAM accesses level by level, energy = operations x per-op energy + accesses x per-byte
-energy, and latency = max(compute cycles, each memory's transfer cycles).
+energy, and latency = max(compute cycles, each memory's transfer cycles) + the board's
+per-kernel launch overhead.
 
 Reads only plain layer records and a board. Byte counts in the records are rescaled to the
 requested precision. Network-level choices made here:
@@ -128,7 +129,7 @@ def _layer(record, size, board, precision, step: _Step) -> LayerEstimate:
         dram={"weights": levels[-1].weights + fills_resident, "inputs": levels[-1].inputs,
               "outputs": levels[-1].outputs},
         accesses=accesses, op_energy=op_energy_pj(board, precision),
-        order=levels[-1].order, tiles=levels[-1].tiles)
+        order=levels[-1].order, tiles=levels[-1].tiles, fused=step.fused_in)
 
 
 def _dram_traffic(geo, weights, size, step: _Step) -> Traffic:

@@ -21,11 +21,12 @@ class LayerEstimate:
     accesses: dict  # memory name -> {"reads": bytes, "writes": bytes}
     energy_pj: dict  # "mult", "add", then one entry per memory
     cycles: dict  # "compute", then one entry per memory
+    launch_cycles: float  # the board's per-kernel overhead; 0 for a layer fused into its producer
     order: str
     tiles: tuple
 
     @classmethod
-    def build(cls, record, mode, counts, board, precision, dram, accesses, op_energy, order, tiles):
+    def build(cls, record, mode, counts, board, precision, dram, accesses, op_energy, order, tiles, fused):
         mult_pj, add_pj = op_energy
         memories = list(board.sram) + [board.dram]
         energy = {"mult": counts.macs * mult_pj, "add": (counts.macs + counts.adds) * add_pj}
@@ -37,12 +38,13 @@ class LayerEstimate:
             cycles[memory.name] = (moved["reads"] + moved["writes"]) / (memory.bandwidth_gbps * 1e9 / board.compute.clock_hz)
         return cls(name=record.name, op=record.op, mode=mode, macs=counts.macs, adds=counts.adds,
                    dram_bytes=dram, accesses=accesses, energy_pj=energy, cycles=cycles,
+                   launch_cycles=0.0 if fused else board.compute.launch_overhead_s * board.compute.clock_hz,
                    order=order, tiles=tuple(tiles))
 
     @property
     def total_cycles(self) -> float:
         """Compute and every memory overlap, so the slowest of them sets the layer's time."""
-        return max(self.cycles.values())
+        return max(self.cycles.values()) + self.launch_cycles
 
     @property
     def bound(self) -> str:

@@ -4,6 +4,7 @@ MODEL is a model file or `zoo:<name>` (its layer records are read without compil
 package from `sedge compile` (its metadata.json records). `--calibrate` fits the board's
 effective throughput and bandwidth to measured latencies first.
 """
+import dataclasses
 import json
 import os
 
@@ -99,20 +100,21 @@ def _measure_here(package: str, board) -> float:
 
 def _calibrate(board, items, precision):
     from sedge.hw_models import estimate
-    from sedge.hw_models.calibrate import calibrated_board, fit, layer_times, predict_s
+    from sedge.hw_models.calibrate import Calibration, calibrated_board, fit, layer_times, predict_s
 
     specs = [item.rpartition("=")[0] or item for item in items]
     measured = [_seconds(item.rpartition("=")[2]) if "=" in item else _measure_here(item, board) for item in items]
     times = [layer_times(estimate(_records(spec, None), board, precision)) for spec in specs]
     calibration = fit(times, measured)
     lines = [f"Calibration on {board.name}: effective throughput {calibration.compute_scale:.3g} x peak, "
-             f"effective bandwidth {calibration.memory_scale:.3g} x peak",
+             f"effective bandwidth {calibration.memory_scale:.3g} x peak, "
+             f"{calibration.launch_overhead_s * 1e6:.1f} us per kernel",
              f"  {'model':<40} {'peak model (ms)':>16} {'calibrated (ms)':>16} {'measured (ms)':>14} {'error':>8}"]
     models = []
     for spec, t, m in zip(specs, times, measured):
-        peak, fitted = predict_s(t, type(calibration)(1.0, 1.0)), predict_s(t, calibration)
+        peak, fitted = predict_s(t, Calibration(1.0, 1.0, board.compute.launch_overhead_s)), predict_s(t, calibration)
         models.append({"model": _name(spec), "peak_s": peak, "calibrated_s": fitted, "measured_s": m})
         lines.append(f"  {_name(spec):<40} {peak * 1e3:>16.3f} {fitted * 1e3:>16.3f} {m * 1e3:>14.3f} "
                      f"{(fitted - m) / m:>+8.1%}")
-    summary = {"compute_scale": calibration.compute_scale, "memory_scale": calibration.memory_scale, "models": models}
+    summary = dict(dataclasses.asdict(calibration), models=models)
     return calibrated_board(board, calibration), lines + [""], summary

@@ -1,11 +1,9 @@
 """`sedge boards list|show` end to end."""
-import subprocess
-
-SEDGE = "/work/venv/bin/sedge"
+from conftest import run_cli
 
 
 def sedge(*args):
-    return subprocess.run([SEDGE, *args], capture_output=True, text=True, timeout=120)
+    return run_cli(*args, timeout=300)
 
 
 def test_list_names_every_board_with_its_description():

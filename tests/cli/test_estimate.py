@@ -1,18 +1,17 @@
 """`sedge estimate` end to end, from a model file and from a compiled package."""
 import csv
 import json
-import subprocess
 
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-SEDGE = "/work/venv/bin/sedge"
+from conftest import run_cli
 
 
-def sedge(*args, cwd=None):
-    return subprocess.run([SEDGE, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+def sedge(*args):
+    return run_cli(*args, timeout=300)
 
 
 def write_model(path, channels):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import conv, csg, toy_network
+from toy_records import conv, csg, toy_network
 from sedge.boards import load_board
 from sedge.errors import SedgeError
 from sedge.hw_models import estimate

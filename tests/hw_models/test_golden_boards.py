@@ -6,7 +6,7 @@ not depend on the machine running the tests.
 """
 import pytest
 
-from conftest import toy_network
+from toy_records import toy_network
 from sedge.boards import host, list_boards, load_board
 from sedge.hw_models import estimate
 

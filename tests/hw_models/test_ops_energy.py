@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 
-from conftest import csg, conv
+from toy_records import csg, conv
 from sedge.boards import load_board
 from sedge.hw_models.energy import op_energy_pj
 from sedge.hw_models.ops import count_ops, generation_macs

@@ -1,7 +1,7 @@
 """The Vela-style report, the CSV table and the plots."""
 import csv
 
-from conftest import conv, toy_network
+from toy_records import conv, toy_network
 from sedge.boards import load_board
 from sedge.hw_models import estimate, format_report
 from sedge.hw_models.plots import write_plots

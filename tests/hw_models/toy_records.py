@@ -1,7 +1,5 @@
 """A small fixed network as plain layer records, one of each operator kind the model knows
 (and one it does not), so the hardware models are tested without any model file."""
-import pytest
-
 from sedge.runtime.metadata import LayerRecord
 
 F32 = 4
@@ -49,8 +47,3 @@ def toy_network():
         LayerRecord(name="fc", op="dense", input_shapes=[[1, 64]], output_shape=[1, 10], weight_shapes=[[10, 64]],
                     macs=640, adds=10, weight_bytes=F32 * 650, input_bytes=F32 * 64, output_bytes=F32 * 10),
     ]
-
-
-@pytest.fixture
-def network():
-    return toy_network()
