@@ -94,7 +94,7 @@ def _measure_here(package: str, board) -> float:
                          f"--board host; for board {board.name} give the latency measured there: {package}=SECONDS")
     import sedge
 
-    result = sedge.run(package, sedge.RunOptions(repeat=5, number=1))
+    result = sedge.run(package, sedge.RunOptions(repeat=10, number=3))
     return result.timing.summary()["median"] / 1e3
 
 
