@@ -108,9 +108,8 @@ class _Step:
 
 
 def _layer(record, size, board, precision, step: _Step) -> LayerEstimate:
-    geo = geometry(record.op, record.input_shapes, record.output_shape, record.weight_shapes)
-    buffer, resident, first_use = step.buffer, step.resident, step.first_use
-    streamed_shared = sum(v for k, v in size.shared.items() if k not in resident)
+    geo = geometry(record.input_shapes, record.output_shape, record.weight_shapes)
+    streamed_shared = sum(v for k, v in size.shared.items() if k not in step.resident)
     if record.op == "csg_conv":
         choices = {"generate": size.weights + streamed_shared, "materialised": size.dense_weights}
     else:
@@ -118,7 +117,7 @@ def _layer(record, size, board, precision, step: _Step) -> LayerEstimate:
     dram = {mode: _dram_traffic(geo, w, size, step) for mode, w in choices.items()}
     mode = min(dram, key=lambda m: dram[m].total)
     weights = choices[mode]
-    fills_resident = sum(first_use.values())
+    fills_resident = sum(step.first_use.values())
     inner = [traffic(geo, weights, size.inputs, size.outputs, level.size_bytes) for level in board.sram[:-1]]
     levels = inner + [dram[mode]]
     counts = op_counts.count_ops(record, mode)

@@ -49,7 +49,7 @@ class Traffic:
         return self.weights + self.inputs + self.outputs
 
 
-def geometry(op: str, input_shapes: list, output_shape: list, weight_shapes: list) -> Geometry:
+def geometry(input_shapes: list, output_shape: list, weight_shapes: list) -> Geometry:
     """NCHW layers tile over rows of the feature map; anything else over its leading dims."""
     first_in = input_shapes[0] if input_shapes else output_shape
     if len(output_shape) == 4 and len(first_in) == 4:

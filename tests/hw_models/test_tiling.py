@@ -53,7 +53,7 @@ def test_nothing_fits_still_streams_with_the_smallest_tiles():
 
 
 def test_geometry_of_a_strided_conv_and_a_dense_layer():
-    g = geometry("conv2d", [[1, 16, 32, 32]], [1, 32, 16, 16], [[32, 16, 3, 3]])
+    g = geometry([[1, 16, 32, 32]], [1, 32, 16, 16], [[32, 16, 3, 3]])
     assert (g.out_channels, g.out_rows, g.in_channels, g.in_rows, g.kernel_rows, g.stride) == (32, 16, 16, 32, 3, 2)
-    d = geometry("dense", [[1, 64]], [1, 10], [[10, 64]])
+    d = geometry([[1, 64]], [1, 10], [[10, 64]])
     assert (d.out_channels, d.out_rows, d.in_channels) == (10, 1, 64)
