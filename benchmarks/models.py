@@ -1,0 +1,226 @@
+"""sedge against ONNX Runtime and PyTorch, per model, in one process and one run.
+
+    python -m benchmarks.models resnet18 mobilenetv2 resnet56 [more zoo names or .onnx files]
+        [--threads N] [--repeat 30] [--warmup 5] [-o benchmarks/results]
+
+Each model is exported once to ONNX; sedge compiles that file and ONNX Runtime runs it;
+PyTorch runs the zoo model eagerly (channels-last, inference mode; not for bare .onnx
+files). All engines use the same pinned thread count and the same input, warm up, then
+run in interleaved blocks of BLOCK runs (sedge, ORT, PyTorch, sedge, ...), so that load
+from other processes hits them alike while one engine's spinning worker threads do not
+steal the cores of the next; latencies are medians. sedge's output is checked against ONNX
+Runtime (relative tolerance 1e-4) and its per-kernel profile names the dominant kernel.
+Writes <output>/models.json and <output>/models.md and prints the table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODELS = ("resnet18", "mobilenetv2", "resnet56")
+RTOL = 1e-4
+BLOCK = 5  # consecutive timed runs of one engine before the next engine's turn
+SETTLE_SECONDS = 0.3  # TVM's and OpenMP's idle workers spin ~300k yields before sleeping
+CPU_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+             "amx_tile", "asimd", "sve")
+
+
+@dataclass
+class ModelResult:
+    model: str
+    latency_ms: dict  # engine -> median ms over `repeat` runs
+    compile_seconds: float
+    max_rel_error: float
+    verified: bool
+    top_kernels: list = field(default_factory=list)  # [{name, percent, duration_us, shapes}], largest first
+
+    def ratio(self, engine: str) -> float | None:
+        ort, value = self.latency_ms.get("onnxruntime"), self.latency_ms.get(engine)
+        return value / ort if ort and value else None
+
+
+def machine(threads: int) -> dict:
+    """Where the numbers come from: CPU, its vector flags, library versions, threads."""
+    from importlib.metadata import version
+
+    info = {"model name": platform.processor(), "flags": ""}
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "flags", "Features") and value.strip():
+                info[key.strip()] = value.strip()
+    flags = set((info.get("flags") or info.get("Features", "")).split())
+    versions = {}
+    for dist in ("sedge", "apache-tvm", "onnxruntime", "torch", "numpy", "onnx"):
+        try:
+            versions[dist] = version(dist)
+        except Exception:  # not installed: the table says so rather than failing
+            versions[dist] = "absent"
+    from sedge.tvm_passes.target import host_target
+
+    return {"cpu": info["model name"], "cpu_flags": sorted(f for f in CPU_FLAGS if f in flags),
+            "logical_cpus": os.cpu_count(), "threads": threads, "platform": platform.platform(),
+            "python": platform.python_version(), "versions": versions, "target": host_target(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+
+
+def _prepare(name: str, workdir: Path):
+    """(ONNX path, PyTorch module or None, input name, input array) for a zoo name or .onnx file."""
+    import onnx
+
+    from sedge.errors import SedgeError
+
+    if name.endswith(".onnx"):
+        if not Path(name).is_file():
+            raise SedgeError(f"model file '{name}' does not exist")
+        path, module = Path(name), None
+    else:
+        from sedge.frontend.export import export_zoo_model
+        from sedge.frontend.zoo import build
+
+        zoo_name = name.removeprefix("zoo:")
+        path = workdir / f"{zoo_name}.onnx"
+        export_zoo_model(zoo_name, str(path))
+        module = build(zoo_name)
+    graph = onnx.load(str(path), load_external_data=False).graph
+    initializers = {i.name for i in graph.initializer}
+    (first,) = [i for i in graph.input if i.name not in initializers][:1]
+    shape = [d.dim_value for d in first.type.tensor_type.shape.dim]
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    return path, module, first.name, x
+
+
+def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int):
+    """name -> zero-argument callable running one inference; plus sedge's compile time,
+    executor and the ORT outputs used for verification."""
+    import onnxruntime
+    import torch
+
+    import sedge
+    from sedge.runtime.executor import Executor
+
+    started = time.perf_counter()
+    package = sedge.compile(sedge.load(str(path)), sedge.CompileOptions(output=str(path.with_suffix(".tar"))))
+    compile_seconds = time.perf_counter() - started
+    executor = Executor(package)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feed = {input_name: x}
+    engines = {"sedge": lambda: executor.run(feed), "onnxruntime": lambda: session.run(None, feed)}
+    if module is not None:
+        torch.set_num_threads(threads)
+        module = module.to(memory_format=torch.channels_last)
+        tx = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+
+        def run_torch():
+            with torch.inference_mode():
+                return module(tx)
+
+        engines["pytorch"] = run_torch
+    return engines, compile_seconds, executor, feed
+
+
+def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path) -> ModelResult:
+    from sedge.runtime.profiler import profile
+
+    path, module, input_name, x = _prepare(name, workdir)
+    engines, compile_seconds, executor, feed = _engines(path, module, input_name, x, threads)
+    got, want = engines["sedge"]()[0], engines["onnxruntime"]()[0]
+    rel_error = float(np.max(np.abs(got.astype(np.float64) - want)) / max(float(np.max(np.abs(want))), 1e-30))
+    for _ in range(warmup):
+        for run in engines.values():
+            run()
+    samples = {engine: [] for engine in engines}
+    while len(samples["sedge"]) < repeat:  # interleaved blocks: load elsewhere slows every engine alike
+        for engine, run in engines.items():
+            time.sleep(SETTLE_SECONDS)  # the previous engine's idle worker threads spin before they sleep
+            run()  # untimed: caches and this engine's threads warm again
+            for _ in range(min(BLOCK, repeat - len(samples[engine]))):
+                started = time.perf_counter()
+                run()
+                samples[engine].append((time.perf_counter() - started) * 1e3)
+    rows = profile(executor, feed, runs=repeat)[:5]
+    return ModelResult(
+        model=name, latency_ms={e: float(np.median(s)) for e, s in samples.items()},
+        compile_seconds=round(compile_seconds, 2), max_rel_error=rel_error, verified=rel_error <= RTOL,
+        top_kernels=[{"name": r.name, "percent": round(r.percent, 1), "duration_us": round(r.duration_us, 1),
+                      "shapes": r.shapes} for r in rows])
+
+
+def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
+    def ms(value):
+        return f"{value:.2f}" if value else "-"
+
+    def ratio(value):
+        return f"{value:.2f}x" if value else "-"
+
+    lines = ["| model | sedge (ms) | ONNX Runtime (ms) | PyTorch (ms) | sedge / ORT | PyTorch / ORT | "
+             "compile (s) | max rel error | dominant sedge kernel |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        top = r.top_kernels[0] if r.top_kernels else {"name": "-", "percent": 0}
+        lines.append(f"| {r.model} | {ms(r.latency_ms.get('sedge'))} | {ms(r.latency_ms.get('onnxruntime'))} | "
+                     f"{ms(r.latency_ms.get('pytorch'))} | {ratio(r.ratio('sedge'))} | {ratio(r.ratio('pytorch'))} | "
+                     f"{r.compile_seconds:.1f} | {r.max_rel_error:.1e} {'PASS' if r.verified else 'FAIL'} | "
+                     f"{top['name']} ({top['percent']:.0f}%) |")
+    return (f"# sedge vs ONNX Runtime vs PyTorch\n\nCPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), "
+            f"{host['threads']} threads of {host['logical_cpus']}; {host['date']}\n"
+            f"Versions: {', '.join(f'{k} {v}' for k, v in host['versions'].items())}\n\n"
+            + "\n".join(lines) + f"\n\nMedians of {repeat} runs per engine, interleaved in blocks of {BLOCK}, in one process; batch 1, fp32. "
+            "sedge is checked against ONNX Runtime (max |diff| / max |reference|, tolerance 1e-4).\n")
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.models", description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="*", default=list(DEFAULT_MODELS),
+                        help="zoo names (resnet18, zoo:mobilenetv2, ...) or .onnx files")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for every engine")
+    parser.add_argument("--repeat", type=int, default=30, help="timed runs per engine and model (median)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed rounds first")
+    parser.add_argument("-o", "--output", default="benchmarks/results", help="folder for models.json and models.md")
+    args = parser.parse_args(argv)
+    if args.threads < 1 or args.repeat < 1 or args.warmup < 0:
+        parser.error("--threads and --repeat must be >= 1, --warmup >= 0")
+    return args
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    # TVM sizes its thread pool once, from this variable, at the first parallel kernel; left
+    # unset it takes half the logical CPUs (it assumes hyper-threading)
+    os.environ["TVM_NUM_THREADS"] = str(args.threads)
+    from sedge.errors import SedgeError
+    from sedge.runtime.package import atomic_write
+
+    host = machine(args.threads)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="sedge-bench-") as tmp:
+        for name in args.models:
+            try:
+                results.append(bench_model(name, args.repeat, args.warmup, args.threads, Path(tmp)))
+            except SedgeError as err:
+                print(f"error: {name}: {err}", file=sys.stderr)
+                return err.exit_code
+            print(f"{name}: " + ", ".join(f"{e} {v:.2f} ms" for e, v in results[-1].latency_ms.items()), flush=True)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    table = markdown(results, host, args.repeat)
+    report = {"machine": host, "repeat": args.repeat, "warmup": args.warmup, "results": [asdict(r) for r in results]}
+    atomic_write(out / "models.json", lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
+    atomic_write(out / "models.md", lambda tmp: Path(tmp).write_text(table))
+    print(table)
+    return 0 if all(r.verified for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
