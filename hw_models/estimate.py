@@ -118,7 +118,9 @@ def _layer(record, size, board, precision, step: _Step) -> LayerEstimate:
     mode = min(dram, key=lambda m: dram[m].total)
     weights = choices[mode]
     fills_resident = sum(step.first_use.values())
-    inner = [traffic(geo, weights, size.inputs, size.outputs, level.size_bytes) for level in board.sram[:-1]]
+    # a fused layer works on tiles already in the innermost level: no level moves its input
+    inner = ([dram[mode]] * (len(board.sram) - 1) if step.fused_in else
+             [traffic(geo, weights, size.inputs, size.outputs, level.size_bytes) for level in board.sram[:-1]])
     levels = inner + [dram[mode]]
     counts = op_counts.count_ops(record, mode)
     operand_reads = _operand_reads(board, geo, weights, size, counts)

@@ -58,7 +58,8 @@ def _summary(est: Estimate) -> list[str]:
                                 ("dram_bytes_total", "DRAM traffic", _mb),
                                 ("energy_pj_total", "energy", lambda pj: f"{pj / 1e6:.2f} uJ"),
                                 ("latency_s", "latency", lambda s: f"{s * 1e3:.4g} ms")):
-            ratio = f"{savings[key]:.2f}x less" if savings[key] else "n/a"
+            ratio = ("n/a" if not savings[key] else f"{savings[key]:.2f}x less" if savings[key] >= 1
+                     else f"{1 / savings[key]:.2f}x more")
             lines.append(f"  {label:<28} {fmt(base[key])} -> {fmt(t[key])} ({ratio})")
     return lines
 

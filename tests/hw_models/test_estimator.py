@@ -99,6 +99,7 @@ def test_an_elementwise_layer_on_its_producers_output_is_fused():
     assert est.layers[0].dram_bytes["outputs"] == 0
     assert est.layers[1].order == "fused" and est.layers[1].dram_bytes == {
         "weights": 0, "inputs": 0, "outputs": producer.output_bytes}
+    assert est.layers[1].accesses["L2"]["reads"] == 0  # its input never leaves the innermost level
 
 
 def test_the_generator_residency_is_the_policy_that_moves_fewer_bytes():
