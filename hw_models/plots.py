@@ -29,7 +29,7 @@ def write_plots(estimate: Estimate, directory: str) -> list[str]:
 
 
 def _dram_per_layer(est: Estimate):
-    figure, axis = plt.subplots(figsize=(max(6, len(est.layers) * 0.25), 4))
+    figure, axis = plt.subplots(figsize=(min(16, max(6, len(est.layers) * 0.15)), 4))
     if est.baseline is not None:
         axis.bar(range(len(est.baseline.layers)), [l.total_dram_bytes / 1e6 for l in est.baseline.layers],
                  color="lightgray", label=f"baseline {est.baseline.model}")
@@ -54,5 +54,5 @@ def _energy_breakdown(est: Estimate):
         bottoms = [b + v for b, v in zip(bottoms, values)]
     axis.set_ylabel("energy per inference (uJ)")
     axis.set_title(f"Energy by memory level and operation on {est.board}")
-    axis.legend()
+    axis.legend(loc="upper left", bbox_to_anchor=(1, 1))
     return figure
