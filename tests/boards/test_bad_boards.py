@@ -87,3 +87,12 @@ def test_unknown_board_lists_the_available_ones():
 
 def test_not_toml(tmp_path):
     assert "cannot be read as TOML" in fails(tmp_path, "this is = = not toml")
+
+
+def test_missing_board_file(tmp_path):
+    with pytest.raises(SedgeError, match="board file .*nothere.toml not found"):
+        load_board(str(tmp_path / "nothere.toml"))
+
+
+def test_inherit_of_an_unknown_board_names_the_shipped_ones(tmp_path):
+    assert "unknown board 'atari'; available:" in fails(tmp_path, 'inherit = "atari"\n')
