@@ -93,23 +93,46 @@ def export_pt2(model, example, path: str) -> str:
     return _atomic(path, lambda tmp: torch.export.save(program, tmp))
 
 
-def export_zoo_model(name: str, path: str, seed: int = 0, checkpoint: str | None = None) -> str:
-    """Build zoo model `name` (seeded random weights, or a state dict) and export it by suffix."""
+def load_zoo_model(name: str, seed: int = 0, checkpoint: str | None = None):
+    """Zoo model `name` with seeded random weights, or the weights of a state-dict checkpoint."""
     import torch
 
     from sedge.frontend.zoo import build
 
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise SedgeError(f"cannot export to '{path}'; allowed suffixes: {', '.join(FORMATS)}")
     model = build(name, seed)
     if checkpoint:
         if not Path(checkpoint).is_file():
             raise SedgeError(f"checkpoint '{checkpoint}' does not exist")
         try:
             model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
-        except (RuntimeError, ValueError) as err:
+        except (RuntimeError, ValueError, OSError) as err:
             first = str(err).strip().splitlines()[0]
             raise SedgeError(f"checkpoint '{checkpoint}' does not fit zoo model '{name}': {first}") from None
-    example = torch.zeros(model.zoo_spec.input_shape)
+    return model
+
+
+def check_output(path: str, formats=FORMATS) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in formats:
+        raise SedgeError(f"cannot write '{path}'; allowed suffixes: {', '.join(formats)}")
+    return suffix
+
+
+def save_model(model, example, path: str) -> str:
+    """Write `model` by the suffix of `path`: .onnx (sedge functions), .pt2, or .pt (the whole module,
+    pickled by torch.save, for fine-tuning)."""
+    import torch
+
+    suffix = check_output(path, FORMATS + (".pt",))
+    if suffix == ".pt":
+        return _atomic(path, lambda tmp: torch.save(model, tmp))
     return (export_onnx if suffix == ".onnx" else export_pt2)(model, example, path)
+
+
+def export_zoo_model(name: str, path: str, seed: int = 0, checkpoint: str | None = None) -> str:
+    """Build zoo model `name` (seeded random weights, or a state dict) and export it by suffix."""
+    import torch
+
+    check_output(path)
+    model = load_zoo_model(name, seed, checkpoint)
+    return save_model(model, torch.zeros(model.zoo_spec.input_shape), path)

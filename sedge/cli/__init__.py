@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "boards",
     "estimate",
     "zoo",
+    "compress",
 ]
 
 _COMMANDS = {}
