@@ -187,3 +187,8 @@ def _elementwise(info: CallInfo):
 def _batch_norm(info: CallInfo):
     elements = math.prod(info.output_shape)
     return info.record("elementwise", macs=elements, adds=elements, attrs={"kind": "batch_norm"})
+
+
+# the compressed constructs' recorders register themselves on import; they need the
+# registry above, so they are imported last
+from sedge.tvm_passes import records_compressed  # noqa: E402,F401
