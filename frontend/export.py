@@ -56,7 +56,7 @@ def _atomic(path: str, write):
     """Run write(tmp_path) and move the result to `path` only if it succeeded."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=target.suffix + ".tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)  # torch wants .pt2 last
     os.close(fd)
     try:
         write(tmp)
