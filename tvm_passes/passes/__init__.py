@@ -17,4 +17,6 @@ def register_pass(name: str):
     return register
 
 
+# registration order is run order: clamps become Relax ops before the layout rewrite sees them
+from sedge.tvm_passes.passes import scalar_clamps  # noqa: E402,F401,I001 - registers its pass
 from sedge.tvm_passes.passes import channels_last  # noqa: E402,F401 - registers its pass

@@ -1,0 +1,52 @@
+"""ONNX Clip (ReLU6) reaches the layout rewrite as Relax ops and fuses into the conv kernel."""
+import numpy as np
+import onnx
+import torch
+import tvm
+from onnx import TensorProto, helper
+from tvm import relax
+from tvm.relax.frontend.onnx import from_onnx
+
+from sedge.tvm_passes.passes import PASSES
+from sedge.tvm_passes.pipeline import sedge_pipeline
+from sedge.tvm_passes.target import host_target
+
+TARGET = tvm.target.Target(host_target())
+
+
+def _conv_relu6(weight):
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1]),
+         helper.make_node("Clip", ["y", "lo", "hi"], ["z"])],
+        "conv_relu6", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 8, 6, 6])],
+        [helper.make_tensor("w", TensorProto.FLOAT, weight.shape, weight.ravel()),
+         helper.make_tensor("lo", TensorProto.FLOAT, [], [0.0]), helper.make_tensor("hi", TensorProto.FLOAT, [], [6.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    return from_onnx(model, shape_dict={"x": [1, 4, 6, 6]})
+
+
+def test_clip_becomes_maximum_minimum_in_channels_last():
+    mod = _conv_relu6(np.ones((8, 4, 3, 3), np.float32))
+    for factory in PASSES.values():
+        mod = factory(TARGET)(mod)
+    text = mod["main"].script()
+    assert "R.call_tir" not in text
+    assert "R.maximum" in text and "R.minimum" in text
+    assert text.count("R.permute_dims") == 3, "only the input, the weight and the output change layout"
+
+
+def test_conv_relu6_numerics_and_fusion():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((8, 4, 3, 3), dtype=np.float32) * 2
+    x = rng.standard_normal((1, 4, 6, 6), dtype=np.float32)
+    mod = _conv_relu6(w)
+    with tvm.transform.PassContext(opt_level=3):
+        lowered = sedge_pipeline(TARGET)(mod)
+        executable = tvm.compile(lowered, TARGET, relax_pipeline=None)
+    assert any("conv2d" in gv.name_hint and "maximum" in gv.name_hint and "minimum" in gv.name_hint
+               for gv in lowered.functions), "the clamp fuses into the conv kernel"
+    got = relax.VirtualMachine(executable, tvm.cpu())["main"](tvm.runtime.tensor(x)).numpy()
+    want = torch.clamp(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1), 0, 6).numpy()
+    assert np.max(np.abs(got - want)) <= 1e-4 * np.max(np.abs(want))

@@ -1,0 +1,65 @@
+"""Turn pre-legalized scalar clamps back into Relax `maximum` / `minimum` ops.
+
+TVM's ONNX importer lowers Clip (ReLU6 in MobileNets) straight to `call_tir` of a TOPI
+`maximum` / `minimum` PrimFunc against a 0-d bound. A `call_tir` is opaque to the layout
+rewrite, which then wraps every clamp in a pair of transposes and keeps it out of the
+convolution's fused epilogue. As Relax ops the clamps follow the conv into channels-last
+and fuse into its kernel.
+"""
+import tvm
+from tvm import relax, tirx
+from tvm.ir.expr import TensorLoad  # what tirx.BufferLoad builds in this TVM
+
+from sedge.tvm_passes.passes import register_pass
+
+_OPS = {tirx.Max: relax.op.maximum, tirx.Min: relax.op.minimum}
+
+
+def _clamp_op(func: tirx.PrimFunc):
+    """relax.op.maximum / minimum when `func` is out[i] = max|min(a[i], b[()]), else None."""
+    sch = tvm.s_tir.Schedule(func)
+    blocks = sch.get_child_blocks(sch.get_sblock("root"))
+    if len(blocks) != 1 or len(func.params) != 3:
+        return None
+    store = sch.get(blocks[0]).body
+    if not isinstance(store, tirx.BufferStore) or type(store.value) not in _OPS:
+        return None
+    a, b = store.value.a, store.value.b
+    if not (isinstance(a, TensorLoad) and isinstance(b, TensorLoad) and len(b.indices) == 0):
+        return None
+    if len(a.indices) != len(store.indices):  # the call's 0-d argument is b, its tensor a
+        return None
+    if not all(i.same_as(j) for i, j in zip(a.indices, store.indices)):
+        return None  # not elementwise
+    return _OPS[type(store.value)]
+
+
+@relax.expr_functor.mutator
+class _Rewriter(relax.PyExprMutator):
+    def __init__(self, mod):
+        super().__init__(mod)
+        self.mod = mod
+
+    def visit_call_(self, call):
+        call = super().visit_call_(call)
+        if call.op != tvm.ir.Op.get("relax.call_tir") or not isinstance(call.args[1], relax.Tuple):
+            return call
+        callee, args = self.mod[call.args[0]], call.args[1].fields
+        if len(args) != 2 or not isinstance(args[1], tvm.ir.expr.Constant) or len(args[1].ty.shape) != 0:
+            return call
+        op = _clamp_op(callee) if isinstance(callee, tirx.PrimFunc) else None
+        return op(args[0], args[1]) if op else call
+
+
+@register_pass("ScalarClampsAsOps")
+def scalar_clamps_as_ops(_target: tvm.target.Target) -> tvm.transform.Pass:
+    @tvm.transform.module_pass(opt_level=0, name="ScalarClampsAsOps")
+    def rewrite(mod, _ctx):
+        mod = relax.transform.FoldConstant()(mod)  # the importer computes the bounds; make them constants
+        rewriter = _Rewriter(mod)
+        for gv, func in mod.functions.items():
+            if isinstance(func, relax.Function):
+                rewriter.builder_.update_func(gv, rewriter.visit_expr(func))
+        return relax.transform.RemoveUnusedOutputs()(relax.transform.DeadCodeElimination()(rewriter.builder_.get()))
+
+    return rewrite
