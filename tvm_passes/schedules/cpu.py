@@ -11,6 +11,9 @@ import tvm
 class CpuSpec:
     lanes: int  # fp32 elements per vector register
     registers: int  # architectural vector registers
+    # the cache one output tile's weights are re-read from while the tile sweeps the image:
+    # 1 MiB, the L2 of current x86 server/desktop cores and the shared L2 of Arm clusters
+    l2_bytes: int = 1 << 20
 
     @property
     def accumulators(self) -> int:

@@ -18,7 +18,6 @@ from sedge.tvm_passes.schedules.cpu import CpuSpec
 from sedge.tvm_passes.schedules.injective import vector_lanes, vectorize_block
 
 _SPATIAL, _REDUCE = tirx.IterVar.DataPar, tirx.IterVar.CommReduce
-L2_BYTES = 512 * 1024  # a conservative L2 size: the weights of one output tile are re-read from it
 
 
 def largest_divisor(n: int, limit: int) -> int:
@@ -42,7 +41,7 @@ def _tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec) -
         if (o_extent // vec) % o_vectors or o_vectors > spec.accumulators:
             continue
         w_block = largest_divisor(w_extent, spec.accumulators // o_vectors)
-        fits_l2 = o_vectors * vec * reduce_size * 4 <= L2_BYTES
+        fits_l2 = o_vectors * vec * reduce_size * 4 <= spec.l2_bytes
         score = (fits_l2 or o_vectors == 1, w_block * o_vectors / (w_block + o_vectors))
         if best is None or score > best[0]:
             best = (score, o_vectors, w_block)
