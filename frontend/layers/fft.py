@@ -88,13 +88,22 @@ class BandLimitedConv2d(nn.Module):
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, self.kernel_size, self.kernel_size))
         nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self._energy_bands = {}  # (H, W) -> idx, energy mode only
 
     def band_index(self, height: int, width: int) -> int:
         """The kept band's idx for an input of H x W (a static, shape-only decision in rate mode)."""
         hf, wf = fft_geometry(height, width, self.kernel_size, self.padding)
         if self.compress_rate is not None:
             return rate_index(wf, self.compress_rate) if self.compress_rate > 0 else -1
-        return energy_index(torch.fft.rfft2(self.weight.detach(), s=(hf, wf)), self.energy)
+        # energy mode reads the weights, so the band is fixed by the first eager call per input size
+        # and reused when exporting (the exporter traces with weights that have no values)
+        key = (height, width)
+        if key not in self._energy_bands:
+            if torch.compiler.is_exporting():
+                raise SedgeError(f"BandLimitedConv2d in energy mode needs one eager forward on a {height}x{width} "
+                                 f"input (or band_index({height}, {width})) before export, to fix its band")
+            self._energy_bands[key] = energy_index(torch.fft.rfft2(self.weight.detach(), s=(hf, wf)), self.energy)
+        return self._energy_bands[key]
 
     def forward(self, x):
         op = fft_conv_math if self.training else fft_conv

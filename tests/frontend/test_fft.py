@@ -51,3 +51,13 @@ def test_energy_mode_keeps_at_least_the_asked_energy():
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(SedgeError):
         BandLimitedConv2d(2, 2, 3, **kwargs)
+
+
+def test_energy_mode_exports_after_fixing_its_band():
+    layer = BandLimitedConv2d(2, 2, 3, padding=1, energy=90).eval()
+    x = torch.randn(1, 2, 8, 8)
+    with pytest.raises(SedgeError, match="eager forward"):
+        torch.export.export(layer, (x,))
+    index = layer.band_index(8, 8)
+    program = torch.export.export(layer, (x,))
+    assert [n.args[-1] for n in program.graph.nodes if "fft_conv" in str(n.target)] == [index]
