@@ -1,12 +1,14 @@
 """Hand-written CPU schedules for the fused kernels of the `schedule` phase.
 
 `RULES` is tried in order on every PrimFunc that nothing (tuning records included) has
-scheduled yet; the first rule that returns a function wins, and a kernel no rule fits is
-left to TVM's defaults. Every rule reads the target's vector width and register file
+scheduled yet; the first rule that accepts the function wins, and a kernel no rule fits is
+left to TVM's defaults. Rules work on a `tvm.s_tir.Schedule`, so each hand schedule has a
+trace: `sedge tune` stores it as the baseline record that tuning must beat. Every rule reads the target's vector width and register file
 (cpu.cpu_spec), never the shapes of a particular model.
 """
 import tvm
 from tvm import tirx
+from tvm.s_tir.schedule import ScheduleError
 
 from sedge.tvm_passes.pipeline import register_scheduler
 from sedge.tvm_passes.schedules.cpu import cpu_spec
@@ -16,11 +18,15 @@ from sedge.tvm_passes.schedules.reduction import schedule_reduction
 RULES = (schedule_reduction, schedule_injective)
 
 
-def schedule_func(func: tirx.PrimFunc, spec) -> tirx.PrimFunc | None:
+def schedule_func(func: tirx.PrimFunc, spec) -> tvm.s_tir.Schedule | None:
+    """The schedule of the first rule that takes `func`, or None."""
     for rule in RULES:
-        scheduled = rule(func, spec)
-        if scheduled is not None:
-            return scheduled
+        sch = tvm.s_tir.Schedule(func)
+        try:
+            if rule(sch, spec):
+                return sch
+        except ScheduleError:  # a primitive refused this kernel's structure: the next rule may fit
+            continue
     return None
 
 
@@ -34,9 +40,9 @@ def cpu_schedules(target: tvm.target.Target) -> tvm.transform.Pass:
         for gv, func in mod.functions.items():
             if not isinstance(func, tirx.PrimFunc) or func.attrs.get("tirx.is_scheduled", False):
                 continue
-            scheduled = schedule_func(func, spec)
-            if scheduled is not None:
-                updates[gv] = scheduled
+            sch = schedule_func(func, spec)
+            if sch is not None:
+                updates[gv] = sch.mod["main"].with_attr("tirx.is_scheduled", True)
         for gv, func in updates.items():
             mod[gv] = func
         return mod

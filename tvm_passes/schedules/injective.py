@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import tvm
 from tvm import tirx
+from tvm.s_tir.schedule import ScheduleError
 
 from sedge.tvm_passes.schedules.cpu import CpuSpec
 
@@ -51,16 +52,15 @@ def vectorize_block(sch, block, lanes: int, parallel: bool = False, after=None):
         sch.parallel(sch.fuse(*loops) if len(loops) > 1 else loops[0])
 
 
-def schedule_injective(func: tirx.PrimFunc, spec: CpuSpec) -> tirx.PrimFunc | None:
-    """The scheduled function, or None when it holds a reduction (not injective)."""
-    sch = tvm.s_tir.Schedule(func)
+def schedule_injective(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
+    """Schedule `sch`'s function; False (before any change) when it holds a reduction."""
     blocks = sch.get_child_blocks(sch.get_sblock("root"))
     if any(iv.iter_type != tirx.IterVar.DataPar for b in blocks for iv in sch.get(b).iter_vars):
-        return None
+        return False
     for block in blocks[:-1]:
         try:
             sch.compute_inline(block)
-        except tvm.TVMError:  # a block whose result is also an output stays a loop nest of its own
+        except ScheduleError:  # a block whose result is also an output stays a loop nest of its own
             vectorize_block(sch, block, spec.lanes, parallel=True)
     vectorize_block(sch, blocks[-1], spec.lanes, parallel=True)
-    return sch.mod["main"].with_attr("tirx.is_scheduled", True)
+    return True

@@ -48,23 +48,23 @@ def _tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec) -
     return vec, best[1], best[2]
 
 
-def schedule_reduction(func: tirx.PrimFunc, spec: CpuSpec) -> tirx.PrimFunc | None:
-    """The scheduled function, or None when `func` is not a one-reduction kernel of this shape."""
-    sch = tvm.s_tir.Schedule(func)
+def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
+    """Schedule `sch`'s function; False (before any change) when it is not a one-reduction
+    kernel of this shape."""
     blocks = sch.get_child_blocks(sch.get_sblock("root"))
     reductions = [b for b in blocks if _is_reduction(sch, b)]
     if len(reductions) != 1:
-        return None
+        return False
     main = reductions[0]
     block = sch.get(main)
     loops = sch.get_loops(main)
     iters = list(block.iter_vars)
     if len(loops) != len(iters) or len(block.writes) != 1:
-        return None
+        return False
     spatial = [i for i, iv in enumerate(iters) if iv.iter_type == _SPATIAL]
     reduce = [i for i, iv in enumerate(iters) if iv.iter_type == _REDUCE]
     if len(spatial) + len(reduce) != len(iters) or not spatial:
-        return None
+        return False
     innermost = block.writes[0].region[-1].min
     if not innermost.same_as(iters[spatial[-1]].var):
         return None  # the vectorised axis must be contiguous in the output
@@ -104,4 +104,4 @@ def schedule_reduction(func: tirx.PrimFunc, spec: CpuSpec) -> tirx.PrimFunc | No
     vectorize_block(sch, writer, spec.lanes, after=tile)
     for producer in prologue:
         vectorize_block(sch, producer, spec.lanes, parallel=True)
-    return sch.mod["main"].with_attr("tirx.is_scheduled", True)
+    return True
