@@ -5,6 +5,7 @@ from sedge.frontend.layers.acdc import SECLConv2d
 from sedge.frontend.layers.csg import CSGConv2d, CSGGenerator
 from sedge.frontend.layers.fft import BandLimitedConv2d
 from sedge.frontend.layers.structured import StructuredConv2d, StructuredLinear
+from sedge.frontend.layers.substitutes import Hashed, RankFactorised, ShuffleBlock, TensorTrain, Tucker, separable
 
 
 class TwoCSGLayers(torch.nn.Module):
@@ -20,7 +21,8 @@ class TwoCSGLayers(torch.nn.Module):
         return self.second(torch.relu(self.first(x)))
 
 
-# name -> (module factory, input shape, number of compressed layers, the construct's sedge.op)
+# name -> (module factory, input shape, number of compressed layers, the construct's sedge.op); the
+# pointwise substitutes are standard ops (no construct)
 CASES = {
     "structured": (lambda: StructuredConv2d(6, 5, 3, 4, 2, stride=2, padding=1, dilation=2), (1, 6, 11, 9), 1,
                    "StructuredConv"),
@@ -35,6 +37,11 @@ CASES = {
     "fft_band_limited": (lambda: BandLimitedConv2d(3, 4, 3, 2, 1, compress_rate=50), (1, 3, 9, 8), 1, "FFTConv"),
     "fft_full_band": (lambda: BandLimitedConv2d(3, 4, 5, 1, 0, compress_rate=0, bias=False), (2, 3, 8, 7), 1,
                       "FFTConv"),
+    "rf": (lambda: separable(RankFactorised(6, 10, 0.5), stride=2), (1, 6, 9, 7), 0, None),
+    "tt": (lambda: separable(TensorTrain(6, 10, 0.5)), (1, 6, 5, 7), 0, None),
+    "tucker": (lambda: separable(Tucker(6, 10, 0.5), padding=2), (1, 6, 5, 7), 0, None),
+    "hashed": (lambda: separable(Hashed(6, 10, 0.3)), (1, 6, 5, 7), 0, None),
+    "shuffle": (lambda: ShuffleBlock(12, 24, 3, stride=2), (1, 12, 9, 7), 0, None),
 }
 
 
