@@ -39,7 +39,7 @@ def unpack_arrays(blob: bytes) -> dict[str, np.ndarray]:
         return {name: npz[name] for name in npz.files}
 
 
-def _inputs(metadata, given: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+def make_inputs(metadata, given: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
     """The host's inputs, or seeded random ones shaped by the metadata (timing does not care)."""
     rng = np.random.default_rng(seed)
     inputs = {}
@@ -90,7 +90,7 @@ def run_job(package_path: str, request: dict, arrays_blob: bytes) -> tuple[dict,
     arrays = unpack_arrays(arrays_blob)
     given = {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("input:")}
     expected = [arrays[f"expected:{i}"] for i in range(sum(k.startswith("expected:") for k in arrays))]
-    inputs = _inputs(package.metadata, given, int(request.get("seed", 0)))
+    inputs = make_inputs(package.metadata, given, int(request.get("seed", 0)))
 
     start = time.perf_counter()
     outputs = executor.run(inputs)
