@@ -55,3 +55,13 @@ def test_bad_name_and_bad_suffix_are_one_line_errors(tmp_path):
     bad = run_cli("zoo", "export", "resnet20", "-o", tmp_path / "m.h5")
     assert bad.returncode == 4 and ".onnx, .pt2" in bad.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_zoo_model_compiles_from_its_name_and_verifies_against_pytorch(tmp_path):
+    package = tmp_path / "m.tar"
+    compiled = run_cli("compile", "zoo:resnet8-fft-50", "-o", package)
+    assert compiled.returncode == 0, compiled.stderr
+    ran = run_cli("run", package, "--verify")
+    assert ran.returncode == 0, ran.stderr
+    assert any(line.startswith("verify against PyTorch") and line.endswith("PASS")
+               for line in ran.stdout.splitlines()), ran.stdout
