@@ -75,3 +75,25 @@ def test_construct_carries_the_settings_as_attributes(tmp_path):
     attrs = {k: v for k, v in function.attrs.items()}
     assert (int(attrs["c"]), int(attrs["n"]), int(attrs["kernel_size"]), int(attrs["group"])) == (4, 2, 3, 1)
     assert [int(v) for v in attrs["strides"]] == [2, 2] and [int(v) for v in attrs["dilations"]] == [2, 2]
+
+
+def test_a_bare_sum_pool_node_runs_and_imports(tmp_path):
+    from onnx import TensorProto, helper
+
+    from sedge.frontend.export import attach_functions
+    from sedge.frontend.layers.structured import sum_pool
+
+    attrs = dict(c=2, n=2, kernel_size=3, pads=[1, 1, 1, 1], dilations=[2, 2], group=2)
+    node = helper.make_node("SumPool", ["input"], ["output"], domain="sedge", **attrs)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 6, 7, 8])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4, 7, 8])])
+    proto = attach_functions(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9))
+    path = tmp_path / "sum_pool.onnx"
+    onnx.save(proto, path)
+    x = torch.randn(1, 6, 7, 8)
+    want = sum_pool(x, 2, 2, [1, 1], [2, 2], 2).numpy()
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert rel_err(session.run(None, {"input": x.numpy()})[0], want) <= RTOL
+    model = load_model(str(path))
+    assert constructs(model.mod) == ["SumPool"]
+    assert rel_err(compile_and_run(model, x.numpy()), want) <= RTOL
