@@ -41,7 +41,7 @@ class DeviceResult:
         if self.upload:
             lines.append("upload   " + ", ".join(f"{k}={v}" for k, v in self.upload.items()))
         if self.faults:
-            lines.append("link     " + ", ".join(f"{k}={v}" for k, v in self.faults.items() if v))
+            lines.append("link     " + (", ".join(f"{k}={v}" for k, v in self.faults.items() if v) or "no faults"))
         if self.check:
             rows = "; ".join(f"output {r['index']}: {r['status']}" + (
                 f" max_abs={r['max_abs_err']:.3g} max_rel={r['max_rel_err']:.3g}" if "max_abs_err" in r

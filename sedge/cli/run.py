@@ -23,6 +23,13 @@ def configure(p):
     p.add_argument("--profile", action="store_true", help="print a per-kernel profile")
     p.add_argument("--profile-out", help="also write the profile to a .csv or .json file")
     p.add_argument("--verify", action="store_true", help="compare with ONNX Runtime / PyTorch on the same inputs")
+    device = p.add_argument_group("on a device (see the README section 'On-device runs')")
+    device.add_argument("--port", help="serial port or pyserial URL of a board running `sedge agent`")
+    device.add_argument("--board", help="a board name or .toml file: its link (baud rate, RPC key) and architecture")
+    device.add_argument("--rpc-tracker", metavar="HOST:PORT", help="run through a TVM RPC tracker")
+    device.add_argument("--rpc-key", help="the tracker key of the device to run on")
+    device.add_argument("--expected", help="an .npz of expected outputs (output_0, ...) to check on the device")
+    device.add_argument("--timeout", type=float, default=3.0, help="seconds of silence before a serial retry")
 
 
 def _write_outputs(path, outputs):
@@ -45,6 +52,16 @@ def drive(args):
     import sedge
     from sedge.runtime.profiler import format_table, write_profile
 
+    if args.port or args.rpc_tracker or args.rpc_key or args.board:
+        from sedge.runtime.remote import run_remote
+
+        result = run_remote(args.package, port=args.port, board=args.board, rpc_tracker=args.rpc_tracker,
+                            rpc_key=args.rpc_key, inputs=args.inputs, expected=args.expected, repeat=args.repeat,
+                            number=args.number, timeout=args.timeout, return_outputs=bool(args.outputs))
+        print(result.report())
+        if args.outputs:
+            _write_outputs(args.outputs, result.outputs)
+        return 4 if result.check and result.check["status"] == "FAIL" else 0
     if args.profile_out and not args.profile:
         args.profile = True
     options = sedge.RunOptions(inputs=args.inputs, fill_mode=args.fill_mode, device=args.device,

@@ -2,42 +2,22 @@
 with a byte-level fault injector in between. Every fault must be detected, retried or
 resumed, and reported; no run may return a wrong result; a dead board is one clear error."""
 import shutil
-import subprocess
-import sys
 import time
 
 import numpy as np
-import onnx
 import pytest
+from board_fixtures import EXPECTED, X, start_agent, tiny_package
 from faultline import DOWN, UP, FaultyLine
-from onnx import TensorProto, helper, numpy_helper
 
 from sedge.runtime.board_run import run_on_board
 from sedge.runtime.protocol import BoardError
 
-RNG = np.random.default_rng(0)
-W = RNG.standard_normal((64, 16)).astype(np.float32)
-B = RNG.standard_normal(16).astype(np.float32)
-X = RNG.standard_normal((2, 64)).astype(np.float32)
-EXPECTED = np.maximum(X @ W + B, 0)  # the numpy reference the board's outputs are checked against
 HOST = {"timeout": 0.5, "retries": 4, "chunk_bytes": 2048, "repeat": 5, "number": 2}
 
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory):
-    from sedge.api import compile as sedge_compile
-    from sedge.tvm_passes.build import CompileOptions
-
-    tmp = tmp_path_factory.mktemp("pkg")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Add", ["y", "b"], ["z"]),
-         helper.make_node("Relu", ["z"], ["out"])], "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 64])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 16])],
-        [numpy_helper.from_array(W, "w"), numpy_helper.from_array(B, "b")])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp / "tiny.onnx")
-    sedge_compile(str(tmp / "tiny.onnx"), CompileOptions(output=str(tmp / "tiny.tar")))
-    return tmp / "tiny.tar"
+    return tiny_package(tmp_path_factory.mktemp("pkg"))
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +25,10 @@ def board(tmp_path_factory):
     """A FaultyLine with the real agent on its board end; yields (line, workdir)."""
     line = FaultyLine(seed=7)
     workdir = tmp_path_factory.mktemp("agent")
-    log = open(workdir.parent / "agent.log", "w+")
-    agent = subprocess.Popen([sys.executable, "-m", "sedge", "agent", "--port", line.board_path,
-                              "--workdir", str(workdir), "--keepalive", "0.1"],
-                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while "listening" not in (workdir.parent / "agent.log").read_text():
-        assert agent.poll() is None and time.monotonic() < deadline, (workdir.parent / "agent.log").read_text()
-        time.sleep(0.05)
+    agent = start_agent(line.board_path, workdir)
     yield line, workdir
     agent.terminate()
     agent.wait(timeout=10)
-    log.close()
     line.close()
 
 

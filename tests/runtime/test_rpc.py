@@ -12,12 +12,17 @@ import time
 
 import numpy as np
 import pytest
-from test_agent import EXPECTED, X, package  # noqa: F401 - the tiny package fixture
+from board_fixtures import EXPECTED, X, tiny_package
 
 from sedge.errors import SedgeError
 from sedge.runtime.rpc import bench_over_rpc, run_over_rpc, servers_for_key
 
 KEY = "sedge-test"
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    return tiny_package(tmp_path_factory.mktemp("pkg"))
 
 
 def _free_port() -> int:
