@@ -1,8 +1,11 @@
 """`sedge compress`: per-layer report, a written model that compiles, one-line errors."""
-import onnxruntime
 import numpy as np
+import onnxruntime
+import torch
 
 from conftest import run_cli
+from sedge.frontend.compress import compress
+from sedge.frontend.zoo import build
 
 
 def test_structured_compression_reports_and_writes_onnx(tmp_path):
@@ -10,8 +13,14 @@ def test_structured_compression_reports_and_writes_onnx(tmp_path):
     ran = run_cli("compress", "zoo:resnet8", "--method", "structured", "--n", "2", "-o", out)
     assert ran.returncode == 0, ran.stderr
     assert "6 layers: 73,728 -> 32,768 parameters (2.25x)" in ran.stdout and "fine-tuning" in ran.stdout
+    model = build("resnet8", seed=0)
+    compress(model, "structured", {"n": 2})
+    x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    assert session.run(None, {"input": np.ones((1, 3, 32, 32), np.float32)})[0].shape == (1, 10)
+    got = session.run(None, {"input": x})[0]
+    assert np.max(np.abs(got - want)) <= 1e-5 * np.max(np.abs(want))
 
 
 def test_bad_settings_write_nothing(tmp_path):
