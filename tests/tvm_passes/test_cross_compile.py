@@ -1,0 +1,90 @@
+"""Cross-compilation: an aarch64 package from `sedge compile --cross-compiler`, refused by an
+x86 board, and run under qemu-aarch64 by the board agent's own job code with the aarch64 TVM
+runtime, its outputs checked against numpy.
+
+Needs Debian's aarch64-linux-gnu-gcc (to link), and for the run qemu-aarch64 plus an aarch64
+Python root made by tests/tvm_passes/make_aarch64_root.sh (SEDGE_AARCH64_ROOT); each part
+skips, naming what is missing, where they are absent.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from sedge.errors import SedgeError
+from sedge.runtime.agent.validate import check_runs_here, elf_arch
+from sedge.runtime.package import open_package
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "runtime"))  # the device-test helpers live there
+from board_fixtures import EXPECTED, X, tiny_onnx  # noqa: E402
+
+CROSS_GCC = "aarch64-linux-gnu-gcc"
+TARGET = "llvm -mtriple=aarch64-linux-gnu -mcpu=cortex-a72"
+ROOT = Path(os.environ.get("SEDGE_AARCH64_ROOT", "/opt/sedge-aarch64"))
+REPO = Path(__file__).parents[2]
+needs_gcc = pytest.mark.skipif(shutil.which(CROSS_GCC) is None,
+                               reason=f"{CROSS_GCC} not found: apt-get install -y gcc-aarch64-linux-gnu")
+
+# run by the aarch64 Python: the agent's job on the package, printing what the host checks
+JOB = """
+import json, sys
+import numpy as np
+from sedge.runtime.agent.job import pack_arrays, run_job
+arrays = np.load(sys.argv[2])
+result, blob = run_job(sys.argv[1], {"repeat": 3, "return_outputs": True},
+                       pack_arrays({"input:x": arrays["x"], "expected:0": arrays["expected"]}))
+np.save(sys.argv[3], np.load(__import__("io").BytesIO(blob))["output:0"])
+print(json.dumps({"check": result["check"], "samples": len(result["samples_ms"])}))
+"""
+
+
+@pytest.fixture(scope="module")
+def aarch64_package(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cross")
+    done = run_cli("compile", tiny_onnx(tmp / "tiny.onnx"), "--target", TARGET, "--cross-compiler", CROSS_GCC,
+                   "-o", tmp / "tiny-a64.tar")
+    assert done.returncode == 0, done.stderr
+    return tmp / "tiny-a64.tar"
+
+
+@needs_gcc
+def test_cross_compiled_package_is_aarch64_and_refused_here(aarch64_package):
+    package = open_package(aarch64_package)
+    assert package.library_path.name == "mod.so" and elf_arch(package.library_path) == "aarch64"
+    assert package.metadata.target["mtriple"] == "aarch64-linux-gnu"
+    check_runs_here(package.metadata.target, package.library_path, machine="aarch64")
+    with pytest.raises(SedgeError, match="package built for aarch64, this board is x86_64"):
+        check_runs_here(package.metadata.target, package.library_path, machine="x86_64")
+
+
+def _aarch64_python() -> list[str]:
+    python = ROOT / "sysroot/usr/bin/python3.11"
+    if shutil.which("qemu-aarch64") is None:
+        pytest.skip("qemu-aarch64 not found: apt-get install -y qemu-user")
+    if not python.exists() or not (ROOT / "site/tvm").is_dir():
+        pytest.skip(f"no aarch64 Python root at {ROOT}: run tests/tvm_passes/make_aarch64_root.sh {ROOT}")
+    return ["qemu-aarch64", "-L", str(ROOT / "sysroot"), str(python)]
+
+
+@needs_gcc
+def test_aarch64_package_runs_under_qemu_with_the_aarch64_runtime(aarch64_package, tmp_path):
+    python = _aarch64_python()
+    board = tmp_path / "board" / "sedge"  # what a board holds: sedge's runtime, no compiler, no torch
+    board.mkdir(parents=True)
+    for name in ("__init__.py", "errors.py"):
+        (board / name).symlink_to(REPO / "sedge" / name)
+    (board / "runtime").symlink_to(REPO / "runtime")
+    np.savez(tmp_path / "io.npz", x=X, expected=EXPECTED)
+    env = dict(os.environ, PYTHONPATH=f"{ROOT / 'site'}:{board.parent}")
+    done = subprocess.run([*python, "-c", JOB, str(aarch64_package), str(tmp_path / "io.npz"), str(tmp_path / "out.npy")],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["check"]["status"] == "PASS" and result["samples"] == 3
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), EXPECTED, rtol=1e-5, atol=1e-5)
