@@ -53,6 +53,8 @@ def run_remote(package, *, port: str | None = None, board: str | None = None, rp
         raise SedgeError("give either --port (a serial board) or --rpc-tracker (TVM RPC), not both")
     if rpc_key and not rpc_tracker:
         raise SedgeError("--rpc-key needs --rpc-tracker host:port")
+    if expected and not inputs:
+        raise SedgeError("--expected needs --inputs: the inputs the expected outputs were computed from")
     options = {"inputs": _npz(inputs, "--inputs"), "expected": _expected(expected), "repeat": repeat,
                "number": number, "return_outputs": return_outputs}
     if rpc_tracker:

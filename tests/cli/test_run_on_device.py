@@ -54,6 +54,8 @@ def test_bad_device_flags_are_one_line_errors(setup):
                              ({"board": "raspberry-pi-4"}, "board 'raspberry-pi-4' is reached by 'rpc'"),
                              ({"board": "nope"}, "unknown board 'nope'"),
                              ({"port": "/dev/sedge-no-such-port"}, "cannot open serial port"),
-                             ({"port": line.host_path, "expected": str(tmp / "inputs.npz")}, "must hold output_0")]:
+                             ({"port": line.host_path, "inputs": str(tmp / "inputs.npz"),
+                               "expected": str(tmp / "inputs.npz")}, "must hold output_0"),
+                             ({"port": line.host_path, "expected": str(tmp / "expected.npz")}, "needs --inputs")]:
         with pytest.raises(SedgeError, match=message):
             run_remote(package, **options)
