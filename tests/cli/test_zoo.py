@@ -64,7 +64,7 @@ def test_bad_name_and_bad_suffix_are_one_line_errors(tmp_path):
 
 def test_zoo_model_compiles_from_its_name_and_verifies_against_pytorch(tmp_path):
     package = tmp_path / "m.tar"
-    compiled = run_cli("compile", "zoo:resnet8-fft-50", "-o", package)
+    compiled = run_cli("compile", "zoo:resnet8-csg-4x4-8", "-o", package)
     assert compiled.returncode == 0, compiled.stderr
     ran = run_cli("run", package, "--verify")
     assert ran.returncode == 0, ran.stderr
