@@ -90,6 +90,6 @@ def run_on_board(package, port, *, board: str | None = None, baudrate: int | Non
         package=str(path), sha256=sha256, target=result["package"]["target"], device=f"serial {transport.url}",
         board=info, versions={k: result["package"][k] for k in ("sedge_version", "tvm_version")},
         stats=TimingStats(tuple(result["samples_ms"])), first_run_ms=result["first_run_ms"], load_s=result["load_s"], memory_kb=result["memory_kb"],
-        check=result.get("check"), faults=session.faults.as_dict(),
+        check=result.get("check"), faults=session.faults.as_dict(), board_faults=result["board_faults"],
         outputs=[outputs[f"output:{i}"] for i in range(len(outputs))] if return_outputs else None,
         upload={k: v for k, v in upload.items() if k != "target"})

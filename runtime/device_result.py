@@ -23,7 +23,8 @@ class DeviceResult:
     memory_kb: dict | None = None
     check: dict | None = None
     outputs: list[np.ndarray] | None = None
-    faults: dict = field(default_factory=dict)
+    faults: dict = field(default_factory=dict)  # what the host's side of the link met
+    board_faults: dict = field(default_factory=dict)  # what the board's side met, up to the run
     upload: dict = field(default_factory=dict)
 
     def report(self) -> str:
@@ -40,8 +41,10 @@ class DeviceResult:
             lines.append("memory   " + ", ".join(f"{k}={v} KB" for k, v in self.memory_kb.items()) + " (peak RSS)")
         if self.upload:
             lines.append("upload   " + ", ".join(f"{k}={v}" for k, v in self.upload.items()))
-        if self.faults:
-            lines.append("link     " + (", ".join(f"{k}={v}" for k, v in self.faults.items() if v) or "no faults"))
+        for side, faults in (("host", self.faults), ("board", self.board_faults)):
+            if faults:
+                lines.append(f"link     {side}: " + (", ".join(f"{k}={v}" for k, v in faults.items() if v)
+                                                     or "no faults"))
         if self.check:
             rows = "; ".join(f"output {r['index']}: {r['status']}" + (
                 f" max_abs={r['max_abs_err']:.3g} max_rel={r['max_rel_err']:.3g}" if "max_abs_err" in r

@@ -91,7 +91,8 @@ class Agent:
         if op == "upload_end":
             return self._upload_end(fields), b""
         if op == "run":
-            return self._run(fields, blob, keepalive)
+            result, outputs = self._run(fields, blob, keepalive)
+            return result | {"board_faults": self.session.channel.faults.as_dict()}, outputs
         raise SedgeError(f"unknown request '{op}'; allowed: info, upload_begin, upload_chunk, upload_end, run")
 
 

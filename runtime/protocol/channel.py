@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sedge.runtime.protocol.framing import FrameDecoder, encode_frame
+from sedge.runtime.protocol.framing import FrameDecoder, FrameErrors, encode_frame
 from sedge.runtime.protocol.messages import BadMessage, Message
 from sedge.runtime.transport import Transport, TransportTimeout
 
@@ -39,6 +39,10 @@ class Channel:
         self.decoder = FrameDecoder()
         self.faults = FaultCounts()
         self._pending: list[Message] = []
+
+    def reset_faults(self) -> None:
+        self.decoder.errors = FrameErrors()
+        self.faults = FaultCounts()
 
     def send(self, message: Message) -> None:
         self.transport.write(encode_frame(message.encode()), self.write_timeout)

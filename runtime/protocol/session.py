@@ -130,6 +130,7 @@ class BoardSession:
         fields |= {"host_nonce": init.fields.get("nonce"), "nonce": nonce}
         self.session_id = ((int(init.fields.get("nonce", 0)) & 0xFF) << 8) | nonce
         self._last = None
+        self.channel.reset_faults()  # counts are per session, so a host sees what its own run met
         self._start_reply = Message(MessageType.START_REPLY, self.session_id, fields=fields)
         self.channel.send(self._start_reply)
 

@@ -42,6 +42,7 @@ def line(board):
         shutil.rmtree(workdir / sub, ignore_errors=True)
         (workdir / sub).mkdir()
     line.injected.clear()
+    line.board_workdir = workdir
     return line
 
 
@@ -76,8 +77,9 @@ def test_corrupted_and_dropped_bytes_both_ways(line, package):
     line.drop_at[DOWN] |= {down + 400}
     result = run_on_board(package, line.host_path, inputs={"x": X}, expected=[EXPECTED], return_outputs=True, **HOST)
     check(result)
-    print(f"\nfaults injected {dict(line.injected)}; host saw {result.faults}")
+    print(f"\nfaults injected {dict(line.injected)}; host saw {result.faults}; board saw {result.board_faults}")
     assert line.injected == {"corrupt": 4, "drop": 3}
+    assert result.board_faults["crc"] >= 3  # the corrupted upload chunks failed their CRC on the board
     # each fault costs the host one retry (a CRC error it saw, or a timeout after the board dropped a frame)
     assert result.faults["retries"] >= 7 and result.faults["detected"] >= 1
 
@@ -86,7 +88,7 @@ def test_random_faults_never_give_a_wrong_result(line, package):
     line.random_rate = 5e-5  # per byte, each of corrupt and drop, both ways: ~3 faults per upload
     result = run_on_board(package, line.host_path, inputs={"x": X}, expected=[EXPECTED], return_outputs=True, **HOST)
     check(result)
-    print(f"\nrandom faults injected {dict(line.injected)}; host saw {result.faults}")
+    print(f"\nrandom faults injected {dict(line.injected)}; host saw {result.faults}; board saw {result.board_faults}")
     assert result.faults["retries"] >= (1 if line.injected else 0)
 
 
@@ -94,7 +96,7 @@ def test_stalled_line_during_the_run(line, package):
     line.stall = (DOWN, line.sent[DOWN] + 200, 1.5)  # three host timeouts of silence
     result = run_on_board(package, line.host_path, inputs={"x": X}, expected=[EXPECTED], return_outputs=True, **HOST)
     check(result)
-    print(f"\nstall injected {dict(line.injected)}; host saw {result.faults}")
+    print(f"\nstall injected {dict(line.injected)}; host saw {result.faults}; board saw {result.board_faults}")
     assert line.injected["stall"] == 1 and result.faults["timeouts"] >= 1
 
 
@@ -121,3 +123,18 @@ def test_dead_board_is_one_clear_error(package):
         assert time.monotonic() - start < 3 * 0.3 + 1.0
     finally:
         line.close()
+
+
+def test_package_for_another_architecture_is_refused_and_not_stored(line, package, tmp_path):
+    from sedge.runtime.package import open_package, write_package
+
+    original = open_package(package)
+    library = tmp_path / "mod.so"
+    elf = bytearray(original.library_path.read_bytes())
+    elf[18:20] = (183).to_bytes(2, "little")  # claim aarch64 in the ELF header
+    library.write_bytes(bytes(elf))
+    foreign = write_package(tmp_path / "foreign.tar", library, original.params, original.metadata)
+    with pytest.raises(BoardError, match="failed 'upload_end': package built for aarch64, this board is x86_64"):
+        run_on_board(foreign, line.host_path, **HOST)
+    workdir = line.board_workdir
+    assert not list((workdir / "packages").iterdir())
