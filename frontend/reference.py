@@ -50,4 +50,11 @@ def reference_outputs(source: dict, inputs: dict) -> list[np.ndarray]:
     if runner is None:
         raise SedgeError(f"cannot verify a model from '{source.get('format')}': no reference engine; "
                          f"verifiable formats: {', '.join(REFERENCES)}")
-    return runner(source, inputs)
+    try:
+        return runner(source, inputs)
+    except SedgeError:
+        raise
+    except Exception as err:  # the engine's own message says why it cannot run the model
+        lines = [line for line in str(err).strip().splitlines() if line.strip()]
+        raise SedgeError(f"cannot verify: the reference engine failed on the source model: "
+                         f"{lines[0] if lines else type(err).__name__}") from None

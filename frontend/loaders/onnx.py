@@ -76,7 +76,12 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
 
 
 def load(path: str, input_shapes: dict) -> Model:
+    import sedge.frontend.importers  # noqa: F401  registers the converters of sedge's functions
+    from sedge.frontend.importers.fallback import inline_unconverted_functions
+
     proto = read_onnx(path)
     inputs = _input_specs(proto.graph, input_shapes)
+    proto, notes = inline_unconverted_functions(proto)
     mod, params, names = from_onnx_proto(proto, inputs)
-    return Model(mod, params, names, inputs, {"format": "onnx", "path": str(path), "sha256": _file_sha256(path)})
+    return Model(mod, params, names, inputs, {"format": "onnx", "path": str(path), "sha256": _file_sha256(path)},
+                 notes)

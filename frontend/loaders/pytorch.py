@@ -5,7 +5,8 @@ from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError
 from sedge.frontend.model import Model
 from sedge.runtime.metadata import TensorSpec
 
-# torch op name ("ns.op.default") -> fn(node, importer) for sedge's custom ops; see tvm.md
+# converters for sedge's custom torch ops: fn(node, importer). TVM looks them up by
+# `node.target.__name__`, which has no namespace: keys are "structured_conv.default", ...
 CUSTOM_CONVERT_MAP = {}
 
 
@@ -75,6 +76,8 @@ def from_program(program, inputs: list[TensorSpec]):
 
 
 def load(path: str, input_shapes: dict) -> Model:
+    import sedge.frontend.importers  # noqa: F401  registers torch.ops.sedge.* and their converters
+
     program = _read_program(path)
     inputs = _input_specs(program, input_shapes)
     mod, params, names = from_program(program, inputs)

@@ -14,8 +14,8 @@ def _model_with_unknown_function():
     graph = helper.make_graph([helper.make_node("Twice", ["x"], ["y"], domain="acme")], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
-    return helper.make_model(graph, functions=[twice], opset_imports=[helper.make_opsetid("", 18),
-                                                                      helper.make_opsetid("acme", 1)])
+    return helper.make_model(graph, functions=[twice], ir_version=10,  # what ONNX Runtime reads
+                             opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("acme", 1)])
 
 
 def test_unknown_function_is_inlined_with_a_note():
@@ -37,3 +37,14 @@ def test_known_functions_are_kept():
     proto.graph.node[0].op_type = proto.functions[0].name = "StructuredConv"
     kept, notes = inline_unconverted_functions(proto)
     assert notes == [] and kept.graph.node[0].op_type == "StructuredConv"
+
+
+def test_the_cli_compiles_an_unknown_function_and_says_so(tmp_path):
+    from conftest import run_cli
+
+    onnx.save(_model_with_unknown_function(), tmp_path / "twice.onnx")
+    compiled = run_cli("compile", tmp_path / "twice.onnx", "-o", tmp_path / "t.tar")
+    assert compiled.returncode == 0, compiled.stderr
+    assert "note: no sedge importer for the ONNX function(s) acme.Twice" in compiled.stdout
+    ran = run_cli("run", tmp_path / "t.tar", "--verify")
+    assert ran.returncode == 0 and "PASS" in ran.stdout, ran.stdout + ran.stderr

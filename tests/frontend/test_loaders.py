@@ -65,3 +65,19 @@ def test_reference_detects_a_changed_source(resnet_onnx, tmp_path):
     copy.write_bytes(copy.read_bytes() + b"\0")
     with pytest.raises(SedgeError, match="changed since the package was compiled"):
         reference_outputs(source, x)
+
+
+def test_a_failing_reference_engine_is_a_user_error(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    path = tmp_path / "new.onnx"
+    onnx.save(helper.make_model(graph, ir_version=99, opset_imports=[helper.make_opsetid("", 18)]), path)
+    import hashlib
+
+    source = {"format": "onnx", "path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    with pytest.raises(SedgeError, match="reference engine failed on the source model"):
+        reference_outputs(source, {"x": np.zeros(2, np.float32)})
