@@ -13,9 +13,9 @@ import numpy as np
 from tqdm import tqdm
 
 from sedge.errors import SedgeError
-from sedge.runtime.board_run import board_link, run_on_board
+from sedge.runtime.board_run import bench_on_board, board_link
 from sedge.runtime.device_result import DeviceResult
-from sedge.runtime.rpc import run_over_rpc
+from sedge.runtime.rpc import bench_over_rpc
 
 
 def _npz(path: str | None, what: str) -> dict[str, np.ndarray]:
@@ -43,11 +43,38 @@ def _log(level: str, text: str) -> None:
     tqdm.write(f"board {level}: {text}", file=sys.stderr)
 
 
-def run_remote(package, *, port: str | None = None, board: str | None = None, rpc_tracker: str | None = None,
-               rpc_key: str | None = None, inputs: str | None = None, expected: str | None = None,
-               repeat: int = 10, number: int = 1, timeout: float = 3.0, return_outputs: bool = False,
-               show_progress: bool = True) -> DeviceResult:
-    """Run `package` on the device the flags name: a serial port, an RPC key, or a board file's link."""
+class _Progress:
+    """One stderr bar per package: bytes while uploading, then elapsed time while the board runs."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def upload(self, done: int, total: int) -> None:
+        if self.bar is None or done < self.bar.n or self.bar.desc != "upload":
+            self.close()
+            self.bar = tqdm(desc="upload", total=total, unit="B", unit_scale=True, disable=not self.enabled,
+                            file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+
+    def running(self) -> None:
+        if self.bar is None or self.bar.desc != "running":
+            self.close()
+            self.bar = tqdm(desc="running", bar_format="{desc}: {elapsed}", disable=not self.enabled,
+                            file=sys.stderr)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def bench_remote(packages: list, *, port: str | None = None, board: str | None = None,
+                 rpc_tracker: str | None = None, rpc_key: str | None = None, inputs: str | None = None,
+                 expected: str | None = None, repeat: int = 10, number: int = 1, timeout: float = 3.0,
+                 return_outputs: bool = False, show_progress: bool = True) -> list[DeviceResult]:
+    """Run each package on the device the flags name: a serial port, an RPC key, or a board file's link."""
     link = board_link(board)
     if port and rpc_tracker:
         raise SedgeError("give either --port (a serial board) or --rpc-tracker (TVM RPC), not both")
@@ -61,13 +88,18 @@ def run_remote(package, *, port: str | None = None, board: str | None = None, rp
         key = rpc_key or link.get("rpc_key")
         if not key:
             raise SedgeError("--rpc-tracker needs --rpc-key KEY (or a --board whose file names an rpc_key)")
-        return run_over_rpc(package, rpc_tracker, key, **options)
+        return bench_over_rpc(packages, rpc_tracker, key, **options)
     if not port:
         raise SedgeError(f"board '{board}' is reached by '{link.get('kind')}': give --port URL for a serial agent "
                          "or --rpc-tracker host:port for TVM RPC")
-    with tqdm(desc="upload", unit="B", unit_scale=True, disable=not show_progress, file=sys.stderr) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+    progress = _Progress(show_progress)
+    try:
+        return bench_on_board(packages, port, board=board, timeout=timeout, progress=progress.upload,
+                              on_keepalive=progress.running, on_log=_log, **options)
+    finally:
+        progress.close()
 
-        return run_on_board(package, port, board=board, timeout=timeout, progress=progress, on_log=_log, **options)
+
+def run_remote(package, **options) -> DeviceResult:
+    """`bench_remote` for one package."""
+    return bench_remote([package], **options)[0]

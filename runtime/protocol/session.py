@@ -28,11 +28,12 @@ class BoardError(SedgeError):
 
 class HostSession:
     def __init__(self, transport: Transport, timeout: float = 3.0, retries: int = 3,
-                 on_log: Callable[[str, str], None] | None = None):
+                 on_log: Callable[[str, str], None] | None = None, on_keepalive: Callable[[], None] | None = None):
         self.channel = Channel(transport)
         self.timeout = timeout
         self.retries = retries
         self.on_log = on_log
+        self.on_keepalive = on_keepalive  # the board is still working: a progress bar can tick
         self.session_id = None
         self.board: dict = {}
         self._next_id = 1
@@ -58,7 +59,10 @@ class HostSession:
                             self.on_log(reply.fields.get("level", "info"), reply.fields.get("text", ""))
                     elif accept(reply):
                         return reply
-                    elif reply.type != MessageType.KEEPALIVE or reply.session_id != self.session_id:
+                    elif reply.type == MessageType.KEEPALIVE and reply.session_id == self.session_id:
+                        if self.on_keepalive:
+                            self.on_keepalive()
+                    else:
                         self.faults.stale += 1
             except TransportTimeout:
                 self.faults.timeouts += 1
