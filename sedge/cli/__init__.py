@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "estimate",
     "zoo",
     "compress",
+    "tune",
 ]
 
 _COMMANDS = {}

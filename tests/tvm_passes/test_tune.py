@@ -1,0 +1,75 @@
+"""`sedge tune`: option checks, and a tiny end-to-end search whose records compile back
+(opt-in: SEDGE_TUNE_TESTS=1, it spends minutes starting builder and runner processes)."""
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from sedge.errors import SedgeError
+from sedge.frontend.model import Model
+from sedge.runtime.metadata import TensorSpec
+from sedge.tvm_passes.tune import RECORD_FILES, TuneOptions, tune_model
+
+
+def _conv_model():
+    """One 3x3 conv + ReLU, NCHW, as the importers hand it over."""
+    from tvm import relax
+
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 8, 6, 6), "float32"))
+    w = relax.Var("w", relax.TensorType((16, 8, 3, 3), "float32"))
+    with bb.function("main", [x, w], {"num_input": 1}):
+        with bb.dataflow():
+            out = bb.emit_output(relax.op.nn.relu(relax.op.nn.conv2d(x, w, padding=1)))
+        bb.emit_func_output(out)
+    weight = np.random.default_rng(0).standard_normal((16, 8, 3, 3), dtype=np.float32)
+    return Model(bb.get(), [weight], ["w"], [TensorSpec("x", [1, 8, 6, 6], "float32")], {"format": "test"})
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"trials": 0}, "--trials"),
+    ({"early_stopping": 0}, "--early-stopping"),
+    ({"rpc_tracker": "127.0.0.1:9190"}, "--rpc-key"),
+    ({"rpc_tracker": "nohost", "rpc_key": "k"}, "host:port"),
+    ({"tuning_records": "/nonexistent"}, "holds no records"),
+])
+def test_bad_options_are_one_line_errors(tmp_path, changes, message):
+    with pytest.raises(SedgeError, match=message):
+        tune_model(_conv_model(), TuneOptions(output=str(tmp_path / "records"), **changes))
+
+
+@pytest.mark.skipif(not os.environ.get("SEDGE_TUNE_TESTS"), reason="minutes of worker processes; "
+                    "run with SEDGE_TUNE_TESTS=1")
+def test_tiny_search_keeps_the_hand_schedule_and_compiles_back(tmp_path):
+    import tvm
+    from tvm import relax
+
+    from sedge.tvm_passes.pipeline import sedge_pipeline
+
+    records = tmp_path / "records"
+    model = _conv_model()
+    tune_model(model, TuneOptions(output=str(records), trials=2, number=1, timeout=30, progress=False))
+    assert all((records / name).is_file() for name in RECORD_FILES)
+    traces = [json.dumps(json.loads(line)) for line in (records / "database_tuning_record.json").read_text().splitlines()]
+    assert any("Sample" not in t and "Vectorize" in t for t in traces), "the hand schedule (no sampling) is a record"
+    with tvm.transform.PassContext(opt_level=3):
+        lowered = sedge_pipeline(_host(), str(records))(model.mod)
+        executable = tvm.compile(lowered, _host(), relax_pipeline=None)
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    params = [tvm.runtime.tensor(model.params[0])]
+    if vm.module.implements_function("main_transform_params"):
+        params = list(vm["main_transform_params"](params))
+    x = np.random.default_rng(1).standard_normal((1, 8, 6, 6), dtype=np.float32)
+    got = vm["main"](tvm.runtime.tensor(x), *params).numpy()
+    want = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(model.params[0]), padding=1)).numpy()
+    assert np.max(np.abs(got - want)) <= 1e-4 * np.max(np.abs(want))
+
+
+def _host():
+    import tvm
+
+    from sedge.tvm_passes.target import host_target
+
+    return tvm.target.Target(host_target())

@@ -1,0 +1,188 @@
+"""`sedge tune`: MetaSchedule search over a model's fused kernels, into a records directory.
+
+The kernels are those the `schedule` phase of `sedge compile` sees (same pipeline up to
+fusion), so `sedge compile --tuning-records DIR` finds every record. Before searching, each
+kernel's hand schedule is measured and stored as a record of its own, so a short search
+can only replace it with something faster. The builder works around the wheel's slow
+default (see docs/tvm.md): its workers skip importing `tvm.s_tir.tensor_intrin`.
+Candidates run locally or on boards behind a TVM RPC tracker (`rpc_tracker` + `rpc_key`).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sedge.errors import SedgeError
+
+RECORD_FILES = ("database_workload.json", "database_tuning_record.json")
+BUILD_TIMEOUT_S = 120  # one kernel on a loaded 2-core machine can take a minute to build
+
+
+@dataclass
+class TuneOptions:
+    output: str  # the records directory to write (created; existing records are kept)
+    target: str | None = None
+    target_options: dict = field(default_factory=dict)
+    trials: int = 1000  # measured candidates over all kernels
+    early_stopping: int | None = None  # stop a kernel after this many trials without improvement
+    number: int = 10  # runs averaged per measurement
+    repeat: int = 1  # measurements per candidate
+    timeout: int = 10  # seconds per candidate run
+    tuning_records: str | None = None  # records to resume from
+    rpc_tracker: str | None = None  # host:port
+    rpc_key: str | None = None
+    progress: bool = True
+
+
+def _check(options: TuneOptions):
+    if options.trials < 1 or options.number < 1 or options.repeat < 1 or options.timeout < 1:
+        raise SedgeError("--trials, --number, --repeat and --timeout must be >= 1")
+    if options.early_stopping is not None and options.early_stopping < 1:
+        raise SedgeError(f"--early-stopping must be >= 1, got {options.early_stopping}")
+    if options.tuning_records and not all((Path(options.tuning_records) / f).is_file() for f in RECORD_FILES):
+        raise SedgeError(f"--tuning-records '{options.tuning_records}' holds no records "
+                         f"({' and '.join(RECORD_FILES)}, as written by `sedge tune -o DIR`)")
+    if bool(options.rpc_tracker) != bool(options.rpc_key):
+        raise SedgeError("--rpc-tracker and --rpc-key go together (e.g. --rpc-tracker 127.0.0.1:9190 --rpc-key rasp4)")
+    if options.rpc_tracker:
+        host, _, port = options.rpc_tracker.rpartition(":")
+        if not host or not port.isdigit():
+            raise SedgeError(f"--rpc-tracker '{options.rpc_tracker}' must be host:port, e.g. 127.0.0.1:9190")
+
+
+def build_without_tensor_intrinsics(mod, target, _params):
+    """MetaSchedule's default_build minus its `import tvm.s_tir.tensor_intrin` (~30 s per
+    worker on this wheel, which times every build out); CPU kernels need no intrinsics."""
+    from tvm.driver import build as tvm_build
+    from tvm.s_tir.transform import RemoveWeightLayoutRewriteBlock
+
+    return tvm_build(RemoveWeightLayoutRewriteBlock(skip_tensor_rewrite=True)(mod), target=target)
+
+
+def fused_kernels(model_mod, target):
+    """The module the `schedule` phase of `sedge compile` receives."""
+    import tvm
+
+    from sedge.tvm_passes.pipeline import phases
+
+    mod = model_mod
+    with target, tvm.transform.PassContext(opt_level=3):
+        for name, passes in phases(target).items():
+            if name == "schedule":
+                break
+            mod = tvm.transform.Sequential(passes)(mod)
+    return mod
+
+
+def _runner(options: TuneOptions, target):
+    from tvm.s_tir import meta_schedule as ms
+
+    evaluator = ms.runner.EvaluatorConfig(number=options.number, repeat=options.repeat, min_repeat_ms=0)
+    if options.rpc_tracker:
+        host, _, port = options.rpc_tracker.rpartition(":")
+        config = ms.runner.RPCConfig(tracker_host=host, tracker_port=int(port), tracker_key=options.rpc_key,
+                                     session_timeout_sec=options.timeout)
+        return ms.runner.RPCRunner(rpc_config=config, evaluator_config=evaluator)
+    # measure with every core the target has, as the compiled model will run
+    os.environ["TVM_NUM_THREADS"] = str(target.attrs.get("num-cores", os.cpu_count() or 1))
+    return ms.runner.LocalRunner(timeout_sec=options.timeout, evaluator_config=evaluator)
+
+
+def _record_hand_schedules(tasks, target, builder, runner, database):
+    """Measure each kernel's hand schedule and commit it as a tuning record."""
+    from tvm.s_tir import meta_schedule as ms
+
+    from sedge.tvm_passes.schedules import schedule_func
+    from sedge.tvm_passes.schedules.cpu import cpu_spec
+
+    spec = cpu_spec(target)
+    for task in tasks:
+        mod = task.dispatched[0]
+        sch = schedule_func(mod["main"], spec)
+        if sch is None:
+            continue
+        (built,) = builder.build([ms.builder.BuilderInput(sch.mod, target)])
+        if built.error_msg:
+            continue
+        args_info = ms.arg_info.ArgInfo.from_prim_func(mod["main"])
+        (future,) = runner.run([ms.runner.RunnerInput(built.artifact_path, "cpu", args_info)])
+        result = future.result()
+        if result.error_msg:
+            continue
+        workload = database.commit_workload(mod)
+        database.commit_tuning_record(ms.database.TuningRecord(sch.trace, workload, result.run_secs, target, args_info))
+
+
+def _progress_callback(total: int, early_stopping: int | None, show: bool):
+    from tqdm import tqdm
+    from tvm.s_tir.meta_schedule.measure_callback import PyMeasureCallback
+    from tvm.ir.utils import derived_object
+
+    @derived_object
+    class Progress(PyMeasureCallback):
+        """A tqdm bar over measured candidates; stops a kernel that stopped improving."""
+
+        def __init__(self):
+            super().__init__()
+            self.bar = tqdm(total=total, unit="trial", desc="tuning", disable=not show)
+            self.best, self.stale = {}, {}
+
+        def apply(self, task_scheduler, task_id, measure_candidates, builder_results, runner_results):
+            self.bar.update(len(measure_candidates))
+            for result in runner_results:
+                cost = min(float(s) for s in result.run_secs) if result.run_secs else None
+                if cost is not None and cost < self.best.get(task_id, float("inf")):
+                    self.best[task_id], self.stale[task_id] = cost, 0
+                else:
+                    self.stale[task_id] = self.stale.get(task_id, 0) + 1
+            if early_stopping and self.stale.get(task_id, 0) >= early_stopping:
+                task_scheduler.terminate_task(task_id)
+
+    return Progress()
+
+
+def _cost_model() -> str:
+    """XGBoost when installed (MetaSchedule's default), else random ranking of candidates."""
+    try:
+        import xgboost  # noqa: F401
+    except ImportError:
+        return "random"
+    return "xgb"
+
+
+def tune_model(model, options: TuneOptions) -> Path:
+    """Tune `model` (a sedge.frontend.model.Model); returns the records directory."""
+    import tvm
+    from tvm.s_tir import meta_schedule as ms
+    from tvm.s_tir.meta_schedule.relax_integration import extract_tasks, extracted_tasks_to_tune_contexts
+
+    from sedge.tvm_passes.target import parse_target
+
+    _check(options)
+    logging.getLogger("tvm.s_tir.meta_schedule").setLevel(logging.WARNING)  # the bar shows progress
+    target = tvm.target.Target(parse_target(options.target, options.target_options))
+    if target.kind.name != "llvm":
+        raise SedgeError(f"sedge tune measures CPU kernels; got a '{target.kind.name}' target")
+    output = Path(options.output)
+    output.mkdir(parents=True, exist_ok=True)
+    if options.tuning_records and Path(options.tuning_records).resolve() != output.resolve():
+        for name in RECORD_FILES:  # resume: the search starts from the earlier records
+            shutil.copyfile(Path(options.tuning_records) / name, output / name)
+    tasks = extract_tasks(fused_kernels(model.mod, target), target)
+    if not tasks:
+        raise SedgeError("the model has no kernels to tune")
+    database = ms.database.JSONDatabase(work_dir=str(output))
+    builder = ms.builder.LocalBuilder(f_build=build_without_tensor_intrinsics, max_workers=1,
+                                      timeout_sec=BUILD_TIMEOUT_S)
+    runner = _runner(options, target)
+    _record_hand_schedules(tasks, target, builder, runner, database)
+    contexts, weights = extracted_tasks_to_tune_contexts(tasks, work_dir=str(output), num_threads=1)
+    callbacks = [*ms.measure_callback.MeasureCallback.create("default"),
+                 _progress_callback(options.trials, options.early_stopping, options.progress)]
+    ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(output), max_trials_global=options.trials,
+                       num_trials_per_iter=min(64, options.trials), builder=builder, runner=runner,
+                       database=database, measure_callbacks=callbacks, cost_model=_cost_model())
+    return output
