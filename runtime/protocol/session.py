@@ -3,9 +3,11 @@
 As in microTVM, each side contributes an 8-bit nonce and the session id is both together,
 so a reply from an earlier session (a board that kept talking after the host restarted) is
 never taken for a current one. The host's nonce travels as 32 bits, so a repeated
-start-init (its reply was lost) is recognised and answered with the same session. The host is the only side that asks; every request is
-resent with the same id when its reply does not come in time or a broken frame arrives,
-and the board answers a repeated id from its cache, so a retry never runs anything twice.
+start-init (its reply was lost) is recognised and answered with the same session.
+
+The host is the only side that asks; every request is resent with the same id when its
+reply does not come in time or a broken frame arrives, and the board answers a repeated
+request (same id, same CRC) from its cache, so a retry never runs anything twice.
 While it works on a long request the board sends keep-alives, so the host's timeout is a
 limit on silence, not on model run time.
 """

@@ -138,3 +138,14 @@ def test_package_for_another_architecture_is_refused_and_not_stored(line, packag
         run_on_board(foreign, line.host_path, **HOST)
     workdir = line.board_workdir
     assert not list((workdir / "packages").iterdir())
+
+
+def test_runtime_only_entry_point_gives_one_line_errors(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "sedge.runtime.agent", "--port", "/dev/sedge-no-such-port",
+                           "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith("sedge agent: error: cannot open serial port '/dev/sedge-no-such-port'")
+    assert done.stderr.count("\n") == 1

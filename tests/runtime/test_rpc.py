@@ -53,7 +53,7 @@ def tracker():
                     break
             except SedgeError:
                 pass
-            assert all(p.poll() is None for p in processes), "an RPC launcher exited (is tornado/cloudpickle installed?)"
+            assert all(p.poll() is None for p in processes), "an RPC launcher exited: is apache-tvm[rpc] installed?"
             assert time.monotonic() < deadline, "the RPC tracker and servers did not come up"
             time.sleep(0.3)
         yield address

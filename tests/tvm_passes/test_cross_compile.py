@@ -82,8 +82,9 @@ def test_aarch64_package_runs_under_qemu_with_the_aarch64_runtime(aarch64_packag
     (board / "runtime").symlink_to(REPO / "runtime")
     np.savez(tmp_path / "io.npz", x=X, expected=EXPECTED)
     env = dict(os.environ, PYTHONPATH=f"{ROOT / 'site'}:{board.parent}")
-    done = subprocess.run([*python, "-c", JOB, str(aarch64_package), str(tmp_path / "io.npz"), str(tmp_path / "out.npy")],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    arguments = [str(aarch64_package), str(tmp_path / "io.npz"), str(tmp_path / "out.npy")]
+    done = subprocess.run([*python, "-c", JOB, *arguments], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["check"]["status"] == "PASS" and result["samples"] == 3
