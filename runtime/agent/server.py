@@ -100,12 +100,15 @@ def serve(port: str, workdir: Path, baudrate: int = DEFAULT_BAUDRATE, keepalive:
           stop=lambda: False) -> None:
     """Serve hosts on `port` until `stop()` is true; reopen the port if the device goes away."""
     agent = Agent(workdir)
-    with concurrent.futures.ProcessPoolExecutor(1, _RUNNERS) as pool:
-        pool.submit(platform.machine).result()  # start the runner server now, not during a request
+    runners_ready = False
     while not stop():
         transport = SerialTransport(port, baudrate)
         try:
             transport.open()
+            if not runners_ready:  # start the runner server now, not during a request (but after a bad port)
+                with concurrent.futures.ProcessPoolExecutor(1, _RUNNERS) as pool:
+                    pool.submit(platform.machine).result()
+                runners_ready = True
             log.info("sedge agent listening on %s (workdir %s)", port, workdir)
             agent.session = BoardSession(transport, agent.handle, board_info(), poll=keepalive)
             while not stop():
