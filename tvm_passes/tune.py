@@ -92,28 +92,26 @@ def _runner(options: TuneOptions, target):
 
 
 def _record_hand_schedules(tasks, target, builder, runner, database):
-    """Measure each kernel's hand schedule and commit it as a tuning record."""
+    """Measure each kernel's hand schedule and commit it as a tuning record (one build and
+    one run batch for all kernels: every batch starts worker processes)."""
     from tvm.s_tir import meta_schedule as ms
 
     from sedge.tvm_passes.schedules import schedule_func
     from sedge.tvm_passes.schedules.cpu import cpu_spec
 
     spec = cpu_spec(target)
-    for task in tasks:
-        mod = task.dispatched[0]
-        sch = schedule_func(mod["main"], spec)
-        if sch is None:
-            continue
-        (built,) = builder.build([ms.builder.BuilderInput(sch.mod, target)])
-        if built.error_msg:
-            continue
-        args_info = ms.arg_info.ArgInfo.from_prim_func(mod["main"])
-        (future,) = runner.run([ms.runner.RunnerInput(built.artifact_path, "cpu", args_info)])
+    scheduled = [(task.dispatched[0], schedule_func(task.dispatched[0]["main"], spec)) for task in tasks]
+    scheduled = [(mod, sch) for mod, sch in scheduled if sch is not None]
+    built = builder.build([ms.builder.BuilderInput(sch.mod, target) for _, sch in scheduled])
+    runnable = [(mod, sch, b, ms.arg_info.ArgInfo.from_prim_func(mod["main"]))
+                for (mod, sch), b in zip(scheduled, built) if not b.error_msg]
+    futures = runner.run([ms.runner.RunnerInput(b.artifact_path, "cpu", args) for _, _, b, args in runnable])
+    for (mod, sch, _, args_info), future in zip(runnable, futures):
         result = future.result()
-        if result.error_msg:
-            continue
-        workload = database.commit_workload(mod)
-        database.commit_tuning_record(ms.database.TuningRecord(sch.trace, workload, result.run_secs, target, args_info))
+        if not result.error_msg:
+            workload = database.commit_workload(mod)
+            database.commit_tuning_record(ms.database.TuningRecord(sch.trace, workload, result.run_secs, target,
+                                                                   args_info))
 
 
 def _progress_callback(total: int, early_stopping: int | None, show: bool):
@@ -131,7 +129,7 @@ def _progress_callback(total: int, early_stopping: int | None, show: bool):
             self.best, self.stale = {}, {}
 
         def apply(self, task_scheduler, task_id, measure_candidates, builder_results, runner_results):
-            self.bar.update(len(measure_candidates))
+            self.bar.update(min(len(measure_candidates), self.bar.total - self.bar.n))
             for result in runner_results:
                 cost = min(float(s) for s in result.run_secs) if result.run_secs else None
                 if cost is not None and cost < self.best.get(task_id, float("inf")):

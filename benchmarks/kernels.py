@@ -1,0 +1,110 @@
+"""GFLOP/s of single conv kernels: resnet18's 3x3 convs against the building blocks that
+compressed models leave behind (unpadded 2x2 convs of structured layers, grouped 1x1
+convs of shuffle layers, depthwise and pointwise convs).
+
+    python -m benchmarks.kernels [--threads N] [--repeat 50] [-o benchmarks/results]
+
+Each kernel is conv + bias + ReLU in channels-last, compiled through sedge's pipeline (so
+it is the fused, scheduled kernel a model gets), timed with TVM's time evaluator (median),
+and checked against PyTorch. Writes kernels.json and kernels.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+# name: (H = W, in channels, out channels, kernel, stride, padding, groups)
+KERNELS = {
+    "resnet18 3x3 56x56x64": (56, 64, 64, 3, 1, 1, 1),
+    "resnet18 3x3 28x28x128": (28, 128, 128, 3, 1, 1, 1),
+    "resnet18 3x3 14x14x256": (14, 256, 256, 3, 1, 1, 1),
+    "resnet18 3x3 7x7x512": (7, 512, 512, 3, 1, 1, 1),
+    "structured 2x2 unpadded 57x57x64": (57, 64, 64, 2, 1, 0, 1),
+    "shuffle grouped 1x1 56x56x64 g4": (56, 64, 64, 1, 1, 0, 4),
+    "shuffle grouped 1x1 28x28x256 g8": (28, 256, 256, 1, 1, 0, 8),
+    "mobilenetv2 depthwise 3x3 56x56x144": (56, 144, 144, 3, 1, 1, 144),
+    "mobilenetv2 pointwise 1x1 28x28x32->192": (28, 32, 192, 1, 1, 0, 1),
+}
+
+
+def _module(size, c_in, c_out, kernel, stride, padding, groups):
+    from tvm import relax
+
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, size, size, c_in), "float32"))
+    w = relax.Var("w", relax.TensorType((kernel, kernel, c_in // groups, c_out), "float32"))
+    b = relax.Var("b", relax.TensorType((1, 1, 1, c_out), "float32"))
+    with bb.function("main", [x, w, b], {"num_input": 1}):
+        with bb.dataflow():
+            y = relax.op.nn.conv2d(x, w, strides=stride, padding=padding, groups=groups, data_layout="NHWC",
+                                   kernel_layout="HWIO")
+            out = bb.emit_output(relax.op.nn.relu(relax.op.add(y, b)))
+        bb.emit_func_output(out)
+    return bb.get()
+
+
+def bench_kernel(shape, repeat: int) -> dict:
+    import torch
+    import tvm
+    from tvm import relax
+
+    from sedge.tvm_passes.pipeline import sedge_pipeline
+    from sedge.tvm_passes.target import host_target
+
+    size, c_in, c_out, kernel, stride, padding, groups = shape
+    target = tvm.target.Target(host_target())
+    with tvm.transform.PassContext(opt_level=3):
+        executable = tvm.compile(sedge_pipeline(target)(_module(*shape)), target, relax_pipeline=None)
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, c_in, size, size), dtype=np.float32)
+    w = rng.standard_normal((c_out, c_in // groups, kernel, kernel), dtype=np.float32)
+    b = rng.standard_normal(c_out, dtype=np.float32)
+    args = [tvm.runtime.tensor(a) for a in (x.transpose(0, 2, 3, 1).copy(), w.transpose(2, 3, 1, 0).copy(),
+                                            b.reshape(1, 1, 1, -1))]
+    got = vm["main"](*args).numpy().transpose(0, 3, 1, 2)
+    want = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride, padding,
+                                                 groups=groups)).numpy()
+    timer = vm.time_evaluator("main", tvm.cpu(), number=10, repeat=repeat)(*args)
+    seconds = float(np.median(timer.results))
+    flops = 2 * want.size * (c_in // groups) * kernel * kernel
+    return {"ms": seconds * 1e3, "gflops": flops / seconds / 1e9, "mflop": flops / 1e6,
+            "max_rel_error": float(np.max(np.abs(got - want)) / np.max(np.abs(want)))}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.kernels", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--repeat", type=int, default=50, help="timed repeats of 10 runs each (median)")
+    parser.add_argument("-o", "--output", default="benchmarks/results", help="folder for kernels.json and kernels.md")
+    args = parser.parse_args(argv)
+    os.environ["TVM_NUM_THREADS"] = str(args.threads)  # read once, when TVM starts its thread pool
+    from benchmarks.models import machine
+    from sedge.runtime.package import atomic_write
+
+    results = {}
+    for name, shape in KERNELS.items():
+        results[name] = bench_kernel(shape, args.repeat)
+        print(f"{name}: {results[name]['ms']:.3f} ms, {results[name]['gflops']:.1f} GFLOP/s", flush=True)
+    reference = np.mean([r["gflops"] for n, r in results.items() if n.startswith("resnet18")])
+    rows = [f"| {n} | {r['mflop']:.1f} | {r['ms']:.3f} | {r['gflops']:.1f} | {r['gflops'] / reference:.2f} | "
+            f"{r['max_rel_error']:.1e} |" for n, r in results.items()]
+    host = machine(args.threads)
+    table = (f"# sedge conv kernels\n\nCPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), {args.threads} threads; "
+             f"{host['date']}\n\n| kernel | MFLOP | median ms | GFLOP/s | vs resnet18 3x3 mean | max rel error |\n"
+             "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    out = Path(args.output)
+    atomic_write(out / "kernels.json", lambda tmp: Path(tmp).write_text(json.dumps(
+        {"machine": host, "repeat": args.repeat, "kernels": results}, indent=1)))
+    atomic_write(out / "kernels.md", lambda tmp: Path(tmp).write_text(table))
+    print(table)
+    return 0 if all(r["max_rel_error"] <= 1e-4 for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
