@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepare what tests/tvm_passes/test_cross_compile.py runs an aarch64 package with: Debian's
+# Prepare what tests/tvm_passes/test_cross_compile.py needs: the cross compilers, qemu, and Debian's
 # aarch64 Python 3.11 (extracted, not installed) and the aarch64 wheels of the TVM runtime,
 # numpy and pyserial, under $1 (default /opt/sedge-aarch64). Needs root for apt-get.
 # Then: SEDGE_AARCH64_ROOT=$1 python -m pytest tests/tvm_passes/test_cross_compile.py
@@ -7,7 +7,8 @@ set -euo pipefail
 root="${1:-/opt/sedge-aarch64}"
 pip="${PIP:-pip}"
 apt-get update -q
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc-aarch64-linux-gnu qemu-user
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf \
+    gcc-riscv64-linux-gnu qemu-user
 mkdir -p "$root/debs" "$root/sysroot" "$root/wheels" "$root/site"
 dpkg --add-architecture arm64
 apt-get update -q

@@ -1,10 +1,12 @@
-"""Cross-compilation: an aarch64 package from `sedge compile --cross-compiler`, refused by an
-x86 board, and run under qemu-aarch64 by the board agent's own job code with the aarch64 TVM
-runtime, its outputs checked against numpy.
+"""Cross-compilation: aarch64, armv7 hard-float and riscv64 packages from `sedge compile
+--cross-compiler`, each with its board's ELF machine and float ABI and refused by an x86
+board; and an aarch64 package run under qemu-aarch64 by the board agent's own job code with
+the aarch64 TVM runtime, its outputs checked against numpy.
 
-Needs Debian's aarch64-linux-gnu-gcc (to link), and for the run qemu-aarch64 plus an aarch64
-Python root made by tests/tvm_passes/make_aarch64_root.sh (SEDGE_AARCH64_ROOT); each part
-skips, naming what is missing, where they are absent.
+Needs Debian's cross compilers (gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf,
+gcc-riscv64-linux-gnu) to link, and for the run qemu-aarch64 plus an aarch64 Python root made
+by tests/tvm_passes/make_aarch64_root.sh (SEDGE_AARCH64_ROOT); each part skips, naming what
+is missing, where they are absent.
 """
 import json
 import os
@@ -22,14 +24,24 @@ from sedge.runtime.agent.validate import check_runs_here, elf_arch
 from sedge.runtime.package import open_package
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "runtime"))  # the device-test helpers live there
-from board_fixtures import EXPECTED, X, tiny_onnx  # noqa: E402
+from board_fixtures import EXPECTED, X, tiny_onnx, tiny_package  # noqa: E402
 
-CROSS_GCC = "aarch64-linux-gnu-gcc"
-TARGET = "llvm -mtriple=aarch64-linux-gnu -mcpu=cortex-a72"
+# the board architecture -> (target, cross compiler): the Linux ABIs of Raspberry Pi OS 64-bit,
+# 32-bit Raspberry Pi OS / armhf (hard-float: floats in VFP registers), and riscv64 (RV64GC, lp64d)
+CROSS = {
+    "aarch64": ("llvm -mtriple=aarch64-linux-gnu -mcpu=cortex-a72", "aarch64-linux-gnu-gcc"),
+    "arm": ("llvm -mtriple=armv7l-linux-gnueabihf -mattr=+neon -mfloat-abi=hard", "arm-linux-gnueabihf-gcc"),
+    "riscv64": ("llvm -mtriple=riscv64-linux-gnu -mattr=+m,+a,+f,+d,+c", "riscv64-linux-gnu-gcc"),
+}
+# ELF e_flags that say the library uses the board's float ABI
+HARD_FLOAT_FLAGS = {"arm": 0x400, "riscv64": 0x4}  # EF_ARM_ABI_FLOAT_HARD, EF_RISCV_FLOAT_ABI_DOUBLE
 ROOT = Path(os.environ.get("SEDGE_AARCH64_ROOT", "/opt/sedge-aarch64"))
 REPO = Path(__file__).parents[2]
-needs_gcc = pytest.mark.skipif(shutil.which(CROSS_GCC) is None,
-                               reason=f"{CROSS_GCC} not found: apt-get install -y gcc-aarch64-linux-gnu")
+
+
+def _needs(compiler: str) -> None:
+    if shutil.which(compiler) is None:
+        pytest.skip(f"{compiler} not found: apt-get install -y gcc-{compiler.removesuffix('-gcc')}")
 
 # run by the aarch64 Python: the agent's job on the package, printing what the host checks
 JOB = """
@@ -46,20 +58,26 @@ print(json.dumps({"check": result["check"], "samples": len(result["samples_ms"])
 
 @pytest.fixture(scope="module")
 def aarch64_package(tmp_path_factory):
+    target, compiler = CROSS["aarch64"]
+    _needs(compiler)
     tmp = tmp_path_factory.mktemp("cross")
-    done = run_cli("compile", tiny_onnx(tmp / "tiny.onnx"), "--target", TARGET, "--cross-compiler", CROSS_GCC,
+    done = run_cli("compile", tiny_onnx(tmp / "tiny.onnx"), "--target", target, "--cross-compiler", compiler,
                    "-o", tmp / "tiny-a64.tar")
     assert done.returncode == 0, done.stderr
     return tmp / "tiny-a64.tar"
 
 
-@needs_gcc
-def test_cross_compiled_package_is_aarch64_and_refused_here(aarch64_package):
-    package = open_package(aarch64_package)
-    assert package.library_path.name == "mod.so" and elf_arch(package.library_path) == "aarch64"
-    assert package.metadata.target["mtriple"] == "aarch64-linux-gnu"
-    check_runs_here(package.metadata.target, package.library_path, machine="aarch64")
-    with pytest.raises(SedgeError, match="package built for aarch64, this board is x86_64"):
+@pytest.mark.parametrize("arch", sorted(CROSS))
+def test_cross_compiled_package_is_for_its_board_and_refused_here(arch, tmp_path):
+    target, compiler = CROSS[arch]
+    _needs(compiler)
+    package = open_package(tiny_package(tmp_path, target=target, cross_compiler=compiler))
+    assert package.library_path.name == "mod.so" and elf_arch(package.library_path) == arch
+    header = package.library_path.read_bytes()[:52]
+    flags = int.from_bytes(header[48:52] if header[4] == 2 else header[36:40], "little")  # ELF64 / ELF32 e_flags
+    assert flags & HARD_FLOAT_FLAGS.get(arch, 0) == HARD_FLOAT_FLAGS.get(arch, 0)
+    check_runs_here(package.metadata.target, package.library_path, machine=arch)
+    with pytest.raises(SedgeError, match=f"package built for {arch}, this board is x86_64"):
         check_runs_here(package.metadata.target, package.library_path, machine="x86_64")
 
 
@@ -72,7 +90,6 @@ def _aarch64_python() -> list[str]:
     return ["qemu-aarch64", "-L", str(ROOT / "sysroot"), str(python)]
 
 
-@needs_gcc
 def test_aarch64_package_runs_under_qemu_with_the_aarch64_runtime(aarch64_package, tmp_path):
     python = _aarch64_python()
     board = tmp_path / "board" / "sedge"  # what a board holds: sedge's runtime, no compiler, no torch
