@@ -54,3 +54,14 @@ class DeviceResult:
         if self.outputs is not None:
             lines.append("outputs  " + ", ".join(f"{o.dtype}{list(o.shape)}" for o in self.outputs))
         return "\n".join(lines)
+
+
+def summary_table(results: list[DeviceResult]) -> str:
+    """One line per package: where it ran, median / p95 latency, peak memory and the check."""
+    rows = [("package", "device", "median ms", "p95 ms", "peak RSS KB", "check")]
+    for r in results:
+        stats = r.stats.summary()
+        rows.append((r.package, r.device, f"{stats['median']:.4f}", f"{stats['p95']:.4f}",
+                     str((r.memory_kb or {}).get("peak", "-")), (r.check or {}).get("status", "-")))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)

@@ -90,8 +90,8 @@ def bench_remote(packages: list, *, port: str | None = None, board: str | None =
             raise SedgeError("--rpc-tracker needs --rpc-key KEY (or a --board whose file names an rpc_key)")
         return bench_over_rpc(packages, rpc_tracker, key, **options)
     if not port:
-        raise SedgeError(f"board '{board}' is reached by '{link.get('kind')}': give --port URL for a serial agent "
-                         "or --rpc-tracker host:port for TVM RPC")
+        where = f"board '{board}' is reached by '{link.get('kind')}': " if board else ""
+        raise SedgeError(f"{where}give --port URL for a serial agent or --rpc-tracker host:port for TVM RPC")
     progress = _Progress(show_progress)
     try:
         return bench_on_board(packages, port, board=board, timeout=timeout, progress=progress.upload,

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "zoo",
     "compress",
     "tune",
+    "bench",
 ]
 
 _COMMANDS = {}

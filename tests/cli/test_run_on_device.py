@@ -46,6 +46,17 @@ def test_run_on_a_serial_board_prints_statistics_and_the_check(setup):
     assert wrong.returncode == 4 and "check    FAIL" in wrong.stdout
 
 
+def test_bench_several_packages_on_one_board(setup):
+    tmp, package, line = setup
+    done = run_cli("bench", package, package, "--port", line.host_path, "--inputs", tmp / "inputs.npz",
+                   "--expected", tmp / "expected.npz", "--repeat", "3")
+    assert done.returncode == 0, done.stderr
+    table = done.stdout.split("\n\n")[-1].splitlines()
+    assert table[0].split() == ["package", "device", "median", "ms", "p95", "ms", "peak", "RSS", "KB", "check"]
+    assert len(table) == 3 and all(row.endswith("PASS") for row in table[1:])
+    assert done.stdout.count("upload   bytes=") == 2
+
+
 def test_bad_device_flags_are_one_line_errors(setup):
     tmp, package, line = setup
     done = run_cli("run", package, "--rpc-key", "k")
@@ -56,6 +67,7 @@ def test_bad_device_flags_are_one_line_errors(setup):
                              ({"port": "/dev/sedge-no-such-port"}, "cannot open serial port"),
                              ({"port": line.host_path, "inputs": str(tmp / "inputs.npz"),
                                "expected": str(tmp / "inputs.npz")}, "must hold output_0"),
-                             ({"port": line.host_path, "expected": str(tmp / "expected.npz")}, "needs --inputs")]:
+                             ({"port": line.host_path, "expected": str(tmp / "expected.npz")}, "needs --inputs"),
+                             ({}, "^give --port URL")]:
         with pytest.raises(SedgeError, match=message):
             run_remote(package, **options)
