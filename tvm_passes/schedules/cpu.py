@@ -14,6 +14,9 @@ class CpuSpec:
     # the cache one output tile's weights are re-read from while the tile sweeps the image:
     # 1 MiB, the L2 of current x86 server/desktop cores and the shared L2 of Arm clusters
     l2_bytes: int = 1 << 20
+    # below this many loop iterations a kernel runs on one core: waking the other workers
+    # costs microseconds, and on a busy machine one descheduled worker stalls the barrier
+    parallel_min_work: int = 1 << 16
 
     @property
     def accumulators(self) -> int:

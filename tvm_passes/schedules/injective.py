@@ -52,6 +52,13 @@ def vectorize_block(sch, block, lanes: int, parallel: bool = False, after=None):
         sch.parallel(sch.fuse(*loops) if len(loops) > 1 else loops[0])
 
 
+def _work(sch, block) -> int:
+    work = 1
+    for loop in sch.get_loops(block):
+        work *= _extent(sch, loop) or 1 << 30  # a symbolic extent counts as large
+    return work
+
+
 def schedule_injective(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     """Schedule `sch`'s function; False (before any change) when it holds a reduction."""
     blocks = sch.get_child_blocks(sch.get_sblock("root"))
@@ -61,6 +68,6 @@ def schedule_injective(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
         try:
             sch.compute_inline(block)
         except ScheduleError:  # a block whose result is also an output stays a loop nest of its own
-            vectorize_block(sch, block, spec.lanes, parallel=True)
-    vectorize_block(sch, blocks[-1], spec.lanes, parallel=True)
+            vectorize_block(sch, block, spec.lanes, parallel=_work(sch, block) >= spec.parallel_min_work)
+    vectorize_block(sch, blocks[-1], spec.lanes, parallel=_work(sch, blocks[-1]) >= spec.parallel_min_work)
     return True

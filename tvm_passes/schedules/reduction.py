@@ -93,7 +93,11 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     # output-channel tiles outermost: one tile's weights stay in cache while it sweeps the image
     sch.reorder(o_outer, *outer, w_outer, *reduce_loops, w_inner, o_inner, o_lanes)
     tile = sch.fuse(o_outer, *outer, w_outer)
-    sch.parallel(tile)
+    work = reduce_size
+    for i in spatial:
+        work *= int(iters[i].dom.extent)
+    if work >= spec.parallel_min_work:
+        sch.parallel(tile)
     sch.unroll(w_inner)
     sch.unroll(o_inner)
     if vec > 1:
@@ -103,5 +107,5 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     sch.reverse_compute_at(writer, tile, preserve_unit_loops=True)
     vectorize_block(sch, writer, spec.lanes, after=tile)
     for producer in prologue:
-        vectorize_block(sch, producer, spec.lanes, parallel=True)
+        vectorize_block(sch, producer, spec.lanes, parallel=work >= spec.parallel_min_work)
     return True
