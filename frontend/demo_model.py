@@ -41,9 +41,3 @@ def demo_model(seed: int = 0) -> nn.Module:
             module.running_mean.uniform_(-0.1, 0.1)
             module.running_var.uniform_(0.5, 1.5)
     return model.eval()
-
-
-def export_onnx(model: nn.Module, path, shape=INPUT_SHAPE):
-    """Export with the TorchScript exporter, input named 'input' (fast, no onnxscript needed)."""
-    torch.onnx.export(model, (torch.rand(shape),), str(path), input_names=["input"], output_names=["output"],
-                      dynamo=False, opset_version=17)

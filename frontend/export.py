@@ -6,12 +6,11 @@ that ONNX Runtime runs the file through their standard-op bodies while sedge's i
 each node to one Relax construct. `.pt2`: torch.export with the `torch.ops.sedge.*` ops.
 Files are written atomically (temp file + rename).
 """
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 from sedge.errors import SedgeError
+from sedge.files import atomic_write
 from sedge.frontend.onnx_functions.body import DOMAIN, OPSET, VERSION
 
 FORMATS = (".onnx", ".pt2")
@@ -52,19 +51,9 @@ def attach_functions(proto):
     return proto
 
 
-def _atomic(path: str, write):
-    """Run write(tmp_path) and move the result to `path` only if it succeeded."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)  # torch wants .pt2 last
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return str(target)
+def _uses_sedge(model) -> bool:
+    """Whether any layer exports as a sedge function (declaring an unused opset makes torch warn)."""
+    return any(type(m).__module__.startswith("sedge.frontend.layers") for m in model.modules())
 
 
 def export_onnx(model, example, path: str) -> str:
@@ -78,19 +67,19 @@ def export_onnx(model, example, path: str) -> str:
         with warnings.catch_warnings():  # tracing warns about shape-dependent Python branches, fixed per export
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             torch.onnx.export(model, (example,), tmp, dynamo=False, opset_version=OPSET, input_names=["input"],
-                              output_names=["output"], custom_opsets={DOMAIN: VERSION})
+                              output_names=["output"], custom_opsets={DOMAIN: VERSION} if _uses_sedge(model) else None)
         proto = attach_functions(onnx.load(tmp))
         onnx.checker.check_model(proto)
         onnx.save(proto, tmp)
 
-    return _atomic(path, write)
+    return str(atomic_write(path, write))
 
 
 def export_pt2(model, example, path: str) -> str:
     import torch
 
     program = torch.export.export(model, (example,))
-    return _atomic(path, lambda tmp: torch.export.save(program, tmp))
+    return str(atomic_write(path, lambda tmp: torch.export.save(program, tmp)))
 
 
 def load_zoo_model(name: str, seed: int = 0, checkpoint: str | None = None):
@@ -125,7 +114,7 @@ def save_model(model, example, path: str) -> str:
 
     suffix = check_output(path, FORMATS + (".pt",))
     if suffix == ".pt":
-        return _atomic(path, lambda tmp: torch.save(model, tmp))
+        return str(atomic_write(path, lambda tmp: torch.save(model, tmp)))
     return (export_onnx if suffix == ".onnx" else export_pt2)(model, example, path)
 
 

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on boards and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sedge.hw_models.report import write_atomically  # noqa: E402
+from sedge.files import atomic_write_bytes  # noqa: E402
 from sedge.hw_models.result import Estimate  # noqa: E402
 
 
@@ -23,7 +23,7 @@ def write_plots(estimate: Estimate, directory: str) -> list[str]:
         figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
         plt.close(figure)
         path = os.path.join(directory, name)
-        write_atomically(path, buffer.getvalue())
+        atomic_write_bytes(path, buffer.getvalue())
         written.append(path)
     return written
 

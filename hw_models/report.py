@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 
+from sedge.files import atomic_write_bytes
 from sedge.hw_models.result import Estimate
 
 # (header, value of a LayerEstimate, console format)
@@ -80,16 +79,6 @@ def write_csv(estimate: Estimate, path: str) -> None:
     writer.writerow([name for name, _, _ in COLUMNS])
     for layer in estimate.layers:
         writer.writerow([value(layer) for _, value, _ in COLUMNS])
-    write_atomically(path, text.getvalue().encode())
+    atomic_write_bytes(path, text.getvalue().encode())
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".sedge-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

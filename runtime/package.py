@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from sedge.errors import SedgeError
+from sedge.files import atomic_write
 from sedge.runtime.metadata import Metadata
 
 LIBRARY_NAMES = ("mod.so", "mod.tar")
@@ -34,20 +34,6 @@ class Package:
     library_path: Path  # extracted into `workdir`
     sha256: str
     workdir: tempfile.TemporaryDirectory
-
-
-def atomic_write(path, write):
-    """Call write(tmp_path) and move the result to `path` only if it succeeded."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_package(path, library_file, params: list[np.ndarray], metadata: Metadata) -> Path:

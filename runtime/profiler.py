@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sedge.errors import SedgeError
-from sedge.runtime.package import atomic_write
+from sedge.files import atomic_write
 
 
 @dataclass

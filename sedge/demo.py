@@ -1,77 +1,136 @@
-"""The demo job: built-in model -> ONNX -> sedge package -> verify -> time vs ONNX Runtime -> report."""
+"""The demo job on a built-in model, dense and compressed, end to end.
+
+DemoNet (a small residual CNN) and its structured-convolution version (every 3x3 conv but
+the stem projected onto c = C, n = 2 kernels) are each exported to ONNX, compiled for this
+machine, verified against ONNX Runtime and timed against it in the same process; then both
+are estimated on a board (DRAM traffic, energy, latency) from their packages' layer records.
+Everything lands in one report directory.
+"""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sedge.runtime.package import atomic_write
+from sedge.files import atomic_write
+
+VARIANTS = ("dense", "structured")
+
+
+@dataclass
+class VariantResult:
+    name: str
+    params: int
+    macs: int
+    adds: int
+    compile_seconds: float
+    verification: str
+    verified: bool
+    sedge_ms: float
+    onnxruntime_ms: float
 
 
 @dataclass
 class DemoReport:
     model: str
     target: dict
-    compile_seconds: float
-    verification: str
-    verified: bool
-    latency_ms: dict  # engine -> median ms
-    layers: int
-    macs: int
-    params: int
     threads: int
-    extra: dict = field(default_factory=dict)
+    variants: list[VariantResult]
+    board: str
+    estimate_summary: list[str]
+
+    @property
+    def verified(self) -> bool:
+        return all(v.verified for v in self.variants)
 
     def markdown(self) -> str:
-        ort = self.latency_ms["onnxruntime"]
-        rows = "\n".join(f"| {engine} | {ms:.3f} | {ms / ort:.2f}x |" for engine, ms in self.latency_ms.items())
-        return (f"# sedge demo\n\nModel: {self.model} ({self.params:,} parameters, {self.macs / 1e6:.1f} M MACs, "
-                f"{self.layers} layers)\nTarget: `{json.dumps(self.target)}`\n"
-                f"Compile time: {self.compile_seconds:.1f} s\n\n{self.verification}\n\n"
-                f"| engine | median latency (ms) | ratio to ONNX Runtime |\n|---|---|---|\n{rows}\n\n"
-                f"Measured in one process, {self.threads} threads, medians over the same number of runs.\n")
+        rows = "\n".join(
+            f"| {v.name} | {v.params:,} | {v.macs / 1e6:.1f} M | {v.adds / 1e6:.2f} M | {v.compile_seconds:.1f} s | "
+            f"{v.sedge_ms:.3f} | {v.onnxruntime_ms:.3f} | {v.sedge_ms / v.onnxruntime_ms:.2f}x | "
+            f"{'PASS' if v.verified else 'FAIL'} |" for v in self.variants)
+        checks = "\n".join(f"- {v.name}: {v.verification}" for v in self.variants)
+        estimate = "\n".join(f"    {line}" for line in self.estimate_summary)
+        return (f"# sedge demo\n\nModel: {self.model}\nTarget: `{json.dumps(self.target)}`\n\n"
+                "| variant | params | MACs | adds | compile | sedge (ms) | ONNX Runtime (ms) | sedge / ORT | verify |\n"
+                f"|---|---|---|---|---|---|---|---|---|\n{rows}\n\n{checks}\n\n"
+                f"Latencies are medians measured in one process with {self.threads} threads, sedge and ONNX "
+                f"Runtime interleaved on the same inputs.\n\n"
+                f"## Estimated on board {self.board} (structured vs dense)\n\n{estimate}\n")
 
 
-def _time_onnxruntime(path, inputs, repeat, threads) -> float:
+def _onnxruntime_session(path, threads):
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    session.run(None, inputs)
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _median_ms(call, repeat) -> float:
+    call()  # warm-up
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
-        session.run(None, inputs)
+        call()
         samples.append((time.perf_counter() - start) * 1e3)
     return float(np.median(samples))
 
 
-def run_demo(output_dir: str, repeat: int = 30, target: str | None = None) -> DemoReport:
+def _variant(name, torch_model, out: Path, repeat, target, threads):
+    import torch
+
     import sedge
-    from sedge.frontend.demo_model import demo_model, export_onnx
+    from sedge.frontend.demo_model import INPUT_SHAPE
+    from sedge.frontend.export import export_onnx
+    from sedge.runtime.executor import Executor
+
+    onnx_path = export_onnx(torch_model, torch.rand(INPUT_SHAPE), str(out / f"demonet-{name}.onnx"))
+    package = sedge.compile(sedge.load(onnx_path), sedge.CompileOptions(target=target,
+                                                                        output=str(out / f"demonet-{name}.tar")))
+    result = sedge.run(package, sedge.RunOptions(verify=True))
+    executor, session = Executor(package), _onnxruntime_session(onnx_path, threads)
+    meta = package.metadata
+    return package, VariantResult(
+        name=name, params=int(sum(p.numel() for p in torch_model.parameters())),
+        macs=sum(r.macs for r in meta.layers), adds=sum(r.adds for r in meta.layers),
+        compile_seconds=meta.build["seconds"], verification=result.verification.line(),
+        verified=result.verification.passed,
+        sedge_ms=_median_ms(lambda: executor.run(result.inputs), repeat),
+        onnxruntime_ms=_median_ms(lambda: session.run(None, result.inputs), repeat))
+
+
+def run_demo(output_dir: str, repeat: int = 30, target: str | None = None, board: str = "raspberry-pi-4"):
+    from sedge.boards import load_board
+    from sedge.frontend.compress import compress
+    from sedge.frontend.demo_model import INPUT_SHAPE, demo_model
+    from sedge.hw_models import estimate, format_report
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    torch_model = demo_model()
-    onnx_path = out / "demonet.onnx"
-    atomic_write(onnx_path, lambda tmp: export_onnx(torch_model, tmp))
-    model = sedge.load(str(onnx_path))
-    package = sedge.compile(model, sedge.CompileOptions(target=target, output=str(out / "demonet.tar")))
-    result = sedge.run(package, sedge.RunOptions(repeat=repeat, number=1, verify=True))
+    board_spec = load_board(board)  # fail on a bad board before any work
+    dense = demo_model()
+    structured = copy.deepcopy(dense)
+    compress(structured, "structured", {"n": 2, "c_ratio": 1.0})
     threads = os.cpu_count() or 1
-    ort_ms = _time_onnxruntime(onnx_path, result.inputs, repeat, threads)
-    meta = package.metadata
-    report = DemoReport(
-        model="DemoNet (residual CNN, 1x3x64x64)", target=meta.target, compile_seconds=meta.build["seconds"],
-        verification=result.verification.line(), verified=result.verification.passed,
-        latency_ms={"sedge": result.timing.summary()["median"], "onnxruntime": ort_ms},
-        layers=len(meta.layers), macs=sum(r.macs for r in meta.layers),
-        params=int(sum(np.prod(p.shape) for p in meta.params)), threads=threads)
+    packages, variants = {}, []
+    for name, model in (("dense", dense), ("structured", structured.eval())):
+        packages[name], result = _variant(name, model, out, repeat, target, threads)
+        variants.append(result)
+    est = estimate(packages["structured"].metadata.layers, board_spec, baseline=packages["dense"].metadata.layers,
+                   model="DemoNet structured", baseline_model="DemoNet dense")
+    text = format_report(est)
+    summary = text.split("\n\n")[0].splitlines()
+    atomic_write(out / "estimate.txt", lambda tmp: Path(tmp).write_text(text))
+    atomic_write(out / "estimate.json", lambda tmp: Path(tmp).write_text(est.to_json()))
+    report = DemoReport(model=f"DemoNet (residual CNN, {'x'.join(map(str, INPUT_SHAPE))})",
+                        target=packages["dense"].metadata.target, threads=threads, variants=variants,
+                        board=board, estimate_summary=summary)
     atomic_write(out / "report.md", lambda tmp: Path(tmp).write_text(report.markdown()))
-    atomic_write(out / "report.json", lambda tmp: Path(tmp).write_text(json.dumps(asdict(report), indent=1)))
+    atomic_write(out / "report.json", lambda tmp: Path(tmp).write_text(
+        json.dumps({**asdict(report), "verified": report.verified}, indent=1)))
     return report

@@ -17,10 +17,13 @@ def run_cli(*args, program="sedge", cwd=None, timeout=600):
 @pytest.fixture(scope="session")
 def resnet_onnx(tmp_path_factory):
     """A ResNet-style CNN (the demo's DemoNet) exported to ONNX at 1x3x32x32."""
-    from sedge.frontend.demo_model import demo_model, export_onnx
+    import torch
+
+    from sedge.frontend.demo_model import demo_model
+    from sedge.frontend.export import export_onnx
 
     path = tmp_path_factory.mktemp("models") / "resnet.onnx"
-    export_onnx(demo_model(), path, (1, 3, 32, 32))
+    export_onnx(demo_model(), torch.rand(1, 3, 32, 32), str(path))
     return path
 
 

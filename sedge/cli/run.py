@@ -33,7 +33,7 @@ def configure(p):
 
 
 def _write_outputs(path, outputs):
-    from sedge.runtime.package import atomic_write
+    from sedge.files import atomic_write
 
     if not path.endswith(".npz"):
         raise SedgeError(f"--outputs '{path}' must end in .npz")
