@@ -78,6 +78,18 @@ def test_bench_spreads_packages_over_both_servers(tracker, package):
     assert [r.check["status"] for r in results] == ["PASS"] * 4
 
 
+def test_sedge_bench_command_over_rpc(tracker, package, tmp_path):
+    from conftest import run_cli
+
+    np.savez(tmp_path / "inputs.npz", x=X)
+    np.savez(tmp_path / "expected.npz", output_0=EXPECTED)
+    done = run_cli("bench", package, package, "--rpc-tracker", tracker, "--rpc-key", KEY, "--repeat", "2",
+                   "--inputs", tmp_path / "inputs.npz", "--expected", tmp_path / "expected.npz")
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.split("\n\n")[-1].splitlines()[1:]
+    assert len(rows) == 2 and all(f"rpc key '{KEY}'" in row and row.endswith("PASS") for row in rows)
+
+
 def test_unknown_key_and_dead_tracker_are_clear_errors(tracker, package):
     with pytest.raises(SedgeError, match=f"no RPC server registered under key 'nope'.*keys there: {KEY}"):
         run_over_rpc(package, tracker, "nope")
