@@ -13,6 +13,7 @@ limit on silence, not on model run time.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 import zlib
@@ -22,6 +23,9 @@ from sedge.errors import SedgeError
 from sedge.runtime.protocol.channel import Channel
 from sedge.runtime.protocol.messages import PROTOCOL_VERSION, Message, MessageType
 from sedge.runtime.transport import Transport, TransportTimeout
+
+
+log = logging.getLogger("sedge.agent")
 
 
 class BoardError(SedgeError):
@@ -158,6 +162,9 @@ class BoardSession:
             fields, blob = self.handle(request.fields, request.blob, self._keepalive(request.request_id))
         except SedgeError as err:
             fields, blob = {"error": str(err)}, b""
+        except Exception as err:  # noqa: BLE001 - one bad request must not take the board's server down
+            log.exception("request %s failed", request.fields.get("op"))
+            fields, blob = {"error": f"internal error on the board: {type(err).__name__}: {err}"}, b""
         reply = Message(MessageType.REPLY, self.session_id, request.request_id, fields, blob)
         self._last = (request.request_id, fingerprint, reply)
         self.channel.send(reply)

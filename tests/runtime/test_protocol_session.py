@@ -13,6 +13,8 @@ from sedge.runtime.transport import SerialTransport
 def echo(fields, blob, keepalive):
     if fields["op"] == "fail":
         raise SedgeError("asked to fail")
+    if fields["op"] == "crash":
+        raise ZeroDivisionError("a bug in a handler")
     if fields["op"] == "slow":
         end = time.monotonic() + fields["seconds"]
         while time.monotonic() < end:
@@ -49,6 +51,9 @@ def test_handshake_request_and_error_reply(link):
     assert host.request("echo", {"n": 1}, b"abc") == ({"op": "echo", "n": 1}, b"cba")
     with pytest.raises(BoardError, match="asked to fail"):
         host.request("fail")
+    with pytest.raises(BoardError, match="internal error on the board: ZeroDivisionError: a bug in a handler"):
+        host.request("crash")
+    assert host.request("echo", {"n": 2}) == ({"op": "echo", "n": 2}, b"")  # the board still serves
     assert host.faults.detected == 0 and host.faults.retries == 0
 
 
