@@ -149,3 +149,9 @@ def test_runtime_only_entry_point_gives_one_line_errors(tmp_path):
     assert done.returncode == 1
     assert done.stderr.startswith("sedge agent: error: cannot open serial port '/dev/sedge-no-such-port'")
     assert done.stderr.count("\n") == 1
+
+
+def test_bad_inputs_are_reported_by_the_board_and_it_keeps_serving(line, package):
+    with pytest.raises(BoardError, match=r"failed 'run': unknown input\(s\) \['nope'\]; the package takes \['x'\]"):
+        run_on_board(package, line.host_path, inputs={"nope": X}, **HOST)
+    check(run_on_board(package, line.host_path, inputs={"x": X}, expected=[EXPECTED], return_outputs=True, **HOST))
