@@ -84,6 +84,7 @@ def main(argv=None) -> int:
     parser.add_argument("-o", "--output", default="benchmarks/results", help="folder for kernels.json and kernels.md")
     args = parser.parse_args(argv)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # read once, when TVM starts its thread pool
+    os.environ.setdefault("TVM_BIND_THREADS", "0")  # unpinned, as in benchmarks.models
     from benchmarks.models import machine
     from sedge.runtime.package import atomic_write
 

@@ -199,6 +199,9 @@ def main(argv=None) -> int:
     # TVM sizes its thread pool once, from this variable, at the first parallel kernel; left
     # unset it takes half the logical CPUs (it assumes hyper-threading)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)
+    # ONNX Runtime and PyTorch leave their threads unpinned; TVM pins its workers to cores,
+    # which on a shared machine parks a worker behind another process: unpinned, all alike
+    os.environ.setdefault("TVM_BIND_THREADS", "0")
     from sedge.errors import SedgeError
     from sedge.runtime.package import atomic_write
 
