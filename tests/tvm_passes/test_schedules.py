@@ -63,6 +63,10 @@ CONVS = {  # name: (input NCHW, out channels, kernel, stride, padding, groups)
     "depthwise stride 2": ((2, 40, 9, 9), 40, 3, 2, 1, 40),
     "grouped 1x1": ((1, 32, 6, 6), 32, 1, 1, 0, 4),
     "grouped 3x3 odd": ((1, 6, 7, 7), 9, 3, 1, 1, 3),
+    # more output channels than one register tile: weights packed per tile (packed_conv.py)
+    "3x3 packed tiles": ((1, 32, 7, 7), 64, 3, 1, 1, 1),
+    "grouped 3x3 packed tiles": ((1, 64, 7, 7), 128, 3, 1, 1, 2),
+    "depthwise packed tiles": ((2, 128, 7, 7), 128, 3, 1, 1, 128),
 }
 
 

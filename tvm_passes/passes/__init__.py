@@ -20,3 +20,4 @@ def register_pass(name: str):
 # registration order is run order: clamps become Relax ops before the layout rewrite sees them
 from sedge.tvm_passes.passes import scalar_clamps  # noqa: E402,F401,I001 - registers its pass
 from sedge.tvm_passes.passes import channels_last  # noqa: E402,F401 - registers its pass
+from sedge.tvm_passes.passes import packed_conv  # noqa: E402,F401 - after channels_last: packs its HWIO weights

@@ -28,7 +28,7 @@ def _is_reduction(sch, block) -> bool:
     return any(iv.iter_type == _REDUCE for iv in sch.get(block).iter_vars)
 
 
-def _tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec) -> tuple[int, int, int]:
+def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec) -> tuple[int, int, int]:
     """(vector lanes, output vectors per tile, output columns per tile).
 
     Among the tiles that divide the loops exactly and fit the accumulators in registers,
@@ -86,7 +86,7 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     reduce_size = 1
     for i in reduce:
         reduce_size *= int(iters[i].dom.extent)
-    vec, o_vectors, w_block = _tile_shape(w_extent, o_extent, reduce_size, spec)
+    vec, o_vectors, w_block = tile_shape(w_extent, o_extent, reduce_size, spec)
     o_outer, o_inner, o_lanes = sch.split(o_loop, [None, o_vectors, vec])
     w_outer, w_inner = sch.split(w_loop, [None, w_block])
     reduce_loops = [loops[i] for i in reduce]

@@ -1,0 +1,81 @@
+"""Channels-last convolutions with weights packed per output-channel tile.
+
+In HWIO, one tile of `ob` output channels (the vectors a CPU kernel keeps in registers)
+finds its weights in 128-byte pieces strided across the whole tensor; on deep layers,
+whose weights stream from DRAM on every inference, that defeats the prefetchers. Packing
+to (O/ob, KH, KW, I, ob) makes each tile's weights one contiguous block. The packing is a
+weight-only `layout_transform`, which `lift-params` moves to load time; the convolution
+becomes a TE compute over the packed weights that legalizes, fuses and is scheduled like
+any channels-last conv (`ob` comes from the same tile choice as the schedule's).
+"""
+import tvm
+from tvm import relax, te, topi
+
+from sedge.tvm_passes.passes import register_pass
+
+
+def packed_conv2d(x, wp, strides, padding, dilation, groups):
+    """NHWC conv over weights packed as (O/ob, KH, KW, I/groups, ob)."""
+    _, height, width, _ = (int(d) for d in x.shape)
+    tiles, kh, kw, group_in, ob = (int(d) for d in wp.shape)
+    out_channels, (sh, sw), (dh, dw) = tiles * ob, strides, dilation
+    top, left, bottom, right = padding
+    out_h = (height + top + bottom - dh * (kh - 1) - 1) // sh + 1
+    out_w = (width + left + right - dw * (kw - 1) - 1) // sw + 1
+    if top or left or bottom or right:
+        x = topi.nn.pad(x, [0, top, left, 0], [0, bottom, right, 0], name="pad_temp")
+    ry, rx = te.reduce_axis((0, kh), "ry"), te.reduce_axis((0, kw), "rx")
+    rc = te.reduce_axis((0, group_in), "rc")
+    per_group = out_channels // groups
+    return te.compute(
+        (int(x.shape[0]), out_h, out_w, out_channels),
+        lambda n, h, w, o: te.sum(x[n, h * sh + ry * dh, w * sw + rx * dw, o // per_group * group_in + rc]
+                                  * wp[o // ob, ry, rx, rc, o % ob], axis=[ry, rx, rc]),
+        name="conv2d_nhwc_packed")
+
+
+@relax.expr_functor.mutator
+class _Packer(relax.PyExprMutator):
+    def __init__(self, mod, spec, tile_shape):
+        super().__init__(mod)
+        self.spec, self.tile_shape = spec, tile_shape
+
+    def visit_call_(self, call):
+        call = super().visit_call_(call)
+        if call.op != tvm.ir.Op.get("relax.nn.conv2d"):
+            return call
+        attrs = call.attrs
+        if (attrs.data_layout, attrs.kernel_layout, attrs.out_layout) != ("NHWC", "HWIO", "NHWC"):
+            return call
+        x, w = call.args
+        out_shape = [int(d) for d in call.ty.shape]
+        kh, kw, group_in, out_channels = (int(d) for d in w.ty.shape)
+        vec, o_vectors, _ = self.tile_shape(out_shape[2], out_channels, kh * kw * group_in, self.spec)
+        ob = vec * o_vectors
+        if ob == out_channels or str(call.ty.dtype) != str(x.ty.dtype):
+            return call  # one tile holds every output channel: HWIO is already contiguous per tile
+        packed = self.builder_.emit(relax.op.layout_transform(
+            w, index_map=lambda h, s, i, o: (o // ob, h, s, i, o % ob)))
+        return self.builder_.call_te(
+            packed_conv2d, x, packed, strides=[int(s) for s in attrs.strides],
+            padding=[int(p) for p in attrs.padding], dilation=[int(d) for d in attrs.dilation],
+            groups=int(attrs.groups), primfunc_name_hint="conv2d")
+
+
+@register_pass("PackConvWeights")
+def pack_conv_weights(target: tvm.target.Target) -> tvm.transform.Pass:
+    @tvm.transform.module_pass(opt_level=0, name="PackConvWeights")
+    def rewrite(mod, _ctx):
+        # the schedules import the pipeline, which imports this registry: import them late
+        from sedge.tvm_passes.schedules.cpu import cpu_spec
+        from sedge.tvm_passes.schedules.reduction import tile_shape
+
+        if target.kind.name != "llvm":
+            return mod
+        packer = _Packer(mod, cpu_spec(target), tile_shape)
+        for gv, func in mod.functions.items():
+            if isinstance(func, relax.Function):
+                packer.builder_.update_func(gv, packer.visit_expr(func))
+        return packer.builder_.get()
+
+    return rewrite
