@@ -33,7 +33,7 @@ def _device(name: str, target: dict):
 class Executor:
     def __init__(self, package: Package, device: str = "cpu"):
         import tvm
-        from tvm import relax
+        from tvm.runtime.vm import VirtualMachine  # the runtime's VM: a board needs no compiler library
 
         self.package = package
         self.metadata = package.metadata
@@ -47,7 +47,7 @@ class Executor:
             raise SedgeError(f"cannot load the library of '{package.path}' here (built for "
                              f"{self.metadata.target.get('mtriple') or self.metadata.target.get('kind')}): "
                              f"{str(err).strip().splitlines()[-1]}") from None
-        self.vm = relax.VirtualMachine(library, self.device)
+        self.vm = VirtualMachine(library, self.device)
         params = [tvm.runtime.tensor(p, self.device) for p in package.params]
         if self.vm.module.implements_function("main_transform_params"):
             params = list(self.vm["main_transform_params"](params))

@@ -79,5 +79,7 @@ def open_package(path) -> Package:
     if len(params) != len(metadata.params):
         raise SedgeError(f"'{path}' is damaged: {len(params)} weights stored, metadata lists {len(metadata.params)}")
     workdir = tempfile.TemporaryDirectory(prefix="sedge-pkg-")
-    tar.extract(library, workdir.name, filter="data")
+    # the "data" filter refuses links and absolute paths; Python < 3.11.4 (Raspberry Pi OS
+    # bookworm has 3.11.2) has no filters, and the member name was checked above
+    tar.extract(library, workdir.name, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     return Package(path, metadata, params, Path(workdir.name) / library, hashlib.sha256(data).hexdigest(), workdir)

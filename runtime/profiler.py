@@ -27,20 +27,20 @@ class KernelRow:
 
 def profile(executor, inputs, runs: int = 5) -> list[KernelRow]:
     """Run `runs` times under the instrument; rows sorted by total time, per run."""
-    from tvm import relax
+    from tvm.runtime.vm import VMInstrumentReturnKind
 
     totals, counts, shapes, started = {}, {}, {}, {}
 
     def hook(_func, symbol, before_run, _ret, *args):
         if symbol.startswith("vm.builtin."):
-            return relax.VMInstrumentReturnKind.NO_OP
+            return VMInstrumentReturnKind.NO_OP
         if before_run:
             started[symbol] = time.perf_counter()
         else:
             totals[symbol] = totals.get(symbol, 0.0) + time.perf_counter() - started.pop(symbol)
             counts[symbol] = counts.get(symbol, 0) + 1
             shapes.setdefault(symbol, " ".join(str(list(a.shape)) for a in args if hasattr(a, "shape")))
-        return relax.VMInstrumentReturnKind.NO_OP
+        return VMInstrumentReturnKind.NO_OP
 
     executor.run(inputs)  # warm-up outside the profile
     executor.vm.set_instrument(hook)
@@ -48,7 +48,7 @@ def profile(executor, inputs, runs: int = 5) -> list[KernelRow]:
         for _ in range(runs):
             executor.run(inputs)
     finally:
-        executor.vm.set_instrument(lambda *a: relax.VMInstrumentReturnKind.NO_OP)
+        executor.vm.set_instrument(lambda *a: VMInstrumentReturnKind.NO_OP)
     grand = sum(totals.values()) or 1.0
     rows = [KernelRow(name, totals[name] / runs * 1e6, 100 * totals[name] / grand, counts[name] // runs, shapes[name])
             for name in totals]

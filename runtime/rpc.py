@@ -58,10 +58,10 @@ def _transformed_weights(package) -> list[np.ndarray]:
     server; the transform runs here instead, which needs a library this machine can load.
     """
     import tvm
-    from tvm import relax
+    from tvm.runtime.vm import VirtualMachine
 
     try:
-        vm = relax.VirtualMachine(tvm.runtime.load_module(str(package.library_path)), tvm.cpu())
+        vm = VirtualMachine(tvm.runtime.load_module(str(package.library_path)), tvm.cpu())
     except Exception:  # noqa: BLE001 - whatever the loader says, the library is not for this machine
         raise SedgeError(f"{package.path} transforms its weights at load time, which TVM 0.27's RPC cannot do on "
                          "the server and this machine cannot do for its architecture; run it through the board "
@@ -76,7 +76,7 @@ def run_over_rpc(package, tracker: str, key: str, *, warmup: int = 1, repeat: in
                  seed: int = 0, device: str = "cpu") -> DeviceResult:
     """Upload `package`'s library to a server under `key`, load it there and time `main`."""
     import tvm
-    from tvm import relax
+    from tvm.runtime.vm import VirtualMachine
 
     servers_for_key(tracker, key)
     package = open_package(package)
@@ -86,7 +86,7 @@ def run_over_rpc(package, tracker: str, key: str, *, warmup: int = 1, repeat: in
         start = time.perf_counter()
         remote.upload(str(package.library_path), target=name)
         dev = remote.device(device, 0)
-        vm = relax.VirtualMachine(remote.load_module(name), dev)
+        vm = VirtualMachine(remote.load_module(name), dev)
         weights = _transformed_weights(package) if vm.module.implements_function("main_transform_params") \
             else package.params
         params = [tvm.runtime.tensor(w, dev) for w in weights]

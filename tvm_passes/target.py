@@ -103,7 +103,18 @@ def parse_target(text: str | None, overrides: dict | None = None) -> dict:
         config[option] = _convert(kind, option, str(value))
     if config.get("kind") == "cuda" and "host" not in config:
         config["host"] = host_target()
-    return validate(config)
+    return validate(_with_triple_defaults(config))
+
+
+def _with_triple_defaults(config: dict) -> dict:
+    """Fill what Debian's cross toolchains need to link objects for these triples, unless given:
+    riscv64 Linux is RV64GC (double-float ABI), and *-gnueabihf is the hard-float ABI."""
+    triple = config.get("mtriple", "")
+    if triple.startswith("riscv64") and "mattr" not in config:
+        config = {**config, "mattr": ["+m", "+a", "+f", "+d", "+c"]}
+    if triple.endswith("gnueabihf") and "mfloat-abi" not in config:
+        config = {**config, "mfloat-abi": "hard"}
+    return config
 
 
 def validate(config: dict) -> dict:

@@ -27,7 +27,7 @@ log = logging.getLogger("sedge.agent")
 # Each run gets a fresh child, forked from a server process that has imported the TVM
 # runtime once: crash isolation and per-run peak memory without paying the import each time.
 _RUNNERS = multiprocessing.get_context("forkserver")
-_RUNNERS.set_forkserver_preload(["sedge.runtime.agent.job", "tvm", "tvm.relax"])
+_RUNNERS.set_forkserver_preload(["sedge.runtime.agent.job", "tvm", "tvm.runtime.vm"])
 
 
 def _version(dist: str) -> str:

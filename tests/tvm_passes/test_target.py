@@ -70,3 +70,9 @@ def test_host_compatibility():
     assert is_host_compatible(parse_target(None))
     assert not is_host_compatible(parse_target("llvm -mtriple=aarch64-linux-gnu"))
     assert not is_host_compatible(parse_target("cuda"))
+
+
+def test_cross_triples_get_what_their_linkers_need():
+    assert parse_target("llvm -mtriple=riscv64-linux-gnu")["mattr"] == ["+m", "+a", "+f", "+d", "+c"]
+    assert parse_target("llvm -mtriple=armv7l-linux-gnueabihf")["mfloat-abi"] == "hard"
+    assert parse_target("llvm -mtriple=riscv64-linux-gnu -mattr=+m")["mattr"] == ["+m"]  # the user's wins
