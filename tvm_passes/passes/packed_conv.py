@@ -27,9 +27,13 @@ def packed_conv2d(x, wp, strides, padding, dilation, groups):
     ry, rx = te.reduce_axis((0, kh), "ry"), te.reduce_axis((0, kw), "rx")
     rc = te.reduce_axis((0, group_in), "rc")
     per_group = out_channels // groups
+
+    def channel(o):  # the input channel a group reads; written plainly when there is one group
+        return rc if groups == 1 else o // per_group * group_in + rc
+
     return te.compute(
         (int(x.shape[0]), out_h, out_w, out_channels),
-        lambda n, h, w, o: te.sum(x[n, h * sh + ry * dh, w * sw + rx * dw, o // per_group * group_in + rc]
+        lambda n, h, w, o: te.sum(x[n, h * sh + ry * dh, w * sw + rx * dw, channel(o)]
                                   * wp[o // ob, ry, rx, rc, o % ob], axis=[ry, rx, rc]),
         name="conv2d_nhwc_packed")
 

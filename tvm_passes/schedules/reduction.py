@@ -48,6 +48,14 @@ def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec) ->
     return vec, best[1], best[2]
 
 
+def _vector_read(block, buffer, var) -> bool:
+    """Whether `block` reads `buffer` along `var` in its innermost dimension (a vector load)."""
+    for region in block.reads:
+        if region.source.same_as(buffer):
+            return any(v.same_as(var) for v in tirx.analysis.undefined_vars(region.region[-1].min, []))
+    return False
+
+
 def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     """Schedule `sch`'s function; False (before any change) when it is not a one-reduction
     kernel of this shape."""
@@ -107,5 +115,8 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     sch.reverse_compute_at(writer, tile, preserve_unit_loops=True)
     vectorize_block(sch, writer, spec.lanes, after=tile)
     for producer in prologue:
-        vectorize_block(sch, producer, spec.lanes, parallel=work >= spec.parallel_min_work)
+        if _vector_read(block, sch.get(producer).writes[0].source, iters[spatial[-1]].var):
+            sch.compute_inline(producer)  # depthwise / pooling pads: a select per vector, no extra pass
+        else:  # a scalar broadcast per FMA: cheaper to pad the input once
+            vectorize_block(sch, producer, spec.lanes, parallel=work >= spec.parallel_min_work)
     return True
