@@ -55,7 +55,9 @@ class _Rewriter(relax.PyExprMutator):
 def scalar_clamps_as_ops(_target: tvm.target.Target) -> tvm.transform.Pass:
     @tvm.transform.module_pass(opt_level=0, name="ScalarClampsAsOps")
     def rewrite(mod, _ctx):
-        mod = relax.transform.FoldConstant()(mod)  # the importer computes the bounds; make them constants
+        # the importer computes the bounds: fold them to constants, unless the user disabled folding
+        if "FoldConstant" not in [str(p) for p in tvm.transform.PassContext.current().disabled_pass]:
+            mod = relax.transform.FoldConstant()(mod)
         rewriter = _Rewriter(mod)
         for gv, func in mod.functions.items():
             if isinstance(func, relax.Function):
