@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # read once, when TVM starts its thread pool
     os.environ.setdefault("TVM_BIND_THREADS", "0")  # unpinned, as in benchmarks.models
     from benchmarks.models import machine
-    from sedge.runtime.package import atomic_write
+    from sedge.files import atomic_write
 
     results = {}
     for name, shape in KERNELS.items():

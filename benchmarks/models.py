@@ -203,7 +203,7 @@ def main(argv=None) -> int:
     # which on a shared machine parks a worker behind another process: unpinned, all alike
     os.environ.setdefault("TVM_BIND_THREADS", "0")
     from sedge.errors import SedgeError
-    from sedge.runtime.package import atomic_write
+    from sedge.files import atomic_write
 
     host = machine(args.threads)
     results = []
