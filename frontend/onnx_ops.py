@@ -7,17 +7,10 @@ the compressed layers' functions in the `sedge` domain import as one construct e
 """
 import contextlib
 
-CONVERTERS = {}
+from sedge.registry import Registry
 
-
-def register_converter(op_type: str):
-    def register(converter_cls):
-        if op_type in CONVERTERS:
-            raise RuntimeError(f"ONNX converter for '{op_type}' registered twice")
-        CONVERTERS[op_type] = converter_cls
-        return converter_cls
-
-    return register
+CONVERTERS = Registry("ONNX converter for")
+register_converter = CONVERTERS.register
 
 
 @contextlib.contextmanager

@@ -9,20 +9,11 @@ counts as a weight; everything else is an activation. `RECORDERS` maps a Relax o
 import math
 from dataclasses import dataclass, field
 
+from sedge.registry import Registry
 from sedge.runtime.metadata import LayerRecord, dtype_bytes
 
-RECORDERS = {}
-
-
-def register_recorder(*keys):
-    def register(fn):
-        for key in keys:
-            if key in RECORDERS:
-                raise RuntimeError(f"layer recorder for '{key}' registered twice")
-            RECORDERS[key] = fn
-        return fn
-
-    return register
+RECORDERS = Registry("layer recorder")
+register_recorder = RECORDERS.register
 
 
 @dataclass

@@ -12,19 +12,11 @@ phases (FuseOps, FuseTIR, FoldConstant: fused kernels, not the bare default buil
 import tvm
 from tvm import relax
 
+from sedge.registry import Registry
 from sedge.tvm_passes.passes import PASSES
 
-SCHEDULERS = {}
-
-
-def register_scheduler(kind: str):
-    def register(factory):
-        if kind in SCHEDULERS:
-            raise RuntimeError(f"scheduler for '{kind}' registered twice")
-        SCHEDULERS[kind] = factory
-        return factory
-
-    return register
+SCHEDULERS = Registry("scheduler for target kind")
+register_scheduler = SCHEDULERS.register
 
 
 def _backend(target: tvm.target.Target):

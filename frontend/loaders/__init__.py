@@ -20,12 +20,6 @@ LOADERS = {
 ZOO_PREFIX = "zoo:"
 
 
-def register_loader(name, suffixes, loader):
-    if name in LOADERS:
-        raise RuntimeError(f"model format '{name}' registered twice")
-    LOADERS[name] = (tuple(suffixes), loader)
-
-
 def guess_format(model: str) -> str:
     if model.startswith(ZOO_PREFIX):
         return "zoo"

@@ -1,20 +1,13 @@
 """sedge's own Relax rewrite passes, one per file, in one registry.
 
-`PASSES` maps a pass name to a factory `target_config (dict) -> tvm.transform.Pass`, in
-the order the `rewrite` phase runs them. Register with `@register_pass("Name")`.
-A pass returns the module unchanged where it cannot handle a case.
+`PASSES` maps a pass name to a factory `tvm.target.Target -> tvm.transform.Pass`, in the
+order the `rewrite` phase runs them. Register with `@register_pass("Name")`.
+A pass returns the module unchanged where it cannot handle a case (or target).
 """
-PASSES = {}
+from sedge.registry import Registry
 
-
-def register_pass(name: str):
-    def register(factory):
-        if name in PASSES:
-            raise RuntimeError(f"pass '{name}' registered twice")
-        PASSES[name] = factory
-        return factory
-
-    return register
+PASSES = Registry("pass")
+register_pass = PASSES.register
 
 
 # registration order is run order: clamps become Relax ops before the layout rewrite sees them
