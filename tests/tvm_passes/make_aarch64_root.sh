@@ -15,7 +15,7 @@ apt-get update -q
 (cd "$root/debs" && apt-get download -q python3.11-minimal:arm64 libpython3.11-minimal:arm64 \
     libpython3.11-stdlib:arm64 libexpat1:arm64 zlib1g:arm64 libffi8:arm64 libssl3:arm64 libbz2-1.0:arm64 \
     liblzma5:arm64 libsqlite3-0:arm64 libuuid1:arm64 libncursesw6:arm64 libtinfo6:arm64 libreadline8:arm64 \
-    libmpdec3:arm64 libcrypt1:arm64 libc6:arm64 libgcc-s1:arm64 libstdc++6:arm64 libzstd1:arm64)
+    libcrypt1:arm64 libc6:arm64 libgcc-s1:arm64 libstdc++6:arm64 libzstd1:arm64)
 dpkg --remove-architecture arm64
 apt-get update -q
 for deb in "$root"/debs/*.deb; do dpkg -x "$deb" "$root/sysroot"; done
