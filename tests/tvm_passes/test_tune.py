@@ -1,7 +1,5 @@
-"""`sedge tune`: option checks, and a tiny end-to-end search whose records compile back
-(opt-in: SEDGE_TUNE_TESTS=1, it spends minutes starting builder and runner processes)."""
+"""`sedge tune`: option checks, and a tiny end-to-end search whose records compile back."""
 import json
-import os
 
 import numpy as np
 import pytest
@@ -40,8 +38,6 @@ def test_bad_options_are_one_line_errors(tmp_path, changes, message):
         tune_model(_conv_model(), TuneOptions(output=str(tmp_path / "records"), **changes))
 
 
-@pytest.mark.skipif(not os.environ.get("SEDGE_TUNE_TESTS"), reason="minutes of worker processes; "
-                    "run with SEDGE_TUNE_TESTS=1")
 def test_tiny_search_keeps_the_hand_schedule_and_compiles_back(tmp_path):
     import tvm
     from tvm import relax
