@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 import scipy.fft
 import torch
-import torch.nn.functional as F
 
 from sedge.errors import SedgeError
 from sedge.frontend.layers.acdc import ACDC, SECLConv2d, dct_matrix, riffle, secl_reference
