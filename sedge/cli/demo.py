@@ -7,7 +7,8 @@ a board; a report directory (report.md, report.json, estimate.txt/json, models, 
 from sedge.cli import command
 
 
-@command("demo", help="compile, verify and time a built-in model against ONNX Runtime; write a report")
+@command("demo", help="the main job on a built-in CNN, dense and structured: compile, verify, time against "
+                        "ONNX Runtime, estimate on a board; write a report")
 def configure(p):
     p.add_argument("-o", "--output-dir", default="sedge-demo", help="report directory (default sedge-demo)")
     p.add_argument("--repeat", type=int, default=30, help="timed repeats per engine (default 30)")
