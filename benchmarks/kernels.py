@@ -1,6 +1,6 @@
 """GFLOP/s of single conv kernels: resnet18's 3x3 convs against the building blocks that
 compressed models leave behind (unpadded 2x2 convs of structured layers, grouped 1x1
-convs of shuffle layers, depthwise and pointwise convs).
+convs of shuffle layers, depthwise and pointwise convs, an RGB stem).
 
     python -m benchmarks.kernels [--threads N] [--repeat 50] [-o benchmarks/results]
 
@@ -29,6 +29,8 @@ KERNELS = {
     "shuffle grouped 1x1 28x28x256 g8": (28, 256, 256, 1, 1, 0, 8),
     "mobilenetv2 depthwise 3x3 56x56x144": (56, 144, 144, 3, 1, 1, 144),
     "mobilenetv2 pointwise 1x1 28x28x32->192": (28, 32, 192, 1, 1, 0, 1),
+    "mobilenetv2 pointwise 1x1 56x56x144->24": (56, 144, 24, 1, 1, 0, 1),
+    "mobilenetv2 stem 3x3 s2 224x224x3->32": (224, 3, 32, 3, 2, 1, 1),
 }
 
 

@@ -56,12 +56,16 @@ CONVS = {  # name: (input NCHW, out channels, kernel, stride, padding, groups)
     "3x3 odd channels": ((1, 5, 9, 11), 24, 3, 1, 1, 1),
     "3x3 stride 2 batch 2": ((2, 8, 10, 10), 20, 3, 2, 1, 1),
     "7x7 stride 2 rgb": ((1, 3, 17, 17), 16, 7, 2, 3, 1),
+    "3x3 stride 2 rgb batch 2": ((2, 3, 11, 13), 16, 3, 2, 1, 1),  # pad rows over batch and height
     "1x1": ((1, 24, 7, 7), 40, 1, 1, 0, 1),
     "1x1 stride 2": ((1, 16, 8, 8), 32, 1, 2, 0, 1),
     "2x2 unpadded": ((1, 16, 9, 9), 16, 2, 1, 0, 1),
     "depthwise 3x3": ((1, 24, 9, 9), 24, 3, 1, 1, 24),
     "depthwise stride 2": ((2, 40, 9, 9), 40, 3, 2, 1, 40),
     "grouped 1x1": ((1, 32, 6, 6), 32, 1, 1, 0, 4),
+    # output channels no multiple of the vector width: half-width vectors, written back per pixel
+    "1x1 24 out": ((1, 40, 6, 10), 24, 1, 1, 0, 1),
+    "1x1 odd in 12 out": ((1, 7, 5, 5), 12, 1, 1, 0, 1),
     "grouped 3x3 odd": ((1, 6, 7, 7), 9, 3, 1, 1, 3),
     # more output channels than one register tile: weights packed per tile (packed_conv.py)
     "3x3 packed tiles": ((1, 32, 7, 7), 64, 3, 1, 1, 1),
@@ -133,6 +137,12 @@ def test_conv_kernel_is_register_blocked_vectorised_and_parallel():
     assert conv[0].attrs["tirx.is_scheduled"]
     assert {tirx.ForKind.PARALLEL, tirx.ForKind.VECTORIZED, tirx.ForKind.UNROLLED} <= _loop_kinds(conv[0])
     assert all(f.attrs.get("tirx.is_scheduled", False) for f in funcs.values()), "every kernel gets a schedule"
+
+
+def test_unpadded_conv_reads_its_input_in_place():
+    mod = _conv_block((1, 16, 6, 6), (24, 16, 1, 1), 1, 0, 1, residual=False)
+    (conv,) = [f for name, f in _scheduled(mod, HOST).items() if "conv2d" in name]
+    assert "pad_temp" not in conv.script(), "a pad without padding is a copy: read the input instead"
 
 
 def test_vector_width_follows_target_features():

@@ -20,11 +20,12 @@ def _extent(sch, loop) -> int | None:
     return int(extent) if isinstance(extent, tirx.IntImm) else None
 
 
-def vectorize_block(sch, block, lanes: int, parallel: bool = False, after=None):
+def vectorize_block(sch, block, lanes: int, parallel: bool = False, after=None, fuse: bool = True):
     """Vectorise the block's innermost loop (fused with the loops just outside it until
     the vector width divides it) and fuse the loops outside into one, parallel when asked.
     Only loops below `after` are touched. Keeping the outer loops separate keeps index
-    arithmetic and pad conditions out of the vector body."""
+    arithmetic and pad conditions out of the vector body. With `fuse=False` only the
+    innermost loop is vectorised (narrower vectors when the width does not divide it)."""
     loops = sch.get_loops(block)
     if after is not None:
         position = [sch.get_sref(loop).same_as(sch.get_sref(after)) for loop in loops].index(True)
@@ -32,7 +33,7 @@ def vectorize_block(sch, block, lanes: int, parallel: bool = False, after=None):
     if not loops:
         return
     inner, extent = [], 1
-    while loops and (not inner or extent % lanes):
+    while loops and (not inner or (fuse and extent % lanes)):
         loop = loops.pop()
         size = _extent(sch, loop)
         if size is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tvm
 from tvm import tirx
+from tvm.ir.expr import TensorLoad  # what tirx.BufferLoad builds in this TVM
 
 from sedge.tvm_passes.schedules.cpu import CpuSpec
 from sedge.tvm_passes.schedules.injective import vector_lanes, vectorize_block
@@ -54,6 +55,27 @@ def _vector_read(block, buffer, var) -> bool:
         if region.source.same_as(buffer):
             return any(v.same_as(var) for v in tirx.analysis.undefined_vars(region.region[-1].min, []))
     return False
+
+
+def _is_copy(block) -> bool:
+    """Whether `block` only copies its input (the pad of an unpadded conv): nothing to compute once."""
+    return isinstance(block.body, tirx.BufferStore) and isinstance(block.body.value, TensorLoad)
+
+
+def _schedule_rows(sch, block, lanes: int, parallel: bool):
+    """Parallel over rows (every loop but the last two), one loop along each row, vectorised
+    when the vector width divides the row. Fusing past the row, or vectorising a row of 3
+    channels, puts divisions by the row length and channel count into every element:
+    that made an image stem's pad 2.6x slower than the conv itself."""
+    loops = sch.get_loops(block)
+    if len(loops) < 3:
+        return vectorize_block(sch, block, lanes, parallel=parallel, fuse=False)
+    row = sch.fuse(*loops[:-2]) if len(loops) > 3 else loops[0]
+    if parallel:
+        sch.parallel(row)
+    extent = sch.get(sch.fuse(*loops[-2:])).extent
+    if isinstance(extent, tirx.IntImm) and int(extent) % lanes == 0:
+        vectorize_block(sch, block, lanes, after=row)
 
 
 def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
@@ -113,10 +135,12 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     sch.decompose_reduction(main, reduce_loops[0])
 
     sch.reverse_compute_at(writer, tile, preserve_unit_loops=True)
-    vectorize_block(sch, writer, spec.lanes, after=tile)
+    # channels only: fused with the columns, 24 channels would read bias/scale vectors by gather
+    vectorize_block(sch, writer, spec.lanes, after=tile, fuse=False)
     for producer in prologue:
-        if _vector_read(block, sch.get(producer).writes[0].source, iters[spatial[-1]].var):
+        if _is_copy(sch.get(producer)) or _vector_read(block, sch.get(producer).writes[0].source,
+                                                        iters[spatial[-1]].var):
             sch.compute_inline(producer)  # depthwise / pooling pads: a select per vector, no extra pass
         else:  # a scalar broadcast per FMA: cheaper to pad the input once
-            vectorize_block(sch, producer, spec.lanes, parallel=work >= spec.parallel_min_work)
+            _schedule_rows(sch, producer, spec.lanes, parallel=work >= spec.parallel_min_work)
     return True
