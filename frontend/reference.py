@@ -3,19 +3,19 @@
 `REFERENCES` maps a model source format to fn(source: dict, inputs: dict) -> list of arrays:
 ONNX Runtime for ONNX files, PyTorch for torch.export programs (and the zoo's modules).
 """
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from sedge.errors import SedgeError
+from sedge.files import sha256_file
 
 
 def _checked_path(source: dict) -> str:
     path = source["path"]
     if not Path(path).is_file():
         raise SedgeError(f"cannot verify: the source model '{path}' recorded in the package is gone")
-    if hashlib.sha256(open(path, "rb").read()).hexdigest() != source["sha256"]:
+    if sha256_file(path) != source["sha256"]:
         raise SedgeError(f"cannot verify: the source model '{path}' changed since the package was compiled")
     return path
 

@@ -2,6 +2,7 @@
 
 Shared by every stage (like `sedge.errors`, it imports nothing heavy).
 """
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -23,6 +24,15 @@ def atomic_write(path, write) -> Path:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def sha256_file(path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (packages and models can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:

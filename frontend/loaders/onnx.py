@@ -1,15 +1,10 @@
 """ONNX files -> Model, through TVM's Relax ONNX frontend."""
-import hashlib
-
 import numpy as np
 
 from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError
+from sedge.files import sha256_file
 from sedge.frontend.model import Model
 from sedge.runtime.metadata import TensorSpec
-
-
-def _file_sha256(path) -> str:
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 def _input_specs(graph, input_shapes: dict) -> list[TensorSpec]:
@@ -83,5 +78,5 @@ def load(path: str, input_shapes: dict) -> Model:
     inputs = _input_specs(proto.graph, input_shapes)
     proto, notes = inline_unconverted_functions(proto)
     mod, params, names = from_onnx_proto(proto, inputs)
-    return Model(mod, params, names, inputs, {"format": "onnx", "path": str(path), "sha256": _file_sha256(path)},
+    return Model(mod, params, names, inputs, {"format": "onnx", "path": str(path), "sha256": sha256_file(path)},
                  notes)

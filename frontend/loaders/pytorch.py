@@ -1,7 +1,6 @@
 """torch.export `.pt2` files -> Model, through TVM's Relax ExportedProgram frontend."""
-import hashlib
-
 from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError
+from sedge.files import sha256_file
 from sedge.frontend.model import Model
 from sedge.runtime.metadata import TensorSpec
 
@@ -81,5 +80,4 @@ def load(path: str, input_shapes: dict) -> Model:
     program = _read_program(path)
     inputs = _input_specs(program, input_shapes)
     mod, params, names = from_program(program, inputs)
-    sha = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    return Model(mod, params, names, inputs, {"format": "pytorch", "path": str(path), "sha256": sha})
+    return Model(mod, params, names, inputs, {"format": "pytorch", "path": str(path), "sha256": sha256_file(path)})

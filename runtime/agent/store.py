@@ -6,22 +6,14 @@ to `<workdir>/packages/<sha256>.tar` only once its hash matches the one the host
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
 
 from sedge.errors import SedgeError
+from sedge.files import sha256_file
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class PackageStore:
