@@ -9,7 +9,7 @@ Files are written atomically (temp file + rename).
 import warnings
 from pathlib import Path
 
-from sedge.errors import SedgeError
+from sedge.errors import SedgeError, one_line
 from sedge.files import atomic_write
 from sedge.frontend.onnx_functions.body import DOMAIN, OPSET, VERSION
 
@@ -95,8 +95,7 @@ def load_zoo_model(name: str, seed: int = 0, checkpoint: str | None = None):
         try:
             model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
         except (RuntimeError, ValueError, OSError) as err:
-            first = str(err).strip().splitlines()[0]
-            raise SedgeError(f"checkpoint '{checkpoint}' does not fit zoo model '{name}': {first}") from None
+            raise SedgeError(f"checkpoint '{checkpoint}' does not fit zoo model '{name}': {one_line(err)}") from None
     return model
 
 

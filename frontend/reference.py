@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sedge.errors import SedgeError
+from sedge.errors import SedgeError, one_line
 from sedge.files import sha256_file
 
 
@@ -55,6 +55,5 @@ def reference_outputs(source: dict, inputs: dict) -> list[np.ndarray]:
     except SedgeError:
         raise
     except Exception as err:  # the engine's own message says why it cannot run the model
-        lines = [line for line in str(err).strip().splitlines() if line.strip()]
         raise SedgeError(f"cannot verify: the reference engine failed on the source model: "
-                         f"{lines[0] if lines else type(err).__name__}") from None
+                         f"{one_line(err)}") from None

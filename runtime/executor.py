@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from sedge.errors import SedgeError
+from sedge.errors import SedgeError, one_line
 from sedge.runtime.package import Package
 from sedge.runtime.stats import TimingStats
 
@@ -46,7 +46,7 @@ class Executor:
         except Exception as err:
             raise SedgeError(f"cannot load the library of '{package.path}' here (built for "
                              f"{self.metadata.target.get('mtriple') or self.metadata.target.get('kind')}): "
-                             f"{str(err).strip().splitlines()[-1]}") from None
+                             f"{one_line(err, last=True)}") from None
         self.vm = VirtualMachine(library, self.device)
         params = [tvm.runtime.tensor(p, self.device) for p in package.params]
         if self.vm.module.implements_function("main_transform_params"):

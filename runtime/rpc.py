@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from sedge.errors import SedgeError
+from sedge.errors import SedgeError, one_line
 from sedge.runtime.agent.job import DEFAULT_ATOL, DEFAULT_RTOL, compare, make_inputs
 from sedge.runtime.device_result import DeviceResult
 from sedge.runtime.package import open_package
@@ -34,7 +34,7 @@ def _tracker(address: str):
         socket.create_connection((host, port), timeout=5).close()  # TVM itself would retry for a minute
         return rpc.connect_tracker(host, port)
     except (RuntimeError, OSError) as err:
-        raise SedgeError(f"cannot reach the RPC tracker at {address} ({str(err).splitlines()[0]}); start it with "
+        raise SedgeError(f"cannot reach the RPC tracker at {address} ({one_line(err)}); start it with "
                          f"`python -m tvm.exec.rpc_tracker --host {host} --port {port}`") from None
 
 
@@ -96,7 +96,7 @@ def run_over_rpc(package, tracker: str, key: str, *, warmup: int = 1, repeat: in
     except Exception as err:  # tvm-ffi raises plain Python error types (RuntimeError, ValueError, ...)
         raise SedgeError(f"the RPC server under key '{key}' cannot load {package.path} (built for "
                          f"{package.metadata.target.get('mtriple') or package.metadata.target.get('kind')}): "
-                         f"{str(err).strip().splitlines()[-1]}") from None
+                         f"{one_line(err, last=True)}") from None
     values = make_inputs(package.metadata, inputs or {}, seed)
     args = [tvm.runtime.tensor(values[spec.name], dev) for spec in package.metadata.inputs] + params
     start = time.perf_counter()

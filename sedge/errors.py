@@ -26,3 +26,12 @@ class UnsupportedOpError(ModelImportError):
         hint = f"; supported: {allowed}" if allowed else ""
         super().__init__(f"unsupported operator '{op}'{hint}")
         self.op = op
+
+
+def one_line(err: BaseException, last: bool = False) -> str:
+    """The first (or, for tools that end with the cause, the last) non-empty line of an
+    exception's message; its type name when the message is empty."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    return lines[-1] if last else lines[0]

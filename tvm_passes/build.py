@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sedge.errors import SedgeError
+from sedge.errors import SedgeError, one_line
 from sedge.runtime.metadata import Metadata, TensorSpec
 from sedge.runtime.package import write_package
 from sedge.tvm_passes import instruments
@@ -61,7 +61,7 @@ def _pass_context(options: CompileOptions, collected: instruments.PassRecorder, 
                                          disabled_pass=options.disabled_passes,
                                          instruments=[collected, *extra, *printers])
     except (ValueError, AttributeError, TypeError) as err:
-        raise SedgeError(f"bad --pass-config: {str(err).splitlines()[0]}") from None
+        raise SedgeError(f"bad --pass-config: {one_line(err)}") from None
 
 
 def _library_name(target: dict, options: CompileOptions) -> str:
@@ -135,7 +135,7 @@ def _export(executable, library: Path, options: CompileOptions):
         executable.export_library(str(library), fcompile=fcompile)
     except Exception as err:  # the C compiler's own message says what failed
         raise SedgeError(f"linking the library failed ({options.cross_compiler or 'host compiler'}): "
-                         f"{str(err).strip().splitlines()[-1]}") from None
+                         f"{one_line(err, last=True)}") from None
 
 
 def _dump(options: CompileOptions, output: Path, lowered, executable):

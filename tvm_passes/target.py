@@ -10,7 +10,7 @@ import re
 import shlex
 from pathlib import Path
 
-from sedge.errors import SedgeError
+from sedge.errors import SedgeError, one_line
 
 # the kinds sedge builds for; `--target-<kind>-<option>` flags are generated for these
 KINDS = ("llvm", "cuda")
@@ -126,7 +126,7 @@ def validate(config: dict) -> dict:
     try:
         target = tvm.target.Target(config)
     except ValueError as err:
-        raise SedgeError(f"TVM rejects target {json.dumps(config)}: {str(err).splitlines()[0]}") from None
+        raise SedgeError(f"TVM rejects target {json.dumps(config)}: {one_line(err)}") from None
     return json.loads(str(target))
 
 

@@ -1,7 +1,7 @@
 """ONNX files -> Model, through TVM's Relax ONNX frontend."""
 import numpy as np
 
-from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError
+from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError, one_line
 from sedge.files import sha256_file
 from sedge.frontend.model import Model
 from sedge.runtime.metadata import TensorSpec
@@ -41,8 +41,7 @@ def read_onnx(path):
         proto = onnx.load(path)
         onnx.checker.check_model(proto)
     except Exception as err:  # onnx raises DecodeError, ValidationError, OSError...
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelImportError(f"'{path}' is not a valid ONNX model: {first_line}") from None
+        raise ModelImportError(f"'{path}' is not a valid ONNX model: {one_line(err)}") from None
     return proto
 
 
@@ -63,8 +62,7 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
         raise UnsupportedOpError(ops, "see the ONNX operators of TVM's Relax frontend and sedge's "
                                       "functions in the README") from None
     except Exception as err:
-        message = str(err).strip().splitlines()
-        raise ModelImportError(f"TVM could not import the ONNX model: {message[-1] if message else type(err).__name__}") from None
+        raise ModelImportError(f"TVM could not import the ONNX model: {one_line(err, last=True)}") from None
     mod, params = relax.frontend.detach_params(mod)
     names = [p.name for p in mod["main"].params[len(inputs):]]
     return mod, [p.numpy() for p in params.get("main", [])], names

@@ -1,5 +1,5 @@
 """torch.export `.pt2` files -> Model, through TVM's Relax ExportedProgram frontend."""
-from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError
+from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError, one_line
 from sedge.files import sha256_file
 from sedge.frontend.model import Model
 from sedge.runtime.metadata import TensorSpec
@@ -19,9 +19,7 @@ def _read_program(path):
     try:
         return torch.export.load(path)
     except Exception as err:
-        first = str(err).strip().splitlines()
-        raise ModelImportError(f"'{path}' is not a torch.export program (.pt2): "
-                               f"{first[0] if first else type(err).__name__}") from None
+        raise ModelImportError(f"'{path}' is not a torch.export program (.pt2): {one_line(err)}") from None
 
 
 def _input_specs(program, input_shapes: dict) -> list[TensorSpec]:
@@ -65,8 +63,7 @@ def from_program(program, inputs: list[TensorSpec]):
                                      "the aten operators of TVM's Relax torch frontend") from None
         raise ModelImportError(f"TVM could not import the program: {err}") from None
     except Exception as err:
-        message = str(err).strip().splitlines()
-        raise ModelImportError(f"TVM could not import the program: {message[-1] if message else type(err).__name__}") from None
+        raise ModelImportError(f"TVM could not import the program: {one_line(err, last=True)}") from None
     mod, params = relax.frontend.detach_params(mod)
     main = mod["main"]
     mod["main"] = main.with_attr("num_input", len(inputs))
