@@ -55,13 +55,14 @@ class _Rewriter(relax.PyExprMutator):
 def scalar_clamps_as_ops(_target: tvm.target.Target) -> tvm.transform.Pass:
     @tvm.transform.module_pass(opt_level=0, name="ScalarClampsAsOps")
     def rewrite(mod, _ctx):
-        # the importer computes the bounds: fold them to constants, unless the user disabled folding
-        if "FoldConstant" not in [str(p) for p in tvm.transform.PassContext.current().disabled_pass]:
-            mod = relax.transform.FoldConstant()(mod)
+        # the importer computes the bounds: fold them to constants. Inner passes run through
+        # Sequential, which skips what the user disabled (--disabled-pass FoldConstant)
+        mod = tvm.transform.Sequential([relax.transform.FoldConstant()])(mod)
         rewriter = _Rewriter(mod)
         for gv, func in mod.functions.items():
             if isinstance(func, relax.Function):
                 rewriter.builder_.update_func(gv, rewriter.visit_expr(func))
-        return relax.transform.RemoveUnusedOutputs()(relax.transform.DeadCodeElimination()(rewriter.builder_.get()))
+        cleanup = [relax.transform.DeadCodeElimination(), relax.transform.RemoveUnusedOutputs()]
+        return tvm.transform.Sequential(cleanup)(rewriter.builder_.get())
 
     return rewrite
