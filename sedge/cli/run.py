@@ -37,7 +37,8 @@ def _write_outputs(path, outputs):
 
     if not path.endswith(".npz"):
         raise SedgeError(f"--outputs '{path}' must end in .npz")
-    atomic_write(path, lambda tmp: np.savez(open(tmp, "wb"), **{f"output_{i}": o for i, o in enumerate(outputs)}))
+    # the temporary name ends in .npz too, so savez writes (and closes) exactly that file
+    atomic_write(path, lambda tmp: np.savez(tmp, **{f"output_{i}": o for i, o in enumerate(outputs)}))
 
 
 def _print_top(outputs, n):
