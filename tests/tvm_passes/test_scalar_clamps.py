@@ -32,9 +32,9 @@ def test_clip_becomes_maximum_minimum_in_channels_last():
     for factory in PASSES.values():
         mod = factory(TARGET)(mod)
     text = mod["main"].script()
-    assert "R.call_tir" not in text
-    assert "R.maximum" in text and "R.minimum" in text
-    assert text.count("R.permute_dims") == 3, "only the input, the weight and the output change layout"
+    assert "R.clip" not in text and "R.maximum" in text and "R.minimum" in text
+    assert "R.call_tir(conv2d, (x," in text, "the conv reads the NCHW input itself"
+    assert text.count("R.permute_dims") == 2, "only the weight and the output change layout"
 
 
 def test_conv_relu6_numerics_and_fusion():

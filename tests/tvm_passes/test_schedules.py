@@ -71,6 +71,8 @@ CONVS = {  # name: (input NCHW, out channels, kernel, stride, padding, groups)
     "3x3 packed tiles": ((1, 32, 7, 7), 64, 3, 1, 1, 1),
     "grouped 3x3 packed tiles": ((1, 64, 7, 7), 128, 3, 1, 1, 2),
     "depthwise packed tiles": ((2, 128, 7, 7), 128, 3, 1, 1, 128),
+    # weights over half the L2 (1.2 MB): output-channel tiles outermost instead of pixels
+    "3x3 large weights stride 2": ((1, 128, 9, 9), 256, 3, 2, 1, 1),
 }
 
 

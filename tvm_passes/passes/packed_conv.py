@@ -7,6 +7,10 @@ to (O/ob, KH, KW, I, ob) makes each tile's weights one contiguous block. The pac
 weight-only `layout_transform`, which `lift-params` moves to load time; the convolution
 becomes a TE compute over the packed weights that legalizes, fuses and is scheduled like
 any channels-last conv (`ob` comes from the same tile choice as the schedule's).
+
+A dense conv whose input is the NCHW -> NHWC transpose that channels-last puts at the
+model's input reads the NCHW tensor itself: its kernel broadcasts input scalars, which any
+layout serves, so the transpose (a separate pass over the image) folds into the conv's pad.
 """
 import tvm
 from tvm import relax, te, topi
@@ -14,8 +18,11 @@ from tvm import relax, te, topi
 from sedge.tvm_passes.passes import register_pass
 
 
-def packed_conv2d(x, wp, strides, padding, dilation, groups):
-    """NHWC conv over weights packed as (O/ob, KH, KW, I/groups, ob)."""
+def packed_conv2d(x, wp, strides, padding, dilation, groups, nchw_input=False):
+    """NHWC conv over weights packed as (O/ob, KH, KW, I/groups, ob); `nchw_input` reads
+    an NCHW `x` as if transposed to NHWC."""
+    if nchw_input:
+        x = topi.transpose(x, [0, 2, 3, 1])
     _, height, width, _ = (int(d) for d in x.shape)
     tiles, kh, kw, group_in, ob = (int(d) for d in wp.shape)
     out_channels, (sh, sw), (dh, dw) = tiles * ob, strides, dilation
@@ -56,14 +63,23 @@ class _Packer(relax.PyExprMutator):
         kh, kw, group_in, out_channels = (int(d) for d in w.ty.shape)
         vec, o_vectors, _ = self.tile_shape(out_shape[2], out_channels, kh * kw * group_in, self.spec)
         ob = vec * o_vectors
-        if ob == out_channels or str(call.ty.dtype) != str(x.ty.dtype):
+        nchw = self._nchw_source(x) if int(attrs.groups) == 1 else None
+        if (ob == out_channels and nchw is None) or str(call.ty.dtype) != str(x.ty.dtype):
             return call  # one tile holds every output channel: HWIO is already contiguous per tile
         packed = self.builder_.emit(relax.op.layout_transform(
             w, index_map=lambda h, s, i, o: (o // ob, h, s, i, o % ob)))
         return self.builder_.call_te(
-            packed_conv2d, x, packed, strides=[int(s) for s in attrs.strides],
+            packed_conv2d, x if nchw is None else nchw, packed, strides=[int(s) for s in attrs.strides],
             padding=[int(p) for p in attrs.padding], dilation=[int(d) for d in attrs.dilation],
-            groups=int(attrs.groups), primfunc_name_hint="conv2d")
+            groups=int(attrs.groups), nchw_input=nchw is not None, primfunc_name_hint="conv2d")
+
+    def _nchw_source(self, x):
+        """The NCHW tensor `x` transposes to NHWC, or None."""
+        value = self.lookup_binding(x) if isinstance(x, relax.Var) else None
+        if (isinstance(value, relax.Call) and value.op == tvm.ir.Op.get("relax.permute_dims")
+                and value.attrs.axes is not None and [int(a) for a in value.attrs.axes] == [0, 2, 3, 1]):
+            return value.args[0]
+        return None
 
 
 @register_pass("PackConvWeights")
@@ -80,6 +96,6 @@ def pack_conv_weights(target: tvm.target.Target) -> tvm.transform.Pass:
         for gv, func in mod.functions.items():
             if isinstance(func, relax.Function):
                 packer.builder_.update_func(gv, packer.visit_expr(func))
-        return packer.builder_.get()
+        return relax.transform.DeadCodeElimination()(packer.builder_.get())  # folded input transposes
 
     return rewrite

@@ -63,18 +63,20 @@ def _is_copy(block) -> bool:
 
 
 def _schedule_rows(sch, block, lanes: int, parallel: bool):
-    """Parallel over rows (every loop but the last two), one loop along each row, vectorised
-    when the vector width divides the row. Fusing past the row, or vectorising a row of 3
-    channels, puts divisions by the row length and channel count into every element:
-    that made an image stem's pad 2.6x slower than the conv itself."""
+    """Parallel over rows (every loop but the last two); a row's columns and channels fused
+    into one vectorised loop when the vector width divides the row, else left nested.
+    Fusing past the row, or fusing a row of 3 channels that cannot be vectorised, puts
+    divisions by the row length and channel count into every element: that made an image
+    stem's pad 2.6x slower than the conv itself."""
     loops = sch.get_loops(block)
     if len(loops) < 3:
         return vectorize_block(sch, block, lanes, parallel=parallel, fuse=False)
     row = sch.fuse(*loops[:-2]) if len(loops) > 3 else loops[0]
     if parallel:
         sch.parallel(row)
-    extent = sch.get(sch.fuse(*loops[-2:])).extent
-    if isinstance(extent, tirx.IntImm) and int(extent) % lanes == 0:
+    extents = [sch.get(loop).extent for loop in loops[-2:]]
+    if all(isinstance(e, tirx.IntImm) for e in extents) and int(extents[0]) * int(extents[1]) % lanes == 0:
+        sch.fuse(*loops[-2:])
         vectorize_block(sch, block, lanes, after=row)
 
 
@@ -120,9 +122,16 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     o_outer, o_inner, o_lanes = sch.split(o_loop, [None, o_vectors, vec])
     w_outer, w_inner = sch.split(w_loop, [None, w_block])
     reduce_loops = [loops[i] for i in reduce]
-    # output-channel tiles outermost: one tile's weights stay in cache while it sweeps the image
-    sch.reorder(o_outer, *outer, w_outer, *reduce_loops, w_inner, o_inner, o_lanes)
-    tile = sch.fuse(o_outer, *outer, w_outer)
+    if o_extent * reduce_size * 4 > spec.l2_bytes // 2:
+        # large weights: output-channel tiles outermost, so one tile's weights stay in cache
+        # while it sweeps the image (the image is re-read per tile, from cache)
+        tiles = [o_outer, *outer, w_outer]
+    else:
+        # small weights (they stay cached anyway): the image is read once, every output
+        # channel of a pixel computed while its inputs are in L1
+        tiles = [*outer, w_outer, o_outer]
+    sch.reorder(*tiles, *reduce_loops, w_inner, o_inner, o_lanes)
+    tile = sch.fuse(*tiles)
     work = reduce_size
     for i in spatial:
         work *= int(iters[i].dom.extent)
