@@ -152,3 +152,32 @@ def test_vector_width_follows_target_features():
     assert cpu_spec(AVX2).lanes == 8 and cpu_spec(AVX2).registers == 16
     neon = cpu_spec(tvm.target.Target({"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mcpu": "cortex-a72"}))
     assert neon.lanes == 4 and neon.registers == 32
+
+
+def _kernel_asm(mod, target):
+    with tvm.transform.PassContext(opt_level=3):
+        executable = tvm.compile(sedge_pipeline(target)(mod), target, relax_pipeline=None)
+    return "\n".join(m.inspect_source("asm") for m in executable.mod.imports if m.kind == "llvm")
+
+
+@pytest.mark.parametrize("name, x_shape, w_shape, groups", [
+    ("grouped 1x1", (1, 64, 14, 14), (64, 16, 1, 1), 4),
+    ("depthwise 3x3", (1, 144, 14, 14), (144, 1, 3, 3), 144),
+])
+def test_short_reduction_keeps_its_accumulators_in_registers(name, x_shape, w_shape, groups):
+    """A kernel reducing over a few values (16 channels, 9 taps) must not pay a heap
+    allocation per tile for its accumulators: its tile fits TVM's stack limit."""
+    padding = w_shape[-1] // 2
+    asm = _kernel_asm(_conv_block(x_shape, w_shape, 1, padding, groups, residual=False), HOST)
+    assert "vfmadd" in asm, "the kernel is compiled to FMAs"
+    assert "TVMBackendAllocWorkspace" not in asm, f"{name}: accumulators allocated on the heap per tile"
+
+
+def test_tile_choice_weighs_the_heap_against_the_reduction_length():
+    from sedge.tvm_passes.schedules.reduction import accumulators_on_stack, tile_shape
+
+    spec = cpu_spec(HOST)
+    vec, o_vectors, w_block = tile_shape(56, 64, 16, spec)  # grouped 1x1: 16 steps per tile
+    assert accumulators_on_stack(w_block, o_vectors, vec)
+    vec, o_vectors, w_block = tile_shape(56, 64, 576, spec)  # 3x3x64: the heap is amortised
+    assert w_block * o_vectors >= 16, "a long reduction keeps the widest register tile"

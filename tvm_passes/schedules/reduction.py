@@ -29,23 +29,43 @@ def _is_reduction(sch, block) -> bool:
     return any(iv.iter_type == _REDUCE for iv in sch.get(block).iter_vars)
 
 
+# TVM places a kernel's scratch buffer on the stack, where LLVM keeps it in registers, only
+# when it is smaller than this (runtime::kMaxStackAlloca) and of "global" scope; anything
+# else is a heap workspace allocated, zeroed, stored and freed once per tile
+STACK_BYTES = 1024
+# what that heap round trip costs a tile, in reduction steps: measured on a grouped 1x1
+# conv (16 steps per tile), where it took as long as the reduction itself
+HEAP_TILE_STEPS = 16
+
+
+def accumulators_on_stack(w_block: int, o_vectors: int, vec: int) -> bool:
+    return w_block * o_vectors * vec * 4 < STACK_BYTES
+
+
 def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec) -> tuple[int, int, int]:
     """(vector lanes, output vectors per tile, output columns per tile).
 
     Among the tiles that divide the loops exactly and fit the accumulators in registers,
     take the one doing the most FMAs per load (`w_block * o_vectors / (w_block + o_vectors)`),
-    preferring tiles whose weights (`reduce_size` per output) stay in the L2 cache.
+    discounted by the heap round trip of a tile too large for the stack (which only a long
+    reduction amortises), preferring tiles whose weights (`reduce_size` per output) stay
+    in the L2 cache.
     """
     vec = vector_lanes(o_extent, spec.lanes)
     best = None
-    for o_vectors in range(1, o_extent // vec + 1):
-        if (o_extent // vec) % o_vectors or o_vectors > spec.accumulators:
+    for o_vectors in range(1, min(o_extent // vec, spec.accumulators) + 1):
+        if (o_extent // vec) % o_vectors:
             continue
-        w_block = largest_divisor(w_extent, spec.accumulators // o_vectors)
-        fits_l2 = o_vectors * vec * reduce_size * 4 <= spec.l2_bytes
-        score = (fits_l2 or o_vectors == 1, w_block * o_vectors / (w_block + o_vectors))
-        if best is None or score > best[0]:
-            best = (score, o_vectors, w_block)
+        for w_block in range(1, min(w_extent, spec.accumulators // o_vectors) + 1):
+            if w_extent % w_block:
+                continue
+            reuse = w_block * o_vectors / (w_block + o_vectors)
+            if not accumulators_on_stack(w_block, o_vectors, vec):
+                reuse *= reduce_size / (reduce_size + HEAP_TILE_STEPS)
+            fits_l2 = o_vectors * vec * reduce_size * 4 <= spec.l2_bytes
+            score = (fits_l2 or o_vectors == 1, reuse)
+            if best is None or score > best[0]:
+                best = (score, o_vectors, w_block)
     return vec, best[1], best[2]
 
 
@@ -80,6 +100,16 @@ def _schedule_rows(sch, block, lanes: int, parallel: bool):
         vectorize_block(sch, block, lanes, after=row)
 
 
+def _unroll_below(sch, block, after):
+    """Unroll the block's scalar loops below `after`: the write-back must index the
+    accumulator tile with constants for LLVM to keep it in registers."""
+    loops = sch.get_loops(block)
+    position = [sch.get_sref(loop).same_as(sch.get_sref(after)) for loop in loops].index(True)
+    for loop in loops[position + 1:]:
+        if sch.get(loop).kind == tirx.ForKind.SERIAL:
+            sch.unroll(loop)
+
+
 def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     """Schedule `sch`'s function; False (before any change) when it is not a one-reduction
     kernel of this shape."""
@@ -104,12 +134,6 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     prologue, epilogue = blocks[:position], blocks[position + 1:]
     for consumer in epilogue[:-1]:
         sch.compute_inline(consumer)  # elementwise chain -> one write-back block
-    if epilogue:
-        writer = epilogue[-1]
-        sch.set_scope(main, 0, "local")
-    else:
-        writer = sch.cache_write(main, 0, "local")
-
     o_loop = loops[spatial[-1]]
     w_loop = loops[spatial[-2]] if len(spatial) > 1 else sch.add_unit_loop(o_loop)
     outer = [loops[i] for i in spatial[:-2]]
@@ -119,6 +143,13 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     for i in reduce:
         reduce_size *= int(iters[i].dom.extent)
     vec, o_vectors, w_block = tile_shape(w_extent, o_extent, reduce_size, spec)
+    # the accumulator tile: "global" scope keeps a small one on the stack (see STACK_BYTES)
+    scope = "global" if accumulators_on_stack(w_block, o_vectors, vec) else "local"
+    if epilogue:
+        writer = epilogue[-1]
+        sch.set_scope(main, 0, scope)
+    else:
+        writer = sch.cache_write(main, 0, scope)
     o_outer, o_inner, o_lanes = sch.split(o_loop, [None, o_vectors, vec])
     w_outer, w_inner = sch.split(w_loop, [None, w_block])
     reduce_loops = [loops[i] for i in reduce]
@@ -146,6 +177,7 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     sch.reverse_compute_at(writer, tile, preserve_unit_loops=True)
     # channels only: fused with the columns, 24 channels would read bias/scale vectors by gather
     vectorize_block(sch, writer, spec.lanes, after=tile, fuse=False)
+    _unroll_below(sch, writer, tile)
     for producer in prologue:
         if _is_copy(sch.get(producer)) or _vector_read(block, sch.get(producer).writes[0].source,
                                                         iters[spatial[-1]].var):
