@@ -20,16 +20,20 @@ def _extent(sch, loop) -> int | None:
     return int(extent) if isinstance(extent, tirx.IntImm) else None
 
 
+def loops_below(sch, block, after) -> list:
+    """The block's loops nested inside loop `after`, outermost first."""
+    loops = sch.get_loops(block)
+    position = [sch.get_sref(loop).same_as(sch.get_sref(after)) for loop in loops].index(True)
+    return loops[position + 1:]
+
+
 def vectorize_block(sch, block, lanes: int, parallel: bool = False, after=None, fuse: bool = True):
     """Vectorise the block's innermost loop (fused with the loops just outside it until
     the vector width divides it) and fuse the loops outside into one, parallel when asked.
     Only loops below `after` are touched. Keeping the outer loops separate keeps index
     arithmetic and pad conditions out of the vector body. With `fuse=False` only the
     innermost loop is vectorised (narrower vectors when the width does not divide it)."""
-    loops = sch.get_loops(block)
-    if after is not None:
-        position = [sch.get_sref(loop).same_as(sch.get_sref(after)) for loop in loops].index(True)
-        loops = loops[position + 1:]
+    loops = sch.get_loops(block) if after is None else loops_below(sch, block, after)
     if not loops:
         return
     inner, extent = [], 1

@@ -16,13 +16,9 @@ from tvm import tirx
 from tvm.ir.expr import TensorLoad  # what tirx.BufferLoad builds in this TVM
 
 from sedge.tvm_passes.schedules.cpu import CpuSpec
-from sedge.tvm_passes.schedules.injective import vector_lanes, vectorize_block
+from sedge.tvm_passes.schedules.injective import loops_below, vector_lanes, vectorize_block
 
 _SPATIAL, _REDUCE = tirx.IterVar.DataPar, tirx.IterVar.CommReduce
-
-
-def largest_divisor(n: int, limit: int) -> int:
-    return max(d for d in range(1, max(1, min(n, limit)) + 1) if n % d == 0)
 
 
 def _is_reduction(sch, block) -> bool:
@@ -103,9 +99,7 @@ def _schedule_rows(sch, block, lanes: int, parallel: bool):
 def _unroll_below(sch, block, after):
     """Unroll the block's scalar loops below `after`: the write-back must index the
     accumulator tile with constants for LLVM to keep it in registers."""
-    loops = sch.get_loops(block)
-    position = [sch.get_sref(loop).same_as(sch.get_sref(after)) for loop in loops].index(True)
-    for loop in loops[position + 1:]:
+    for loop in loops_below(sch, block, after):
         if sch.get(loop).kind == tirx.ForKind.SERIAL:
             sch.unroll(loop)
 
