@@ -14,8 +14,9 @@ from sedge.tvm_passes.pipeline import register_scheduler
 from sedge.tvm_passes.schedules.cpu import cpu_spec
 from sedge.tvm_passes.schedules.injective import schedule_injective
 from sedge.tvm_passes.schedules.reduction import schedule_reduction
+from sedge.tvm_passes.schedules.winograd import schedule_winograd
 
-RULES = (schedule_reduction, schedule_injective)
+RULES = (schedule_winograd, schedule_reduction, schedule_injective)
 
 
 def schedule_func(func: tirx.PrimFunc, spec) -> tvm.s_tir.Schedule | None:

@@ -1,0 +1,108 @@
+"""Winograd F(2x2, 3x3) convolutions: exact to rounding, applied where they pay, fused and
+scheduled as claimed (passes/winograd_conv.py, schedules/winograd.py)."""
+import numpy as np
+import pytest
+import torch
+import tvm
+from tvm import relax, tirx
+from test_schedules import AVX2, HOST, _conv_block, _loop_kinds, _run, _scheduled
+
+from sedge.tvm_passes.passes import PASSES
+from sedge.tvm_passes.passes.winograd_conv import A_T, B_T, G
+
+# the transforms' coefficients are 0, +-1, +-1/2: only rounding separates the result from
+# direct convolution, so the bound is tighter than the pipeline's 1e-4
+RTOL = 1e-5
+
+CASES = {  # name: (input NCHW, out channels, padding), each one the rewrite takes
+    # channels no multiple of the vector width, batch 2, a non-square image
+    "odd channels batch 2": ((2, 24, 10, 14), 40, 1),
+    "unpadded": ((1, 32, 18, 14), 24, 0),
+    "residual": ((1, 32, 16, 16), 32, 1),
+}
+
+
+def _two_convs(x_shape, out_channels, padding, residual):
+    """conv -> +bias -> relu -> conv -> +bias (-> +x) -> relu: the first conv's output
+    transform feeds the second's input transform inside the channels-last region."""
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType(x_shape, "float32"))
+    w1 = relax.Var("w1", relax.TensorType((out_channels, x_shape[1], 3, 3), "float32"))
+    w2 = relax.Var("w2", relax.TensorType((out_channels, out_channels, 3, 3), "float32"))
+    b = relax.Var("b", relax.TensorType((1, out_channels, 1, 1), "float32"))
+    with bb.function("main", [x, w1, w2, b], {"num_input": 1}):
+        with bb.dataflow():
+            y = relax.op.nn.relu(relax.op.add(relax.op.nn.conv2d(x, w1, padding=padding), b))
+            y = relax.op.add(relax.op.nn.conv2d(y, w2, padding=padding), b)
+            out = bb.emit_output(relax.op.nn.relu(relax.op.add(y, x) if residual else y))
+        bb.emit_func_output(out)
+    return bb.get()
+
+
+@pytest.mark.parametrize("target", [HOST, AVX2], ids=["host", "avx2"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_winograd_matches_direct_convolution(name, target):
+    shape, out_channels, padding = CASES[name]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    w1 = rng.standard_normal((out_channels, shape[1], 3, 3), dtype=np.float32)
+    w2 = rng.standard_normal((out_channels, out_channels, 3, 3), dtype=np.float32) / 8
+    b = rng.standard_normal((1, out_channels, 1, 1), dtype=np.float32)
+    residual = name == "residual"
+    mod = _two_convs(shape, out_channels, padding, residual)
+    names = list(_scheduled(mod, target))
+    assert any("winograd_product" in n for n in names) and not any("conv2d" in n for n in names), "the rewrite applies"
+    got = _run(mod, target, [x, w1, w2, b])
+    t = {k: torch.tensor(v) for k, v in dict(x=x, w1=w1, w2=w2, b=b).items()}
+    y = torch.relu(torch.nn.functional.conv2d(t["x"], t["w1"], padding=padding) + t["b"])
+    y = torch.nn.functional.conv2d(y, t["w2"], padding=padding) + t["b"]
+    want = torch.relu(y + t["x"] if residual else y).numpy()
+    assert got.shape == want.shape
+    assert np.max(np.abs(got - want)) <= RTOL * np.max(np.abs(want))
+
+
+def test_transform_matrices_compute_a_correlation():
+    """A^T [(G g G^T) * (B^T d B)] A is the 2x2 valid correlation of a 4x4 tile d with g."""
+    rng = np.random.default_rng(2)
+    d, g = rng.standard_normal((4, 4)), rng.standard_normal((3, 3))
+    a_t, b_t, gm = np.array(A_T), np.array(B_T), np.array(G)
+    got = a_t @ ((gm @ g @ gm.T) * (b_t @ d @ b_t.T)) @ a_t.T
+    want = [[np.sum(d[i:i + 3, j:j + 3] * g) for j in range(2)] for i in range(2)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_kernels_are_fused_and_scheduled():
+    funcs = _scheduled(_two_convs((1, 32, 16, 16), 32, 1, residual=True), HOST)
+    assert not any("conv2d" in name for name in funcs), "the direct convs are gone"
+    # the first conv's output transform, inside the channels-last region
+    (first,) = [name for name in funcs if "winograd_output" in name and "transpose" not in name]
+    assert "add" in first and "relu" in first, "bias and relu fuse into the output transform"
+    assert not any("winograd_input" in name for name in funcs if "winograd_output" in name), \
+        "an input transform fuses nothing: the epilogue before it would be recomputed per value"
+    for kernel in (funcs[first], funcs["winograd_input"]):  # tile positions unrolled (selects folded), channels in vectors
+        assert {tirx.ForKind.UNROLLED, tirx.ForKind.VECTORIZED} <= _loop_kinds(kernel)
+    assert all(f.attrs.get("tirx.is_scheduled", False) for f in funcs.values())
+
+
+def test_weights_are_transformed_once_at_load_time():
+    mod = _conv_block((1, 32, 16, 16), (32, 32, 3, 3), 1, 1, 1, residual=False)
+    with HOST:
+        for factory in PASSES.values():
+            mod = factory(HOST)(mod)
+        mod = relax.transform.LiftTransformParams()(mod)
+    assert "winograd_weight" not in mod["main"].script()
+    assert "winograd_weight" in mod["main_transform_params"].script()
+
+
+@pytest.mark.parametrize("name, x_shape, w_shape, stride, groups", [
+    ("stride 2", (1, 32, 16, 16), (32, 32, 3, 3), 2, 1),
+    ("odd output", (1, 32, 15, 15), (32, 32, 3, 3), 1, 1),
+    ("few channels", (1, 16, 32, 32), (16, 16, 3, 3), 1, 1),
+    ("few tiles", (1, 64, 8, 8), (64, 64, 3, 3), 1, 1),
+    ("5x5", (1, 32, 16, 16), (32, 32, 5, 5), 1, 1),
+    ("grouped", (1, 32, 16, 16), (32, 16, 3, 3), 1, 2),
+])
+def test_direct_convolution_stays_where_winograd_does_not_apply_or_pay(name, x_shape, w_shape, stride, groups):
+    mod = _conv_block(x_shape, w_shape, stride, w_shape[-1] // 2, groups, residual=False)
+    names = list(_scheduled(mod, HOST))
+    assert any("conv2d" in n for n in names) and not any("winograd" in n for n in names), name

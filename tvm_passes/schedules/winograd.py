@@ -1,0 +1,70 @@
+"""Schedules for the input and output transforms of Winograd convolutions.
+
+Both transforms (passes/winograd_conv.py) are elementwise computes whose value is a select
+over the position inside a tile: unrolling those positions folds each select to its
+adds-only expression, and the 16 (input) or 4 (output) values of a tile then share their
+loads. Channels are the vectorised axis, tiles run in parallel. The matrix products
+between them are plain reductions for schedules/reduction.py.
+"""
+from __future__ import annotations
+
+import tvm
+
+from sedge.tvm_passes.passes.winograd_conv import INPUT, OUTPUT, TILE
+from sedge.tvm_passes.schedules.cpu import CpuSpec
+from sedge.tvm_passes.schedules.injective import vector_lanes
+
+
+def _split_channels(sch, loop, lanes: int):
+    extent = int(sch.get(loop).extent)
+    vec = vector_lanes(extent, lanes)
+    return sch.split(loop, [None, vec]) if vec > 1 else (loop, None)
+
+
+def _finish(sch, tiles, positions, lanes_loop, work: int, spec: CpuSpec):
+    if work >= spec.parallel_min_work:
+        sch.parallel(tiles)
+    for loop in positions:
+        sch.unroll(loop)
+    if lanes_loop is not None:
+        sch.vectorize(lanes_loop)
+
+
+def _work(sch, block) -> int:
+    work = 1
+    for loop in sch.get_loops(block):
+        work *= int(sch.get(loop).extent)
+    return work
+
+
+def _same_shape(sch, first, last) -> bool:
+    """Whether `last` writes a tensor of `first`'s shape (an elementwise epilogue of it)."""
+    shapes = [[int(d) for d in sch.get(b).writes[0].source.shape] for b in (first, last)]
+    return shapes[0] == shapes[1]
+
+
+def schedule_winograd(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
+    """Schedule a Winograd transform kernel; False (before any change) for any other."""
+    blocks = sch.get_child_blocks(sch.get_sblock("root"))
+    names = [sch.get(b).name_hint for b in blocks]
+    if INPUT in names and names[-1] == INPUT:
+        for block in blocks[:-1]:  # the pad: a select per vector of the tile's reads
+            sch.compute_inline(block)
+        block = blocks[-1]
+        e, n, p, c = sch.get_loops(block)
+        c_outer, c_lanes = _split_channels(sch, c, spec.lanes)
+        sch.reorder(p, c_outer, e, n, *([c_lanes] if c_lanes is not None else []))
+        _finish(sch, p, [e, n], c_lanes, _work(sch, block), spec)
+        return True
+    if OUTPUT in names and _same_shape(sch, blocks[names.index(OUTPUT)], blocks[-1]):
+        for block in blocks[:-1]:  # the transform and the conv's epilogue: one write per output
+            sch.compute_inline(block)
+        block = blocks[-1]
+        b, h, w, k = sch.get_loops(block)
+        ty, hi = sch.split(h, [None, TILE])
+        tx, wi = sch.split(w, [None, TILE])
+        k_outer, k_lanes = _split_channels(sch, k, spec.lanes)
+        sch.reorder(b, ty, tx, k_outer, hi, wi, *([k_lanes] if k_lanes is not None else []))
+        _finish(sch, sch.fuse(b, ty, tx), [hi, wi], k_lanes, _work(sch, block), spec)
+        return True
+    return False
