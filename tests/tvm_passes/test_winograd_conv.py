@@ -9,6 +9,7 @@ from test_schedules import AVX2, HOST, _conv_block, _loop_kinds, _run, _schedule
 
 from sedge.tvm_passes.passes import PASSES
 from sedge.tvm_passes.passes.winograd_conv import A_T, B_T, G
+from sedge.tvm_passes.pipeline import phases
 
 # the transforms' coefficients are 0, +-1, +-1/2: only rounding separates the result from
 # direct convolution, so the bound is tighter than the pipeline's 1e-4
@@ -106,3 +107,11 @@ def test_direct_convolution_stays_where_winograd_does_not_apply_or_pay(name, x_s
     mod = _conv_block(x_shape, w_shape, stride, w_shape[-1] // 2, groups, residual=False)
     names = list(_scheduled(mod, HOST))
     assert any("conv2d" in n for n in names) and not any("winograd" in n for n in names), name
+
+
+def test_disabled_pass_keeps_direct_convolution():
+    """`sedge compile --disabled-pass WinogradConv` (TVM's PassContext) turns the rewrite off."""
+    mod = _two_convs((1, 32, 16, 16), 32, 1, residual=False)
+    with HOST, tvm.transform.PassContext(opt_level=3, disabled_pass=["WinogradConv"]):
+        script = tvm.transform.Sequential(phases(HOST)["rewrite"])(mod).script()
+    assert "conv2d" in script and "winograd" not in script
