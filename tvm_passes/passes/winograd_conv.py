@@ -1,19 +1,22 @@
-"""3x3 stride-1 convolutions as Winograd F(2x2, 3x3): 2.25x fewer multiplies.
+"""3x3 stride-1 convolutions as Winograd F(4x4, 3x3) or F(2x2, 3x3): 4x or 2.25x fewer multiplies.
 
-Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016). Each 2x2
-tile of outputs is computed from a 4x4 tile of inputs `d` as `A^T [(G g G^T) * (B^T d B)] A`:
-the weights `g` are transformed once (`U = G g G^T`, a weight-only compute that
-`lift-params` moves to load time), the inputs per tile (`V = B^T d B`, adds only), and the
-16 elementwise products summed over input channels become 16 independent matrix products
-`M[e, n] = V[e, n] @ U[e, n]` (tiles x C by C x K) that the register-blocked reduction
-schedule runs at the dense-conv rate. The output transform (adds only) is an elementwise
-compute, so the conv's bias, activation and residual add fuse into it.
+Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016). Each m x m
+tile of outputs is computed from an (m + 2) x (m + 2) tile of inputs `d` as
+`A^T [(G g G^T) * (B^T d B)] A`: the weights `g` are transformed once (`U = G g G^T`, a
+weight-only compute that `lift-params` moves to load time), the inputs per tile
+(`V = B^T d B`), and the elementwise products summed over input channels become one
+independent matrix product per position in the input tile, `M[e, n] = V[e, n] @ U[e, n]`
+(tiles x C by C x K), that the register-blocked reduction schedule runs at the dense-conv
+rate. The output transform is an elementwise compute, so the conv's bias, activation and
+residual add fuse into it.
 
-The transforms have 0 / +-1 / +-1/2 coefficients, so the result differs from direct
-convolution by rounding only (tests bound it at 1e-5 relative). The rewrite applies to
-float32 channels-last convs with 3x3 kernels, stride and dilation 1, one group and an even
-output size, where the image has enough tiles to amortise the transformed weights (16
-matrices where direct convolution reads 9): below that, direct convolution stays.
+The larger tile is taken where it divides the output: 4x fewer multiplies and less
+memory traffic (36 matrices per 16 outputs rather than 16 per 4). Its coefficients reach
+8 and 1/24, so its results differ from direct convolution by about 1e-5 relative (F(2x2):
+1e-6, its coefficients are 0, +-1, +-1/2), inside the 1e-4 every lowering is held to. The
+rewrite applies to float32 channels-last convs with 3x3 kernels, stride and dilation 1,
+one group and an output size the tile divides, where the image has enough tiles to
+amortise the transformed weights: elsewhere direct convolution stays.
 """
 import numpy as np
 import tvm
@@ -21,121 +24,134 @@ from tvm import relax, te, tirx, topi
 
 from sedge.tvm_passes.passes import register_pass
 
-# F(2x2, 3x3) (Lavin & Gray, eq. 7-8): output transform A^T, input transform B^T, weight G
-A_T = ((1, 1, 1, 0), (0, 1, -1, -1))
-B_T = ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1))
-G = ((1, 0, 0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0, 0, 1))
-ALPHA, TILE = 4, 2  # input and output tile sizes
+# F(m x m, 3x3) for output tiles m = 2 and 4 (Lavin & Gray, sections 4.1-4.2): output
+# transform A^T (m x a), input transform B^T (a x a), weight transform G (a x 3), a = m + 2
+MATRICES = {
+    2: (((1, 1, 1, 0), (0, 1, -1, -1)),
+        ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1)),
+        ((1, 0, 0), (1 / 2, 1 / 2, 1 / 2), (1 / 2, -1 / 2, 1 / 2), (0, 0, 1))),
+    4: (((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1)),
+        ((4, 0, -5, 0, 1, 0), (0, -4, -4, 1, 1, 0), (0, 4, -4, -1, 1, 0), (0, -2, -1, 2, 1, 0),
+         (0, 2, -1, -2, 1, 0), (0, 4, 0, -5, 0, 1)),
+        ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6), (1 / 24, 1 / 12, 1 / 6),
+         (1 / 24, -1 / 12, 1 / 6), (0, 0, 1))),
+}
 # measured bounds for the rewrite to pay (an interleaved A/B of both builds of one conv):
-# fewer output tiles than this and the 16 transformed weight matrices (against 9 for direct
-# convolution) dominate; fewer input channels and the products' reductions are too short
-# to amortise their register tiles (32x32x16: 3% slower, 12x12x24: 27% faster)
+# fewer output tiles than this and the transformed weight matrices (16 or 36, against 9
+# for direct convolution) dominate; fewer input channels and the products' reductions are
+# too short to amortise their register tiles (32x32x16: 3% slower, 12x12x24: 27% faster)
 MIN_TILES = 32
 MIN_CHANNELS = 24
-# the names of the transform computes, by which schedules/winograd.py recognises them
+# the block annotations, holding the output tile size, by which schedules/winograd.py
+# recognises the transforms
 INPUT, OUTPUT = "winograd_input", "winograd_output"
 OPAQUE = 8  # relax's OpPatternKind.kOpaque: FuseOps fuses nothing into the kernel
 
 
-def _transform(matrix_rows, reads):
-    """sum over (i, j) of rows[a][i] * rows[b][j] * reads(i, j), for every (a, b), with the
-    zero terms dropped: a dict (a, b) -> expression."""
-    out = {}
-    for a, row_a in enumerate(matrix_rows):
-        for b, row_b in enumerate(matrix_rows):
-            total = None
-            for i, ca in enumerate(row_a):
-                for j, cb in enumerate(row_b):
-                    if ca * cb:
-                        term = reads(i, j) if ca * cb == 1 else reads(i, j) * float(ca * cb)
-                        total = term if total is None else total + term
-            out[a, b] = total
-    return out
+def _dot(coefficients, values):
+    """sum of coefficient * value with the zero coefficients dropped (both Python lists)."""
+    total = None
+    for coefficient, value in zip(coefficients, values):
+        if isinstance(coefficient, (int, float)) and coefficient == 0:
+            continue
+        term = value if isinstance(coefficient, (int, float)) and coefficient == 1 else value * coefficient
+        total = term if total is None else total + term
+    return total
 
 
-def _select(index_a, index_b, exprs):
-    """The expression of `exprs` at (index_a, index_b): a select chain that folds to one
-    entry once the schedule unrolls both loops."""
-    keys = sorted(exprs)
-    result = exprs[keys[-1]]
-    for a, b in reversed(keys[:-1]):
-        result = tirx.Select(tirx.all(index_a == a, index_b == b), exprs[a, b], result)
+def _select(index, exprs):
+    """exprs[index] for a loop variable `index`: a select chain, folded to one entry once
+    the schedule unrolls the loop."""
+    result = exprs[-1]
+    for position in range(len(exprs) - 2, -1, -1):
+        result = tirx.Select(index == position, exprs[position], result)
     return result
 
 
-def winograd_weight(w, ob):
+def _transform(rows, index_a, index_b, reads):
+    """(R X R^T)[a, b] = R[b] . (R[a] @ X) for X[i, j] = reads(i, j), at the loop variables
+    (index_a, index_b), as two select chains of m + 2 entries that fold once the schedule
+    unrolls both loops. The inner sums R[a] @ X are shared by every b (LLVM computes them
+    once); one chain over all (a, b) held (m+2)^2 full expressions per unrolled iteration
+    and took TVM's simplifier seconds per kernel."""
+    size = len(rows[0])
+    row_a = [_select(index_a, [tirx.const(float(row[i]), "float32") for row in rows]) for i in range(size)]
+    inner = [_dot(row_a, [reads(i, j) for i in range(size)]) for j in range(size)]
+    return _select(index_b, [_dot([float(c) for c in row], inner) for row in rows])
+
+
+def winograd_weight(w, ob, tile):
     """U[e, n, k / ob, c, k % ob] = (G g G^T)[e, n] for HWIO weights `g`, packed per tile of
     `ob` output channels like PackConvWeights does."""
     _, _, channels, out_channels = (int(d) for d in w.shape)
-    gm = topi.utils.const_matrix(np.array(G, dtype="float32"), "winograd_G")
+    gm = topi.utils.const_matrix(np.array(MATRICES[tile][2], dtype="float32"), "winograd_G")
     i, j = te.reduce_axis((0, 3), "i"), te.reduce_axis((0, 3), "j")
     return te.compute(
-        (ALPHA, ALPHA, out_channels // ob, channels, ob),
+        (tile + 2, tile + 2, out_channels // ob, channels, ob),
         lambda e, n, t, c, o: te.sum(gm[e, i] * gm[n, j] * w[i, j, c, t * ob + o], axis=[i, j]),
         name="winograd_weight")
 
 
-def _tiles(out_h, out_w):
-    return out_h // TILE, out_w // TILE
-
-
-def winograd_input(x, padding):
-    """V[e, n, p, c] = (B^T d B)[e, n] of the 4x4 input tile `d` under output tile `p`."""
+def winograd_input(x, padding, tile):
+    """V[e, n, p, c] = (B^T d B)[e, n] of the input tile `d` under output tile `p`."""
     batch, height, width, channels = (int(d) for d in x.shape)
     top, left, bottom, right = padding
-    tiles_h, tiles_w = _tiles(height + top + bottom - 2, width + left + right - 2)
+    tiles_h, tiles_w = (height + top + bottom - 2) // tile, (width + left + right - 2) // tile
     if top or left or bottom or right:
         x = topi.nn.pad(x, [0, top, left, 0], [0, bottom, right, 0], name="pad_temp")
 
     def value(e, n, p, c):
         b, ty, tx = p // (tiles_h * tiles_w), p // tiles_w % tiles_h, p % tiles_w
-        return _select(e, n, _transform(B_T, lambda i, j: x[b, ty * TILE + i, tx * TILE + j, c]))
+        return _transform(MATRICES[tile][1], e, n, lambda i, j: x[b, ty * tile + i, tx * tile + j, c])
 
-    return te.compute((ALPHA, ALPHA, batch * tiles_h * tiles_w, channels), value, name=INPUT)
+    return te.compute((tile + 2, tile + 2, batch * tiles_h * tiles_w, channels), value, name=INPUT, attrs={INPUT: tile})
 
 
 def winograd_product(v, u):
-    """M[e, n, p, k] = sum over c of V[e, n, p, c] U[e, n, c, k]: 16 matrix products."""
-    _, _, tiles, channels = (int(d) for d in v.shape)
+    """M[e, n, p, k] = sum over c of V[e, n, p, c] U[e, n, c, k]: one matrix product per
+    position in the input tile."""
+    alpha, _, tiles, channels = (int(d) for d in v.shape)
     ob = int(u.shape[4])
     c = te.reduce_axis((0, channels), "c")
     return te.compute(
-        (ALPHA, ALPHA, tiles, int(u.shape[2]) * ob),
+        (alpha, alpha, tiles, int(u.shape[2]) * ob),
         lambda e, n, p, k: te.sum(v[e, n, p, c] * u[e, n, k // ob, c, k % ob], axis=c),
         name="winograd_product")
 
 
 def winograd_output(m, batch, out_h, out_w):
-    """Y[b, h, w, k] = (A^T M A)[h % 2, w % 2] of the tile holding (h, w)."""
-    tiles_h, tiles_w = _tiles(out_h, out_w)
+    """Y[b, h, w, k] = (A^T M A)[h % tile, w % tile] of the tile holding (h, w)."""
+    tile = int(m.shape[0]) - 2
+    tiles_h, tiles_w = out_h // tile, out_w // tile
 
     def value(b, h, w, k):
-        p = (b * tiles_h + h // TILE) * tiles_w + w // TILE
-        return _select(h % TILE, w % TILE, _transform(A_T, lambda i, j: m[i, j, p, k]))
+        p = (b * tiles_h + h // tile) * tiles_w + w // tile
+        return _transform(MATRICES[tile][0], h % tile, w % tile, lambda i, j: m[i, j, p, k])
 
-    return te.compute((batch, out_h, out_w, int(m.shape[3])), value, name=OUTPUT)
+    return te.compute((batch, out_h, out_w, int(m.shape[3])), value, name=OUTPUT, attrs={OUTPUT: tile})
 
 
-def eligible(call) -> bool:
-    """Whether `call` is a conv this rewrite computes exactly and faster."""
+def tile_size(call) -> int | None:
+    """The output tile F(m x m, 3x3) computes `call` with (the larger one that divides the
+    output and leaves enough tiles), or None where the rewrite does not apply or pay."""
     attrs = call.attrs
     if (attrs.data_layout, attrs.kernel_layout, attrs.out_layout) != ("NHWC", "HWIO", "NHWC"):
-        return False
+        return None
     x, w = call.args
     if str(x.ty.dtype) != "float32" or str(w.ty.dtype) != "float32" or str(call.ty.dtype) != "float32":
-        return False
+        return None
     if any(not isinstance(d, tirx.IntImm) for d in (*x.ty.shape, *w.ty.shape)):
-        return False
+        return None
     kh, kw, channels, _ = (int(d) for d in w.ty.shape)
     if (kh, kw) != (3, 3) or int(attrs.groups) != 1 or channels < MIN_CHANNELS:
-        return False
+        return None
     if any(int(s) != 1 for s in (*attrs.strides, *attrs.dilation)):
-        return False
+        return None
     batch, out_h, out_w, _ = (int(d) for d in call.ty.shape)
-    if out_h % TILE or out_w % TILE:
-        return False
-    tiles_h, tiles_w = _tiles(out_h, out_w)
-    return batch * tiles_h * tiles_w >= MIN_TILES
+    for tile in sorted(MATRICES, reverse=True):
+        if out_h % tile == 0 and out_w % tile == 0 and batch * (out_h // tile) * (out_w // tile) >= MIN_TILES:
+            return tile
+    return None
 
 
 @relax.expr_functor.mutator
@@ -146,24 +162,24 @@ class _Winograd(relax.PyExprMutator):
 
     def visit_call_(self, call):
         call = super().visit_call_(call)
-        if call.op != tvm.ir.Op.get("relax.nn.conv2d") or not eligible(call):
+        if call.op != tvm.ir.Op.get("relax.nn.conv2d"):
+            return call
+        tile = tile_size(call)
+        if tile is None:
             return call
         x, w = call.args
         batch, out_h, out_w, out_channels = (int(d) for d in call.ty.shape)
-        channels = int(w.ty.shape[2])
-        tiles_h, tiles_w = _tiles(out_h, out_w)
+        tiles = batch * (out_h // tile) * (out_w // tile)
         # pack U per tile of output channels the product's schedule keeps in registers
-        vec, o_vectors, _ = self.tile_shape(batch * tiles_h * tiles_w, out_channels, channels, self.spec)
-        u = self.builder_.emit(self.builder_.call_te(winograd_weight, w, vec * o_vectors,
-                                                     primfunc_name_hint="winograd_weight"))
+        vec, o_vectors, _ = self.tile_shape(tiles, out_channels, int(w.ty.shape[2]), self.spec)
+        emit, call_te = self.builder_.emit, self.builder_.call_te
+        u = emit(call_te(winograd_weight, w, vec * o_vectors, tile, primfunc_name_hint="winograd_weight"))
         # opaque to FuseOps: fused after the previous conv's elementwise epilogue, that
-        # epilogue would be recomputed for each of the 16 values every input feeds
-        v = self.builder_.emit(self.builder_.call_te(
-            winograd_input, x, [int(p) for p in call.attrs.padding], primfunc_name_hint=INPUT,
-            primfunc_attrs={"op_pattern": OPAQUE}))
-        m = self.builder_.emit(self.builder_.call_te(winograd_product, v, u,
-                                                     primfunc_name_hint="winograd_product"))
-        return self.builder_.call_te(winograd_output, m, batch, out_h, out_w, primfunc_name_hint=OUTPUT)
+        # epilogue would be recomputed for each of the values every input feeds
+        v = emit(call_te(winograd_input, x, [int(p) for p in call.attrs.padding], tile,
+                         primfunc_name_hint=INPUT, primfunc_attrs={"op_pattern": OPAQUE}))
+        m = emit(call_te(winograd_product, v, u, primfunc_name_hint="winograd_product"))
+        return call_te(winograd_output, m, batch, out_h, out_w, primfunc_name_hint=OUTPUT)
 
 
 @register_pass("WinogradConv")

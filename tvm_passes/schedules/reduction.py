@@ -78,7 +78,7 @@ def _is_copy(block) -> bool:
     return isinstance(block.body, tirx.BufferStore) and isinstance(block.body.value, TensorLoad)
 
 
-def _schedule_rows(sch, block, lanes: int, parallel: bool):
+def schedule_rows(sch, block, lanes: int, parallel: bool):
     """Parallel over rows (every loop but the last two); a row's columns and channels fused
     into one vectorised loop when the vector width divides the row, else left nested.
     Fusing past the row, or fusing a row of 3 channels that cannot be vectorised, puts
@@ -177,5 +177,5 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
                                                         iters[spatial[-1]].var):
             sch.compute_inline(producer)  # depthwise / pooling pads: a select per vector, no extra pass
         else:  # a scalar broadcast per FMA: cheaper to pad the input once
-            _schedule_rows(sch, producer, spec.lanes, parallel=work >= spec.parallel_min_work)
+            schedule_rows(sch, producer, spec.lanes, parallel=work >= spec.parallel_min_work)
     return True

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import tvm
 
-from sedge.tvm_passes.passes.winograd_conv import INPUT, OUTPUT, TILE
+from sedge.tvm_passes.passes.winograd_conv import INPUT, OUTPUT
 from sedge.tvm_passes.schedules.cpu import CpuSpec
 from sedge.tvm_passes.schedules.injective import vector_lanes
+from sedge.tvm_passes.schedules.reduction import schedule_rows
 
 
 def _split_channels(sch, loop, lanes: int):
@@ -43,26 +44,35 @@ def _same_shape(sch, first, last) -> bool:
     return shapes[0] == shapes[1]
 
 
+def _annotated(sch, blocks, key):
+    """(block, tile size) of the block annotated with `key`, or None."""
+    found = [(b, int(sch.get(b).annotations[key])) for b in blocks if key in sch.get(b).annotations]
+    return found[0] if len(found) == 1 else None
+
+
 def schedule_winograd(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     """Schedule a Winograd transform kernel; False (before any change) for any other."""
     blocks = sch.get_child_blocks(sch.get_sblock("root"))
-    names = [sch.get(b).name_hint for b in blocks]
-    if INPUT in names and names[-1] == INPUT:
-        for block in blocks[:-1]:  # the pad: a select per vector of the tile's reads
-            sch.compute_inline(block)
+    transform = _annotated(sch, blocks, INPUT)
+    if transform is not None and transform[0].same_as(blocks[-1]):
         block = blocks[-1]
+        for producer in blocks[:-1]:  # the pad, once in parallel rows: a select in every
+            # one of the tile's reads made the kernel slower and its compile 2x longer
+            schedule_rows(sch, producer, spec.lanes, parallel=_work(sch, block) >= spec.parallel_min_work)
         e, n, p, c = sch.get_loops(block)
         c_outer, c_lanes = _split_channels(sch, c, spec.lanes)
         sch.reorder(p, c_outer, e, n, *([c_lanes] if c_lanes is not None else []))
         _finish(sch, p, [e, n], c_lanes, _work(sch, block), spec)
         return True
-    if OUTPUT in names and _same_shape(sch, blocks[names.index(OUTPUT)], blocks[-1]):
+    transform = _annotated(sch, blocks, OUTPUT)
+    if transform is not None and _same_shape(sch, transform[0], blocks[-1]):
+        tile = transform[1]
         for block in blocks[:-1]:  # the transform and the conv's epilogue: one write per output
             sch.compute_inline(block)
         block = blocks[-1]
         b, h, w, k = sch.get_loops(block)
-        ty, hi = sch.split(h, [None, TILE])
-        tx, wi = sch.split(w, [None, TILE])
+        ty, hi = sch.split(h, [None, tile])
+        tx, wi = sch.split(w, [None, tile])
         k_outer, k_lanes = _split_channels(sch, k, spec.lanes)
         sch.reorder(b, ty, tx, k_outer, hi, wi, *([k_lanes] if k_lanes is not None else []))
         _finish(sch, sch.fuse(b, ty, tx), [hi, wi], k_lanes, _work(sch, block), spec)
