@@ -35,6 +35,9 @@ KERNELS = {
     "mobilenetv2 pointwise 1x1 28x28x32->192": (28, 32, 192, 1, 1, 0, 1),
     "mobilenetv2 pointwise 1x1 56x56x144->24": (56, 144, 24, 1, 1, 0, 1),
     "mobilenetv2 stem 3x3 s2 224x224x3->32": (224, 3, 32, 3, 2, 1, 1),
+    # one multiply per output: the time to read and write a 56x56x64 image, the floor
+    # under any kernel of that shape (the g4 grouped 1x1 does 16 per output)
+    "memory floor: depthwise 1x1 56x56x64": (56, 64, 64, 1, 1, 0, 64),
 }
 # the resnet18 3x3 convs that WinogradConv takes (7x7 has an odd output size)
 WINOGRAD = {f"{name} Winograd": KERNELS[name] for name in KERNELS
