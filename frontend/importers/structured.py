@@ -1,8 +1,10 @@
 """Structured convolutions into Relax: `sedge.StructuredConv` (and a bare `sedge.SumPool`).
 
-Generic path: the sum-pool as a grouped conv2d with a constant 0/1 weight (stride 1, the
-layer's padding and dilation), then the small conv (padding 0, the layer's stride and dilation).
+Generic path: the sum-pool as a channel sum (a 1x1 conv with a constant 0/1 band weight)
+and a spatial box sum (a depthwise conv with an all-ones weight; stride 1, the layer's
+padding and dilation), then the small conv (padding 0, the layer's stride and dilation).
 """
+import numpy as np
 from tvm import relax
 from tvm.relax.frontend.onnx.onnx_frontend import OnnxOpConverter
 
@@ -13,9 +15,19 @@ from sedge.frontend.onnx_ops import register_converter
 
 
 def _sum_pool(builder, x, c, window, padding, dilation, groups):
-    weight = sum_pool_weight(shape_of(x)[1], groups * c, window, groups).contiguous().numpy()
-    return builder.emit(relax.op.nn.conv2d(x, relax.const(weight), padding=padding, dilation=dilation,
-                                           groups=groups))
+    """The 3-D box sum as its two separable parts: a sliding sum over channels (a 1x1 conv
+    with a 0/1 band weight, only where the channel window is wider than 1), then the
+    spatial box sum (a depthwise conv with an all-ones weight). One conv with the 3-D 0/1
+    weight would multiply every zero of it: C x more work when c = C, as in struct-a."""
+    channels = shape_of(x)[1]
+    if channels // groups != c:
+        band = sum_pool_weight(channels, groups * c, 1, groups).contiguous().numpy()
+        x = builder.emit(relax.op.nn.conv2d(x, relax.const(band), groups=groups))
+    if window == 1 and not any(padding):
+        return x
+    ones = np.ones((groups * c, 1, window, window), dtype="float32")
+    return builder.emit(relax.op.nn.conv2d(x, relax.const(ones), padding=padding, dilation=dilation,
+                                           groups=groups * c))
 
 
 def emit_structured_conv(bb, x, alpha, bias, kernel_size, strides, padding, dilation, groups):

@@ -97,3 +97,34 @@ def test_a_bare_sum_pool_node_runs_and_imports(tmp_path):
     model = load_model(str(path))
     assert constructs(model.mod) == ["SumPool"]
     assert rel_err(compile_and_run(model, x.numpy()), want) <= RTOL
+
+
+def _convs(function):
+    """(weight shape, groups) of each conv2d in a construct function, in order."""
+    from tvm import relax
+
+    found = []
+    for block in function.body.blocks:
+        for binding in block.bindings:
+            value = binding.value
+            if isinstance(value, relax.Call) and getattr(value.op, "name", "") == "relax.nn.conv2d":
+                found.append(([int(d) for d in value.args[1].ty.shape], int(value.attrs.groups)))
+    return found
+
+
+@pytest.mark.parametrize("c, expected", [
+    # c = C (struct-a): the sum-pool is spatial only, a depthwise all-ones conv
+    (8, [([8, 1, 2, 2], 8), ([5, 8, 2, 2], 1)]),
+    # c < C: a 0/1 band over channels (1x1), then the spatial box sum
+    (6, [([6, 8, 1, 1], 1), ([6, 1, 2, 2], 6), ([5, 6, 2, 2], 1)]),
+])
+def test_sum_pool_imports_as_its_separable_parts(c, expected, tmp_path):
+    """No conv multiplies the zeros of the 3-D 0/1 sum-pool weight (C x the work when c = C)."""
+    from sedge.frontend.layers.structured import StructuredConv2d
+
+    module = StructuredConv2d(8, 5, 3, c, 2, padding=1).eval()
+    x = torch.randn(1, 8, 9, 9)
+    model = load_model(export_onnx(module, x, str(tmp_path / "m.onnx")))
+    (function,) = [f for gv, f in model.mod.functions.items() if gv.name_hint.startswith("sedge_StructuredConv")]
+    assert _convs(function) == expected
+    assert rel_err(compile_and_run(model, x.numpy()), module(x).detach().numpy()) <= RTOL
