@@ -111,7 +111,8 @@ def main(argv=None) -> int:
             f"{r['max_rel_error']:.1e} |" for n, r in results.items()]
     host = machine(args.threads)
     table = (f"# sedge conv kernels\n\nCPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), {args.threads} threads; "
-             f"{host['date']}\n\n| kernel | MFLOP | median ms | GFLOP/s | vs resnet18 3x3 direct mean | max rel error |\n"
+             f"{host['date']}\n\n| kernel | MFLOP | median ms | GFLOP/s | vs resnet18 3x3 direct mean "
+             "| max rel error |\n"
              "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
     out = Path(args.output)
     atomic_write(out / "kernels.json", lambda tmp: Path(tmp).write_text(json.dumps(

@@ -92,7 +92,8 @@ def test_kernels_are_fused_and_scheduled():
     assert "add" in first and "relu" in first, "bias and relu fuse into the output transform"
     assert not any("winograd_input" in name for name in funcs if "winograd_output" in name), \
         "an input transform fuses nothing: the epilogue before it would be recomputed per value"
-    for kernel in (funcs[first], funcs["winograd_input"]):  # tile positions unrolled (selects folded), channels in vectors
+    # tile positions unrolled (selects folded), channels in vectors
+    for kernel in (funcs[first], funcs["winograd_input"]):
         assert {tirx.ForKind.UNROLLED, tirx.ForKind.VECTORIZED} <= _loop_kinds(kernel)
     assert all(f.attrs.get("tirx.is_scheduled", False) for f in funcs.values())
 

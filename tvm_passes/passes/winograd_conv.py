@@ -104,7 +104,8 @@ def winograd_input(x, padding, tile):
         b, ty, tx = p // (tiles_h * tiles_w), p // tiles_w % tiles_h, p % tiles_w
         return _transform(MATRICES[tile][1], e, n, lambda i, j: x[b, ty * tile + i, tx * tile + j, c])
 
-    return te.compute((tile + 2, tile + 2, batch * tiles_h * tiles_w, channels), value, name=INPUT, attrs={INPUT: tile})
+    return te.compute((tile + 2, tile + 2, batch * tiles_h * tiles_w, channels), value, name=INPUT,
+                      attrs={INPUT: tile})
 
 
 def winograd_product(v, u):

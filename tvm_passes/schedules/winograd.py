@@ -2,9 +2,9 @@
 
 Both transforms (passes/winograd_conv.py) are elementwise computes whose value is a select
 over the position inside a tile: unrolling those positions folds each select to its
-adds-only expression, and the 16 (input) or 4 (output) values of a tile then share their
-loads. Channels are the vectorised axis, tiles run in parallel. The matrix products
-between them are plain reductions for schedules/reduction.py.
+constant-coefficient expression, and the (m+2)^2 (input) or m^2 (output) values of a tile
+then share their loads. Channels are the vectorised axis, tiles run in parallel. The
+matrix products between them are plain reductions for schedules/reduction.py.
 """
 from __future__ import annotations
 
