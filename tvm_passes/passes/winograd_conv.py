@@ -36,10 +36,13 @@ MATRICES = {
         ((1 / 4, 0, 0), (-1 / 6, -1 / 6, -1 / 6), (-1 / 6, 1 / 6, -1 / 6), (1 / 24, 1 / 12, 1 / 6),
          (1 / 24, -1 / 12, 1 / 6), (0, 0, 1))),
 }
-# measured bounds for the rewrite to pay (an interleaved A/B of both builds of one conv):
-# fewer output tiles than this and the transformed weight matrices (16 or 36, against 9
-# for direct convolution) dominate; fewer input channels and the products' reductions are
-# too short to amortise their register tiles (32x32x16: 3% slower, 12x12x24: 27% faster)
+# measured bounds for the rewrite to pay (interleaved A/Bs of both builds of a conv, and
+# of models): the product streams the transformed weights ((m+2)^2 matrices, against 9
+# for direct convolution) once per inference, which only enough output tiles amortise when
+# they do not stay in the L2 (wrn-40-2's 8x8x128 convs: slower with 4 tiles and 2.4 MB;
+# resnet56's 8x8x64: faster with 4 tiles and 0.6 MB); and with fewer input channels the
+# products' reductions are too short to amortise their register tiles (32x32x16: 3%
+# slower, 12x12x24: 27% faster)
 MIN_TILES = 32
 MIN_CHANNELS = 24
 # the block annotations, holding the output tile size, by which schedules/winograd.py
@@ -132,9 +135,10 @@ def winograd_output(m, batch, out_h, out_w):
     return te.compute((batch, out_h, out_w, int(m.shape[3])), value, name=OUTPUT, attrs={OUTPUT: tile})
 
 
-def tile_size(call) -> int | None:
-    """The output tile F(m x m, 3x3) computes `call` with (the larger one that divides the
-    output and leaves enough tiles), or None where the rewrite does not apply or pay."""
+def tile_size(call, cache_bytes: int) -> int | None:
+    """The output tile F(m x m, 3x3) computes `call` with, or None where the rewrite does not
+    apply or pay: the larger tile that divides the output and either leaves enough tiles or
+    keeps its transformed weights within `cache_bytes` (the L2)."""
     attrs = call.attrs
     if (attrs.data_layout, attrs.kernel_layout, attrs.out_layout) != ("NHWC", "HWIO", "NHWC"):
         return None
@@ -143,14 +147,18 @@ def tile_size(call) -> int | None:
         return None
     if any(not isinstance(d, tirx.IntImm) for d in (*x.ty.shape, *w.ty.shape)):
         return None
-    kh, kw, channels, _ = (int(d) for d in w.ty.shape)
+    kh, kw, channels, out_channels = (int(d) for d in w.ty.shape)
     if (kh, kw) != (3, 3) or int(attrs.groups) != 1 or channels < MIN_CHANNELS:
         return None
     if any(int(s) != 1 for s in (*attrs.strides, *attrs.dilation)):
         return None
     batch, out_h, out_w, _ = (int(d) for d in call.ty.shape)
     for tile in sorted(MATRICES, reverse=True):
-        if out_h % tile == 0 and out_w % tile == 0 and batch * (out_h // tile) * (out_w // tile) >= MIN_TILES:
+        if out_h % tile or out_w % tile:
+            continue
+        tiles = batch * (out_h // tile) * (out_w // tile)
+        weight_bytes = (tile + 2) ** 2 * channels * out_channels * 4
+        if tiles >= MIN_TILES or weight_bytes <= cache_bytes:
             return tile
     return None
 
@@ -165,7 +173,7 @@ class _Winograd(relax.PyExprMutator):
         call = super().visit_call_(call)
         if call.op != tvm.ir.Op.get("relax.nn.conv2d"):
             return call
-        tile = tile_size(call)
+        tile = tile_size(call, self.spec.l2_bytes)
         if tile is None:
             return call
         x, w = call.args
