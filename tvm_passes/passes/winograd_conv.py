@@ -73,14 +73,18 @@ def _select(index, exprs):
 
 def _transform(rows, index_a, index_b, reads):
     """(R X R^T)[a, b] = R[b] . (R[a] @ X) for X[i, j] = reads(i, j), at the loop variables
-    (index_a, index_b), as two select chains of m + 2 entries that fold once the schedule
-    unrolls both loops. The inner sums R[a] @ X are shared by every b (LLVM computes them
-    once); one chain over all (a, b) held (m+2)^2 full expressions per unrolled iteration
-    and took TVM's simplifier seconds per kernel."""
+    (index_a, index_b), folded to constant coefficients once the schedule unrolls both
+    loops. The inner sums R[a] @ X are let-bound, so each is built once and every b's entry
+    of the select chain refers to it: written out in every entry, or as one chain over all
+    (a, b), they made the unrolled body (m+2)^2 times larger and took TVM's simplifier
+    seconds per kernel. Zero coefficients of R[b] are dropped."""
     size = len(rows[0])
     row_a = [_select(index_a, [tirx.const(float(row[i]), "float32") for row in rows]) for i in range(size)]
-    inner = [_dot(row_a, [reads(i, j) for i in range(size)]) for j in range(size)]
-    return _select(index_b, [_dot([float(c) for c in row], inner) for row in rows])
+    inner = [tirx.Var(f"inner{j}", "float32") for j in range(size)]
+    result = _select(index_b, [_dot([float(c) for c in row], inner) for row in rows])
+    for j in reversed(range(size)):
+        result = tirx.Let(inner[j], _dot(row_a, [reads(i, j) for i in range(size)]), result)
+    return result
 
 
 def winograd_weight(w, ob, tile):
