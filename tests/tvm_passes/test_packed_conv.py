@@ -69,3 +69,33 @@ def test_input_transpose_folds_into_the_first_conv(shape, out_channels, kernel, 
     want = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), stride=stride,
                                                  padding=padding)).numpy()
     assert np.max(np.abs(got - want)) <= 1e-4 * np.max(np.abs(want))
+
+
+def test_constant_weights_are_packed_at_compile_time():
+    """An importer's constant weight (a sum-pool's, an initializer's) is transposed and
+    packed in numpy: no layout op is left for FoldConstant to build a kernel for."""
+    import torch
+
+    rng = np.random.default_rng(1)
+    weight = rng.standard_normal((256, 64, 3, 3), dtype=np.float32)
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 64, 7, 7), "float32"))
+    with bb.function("main", [x], {"num_input": 1}):
+        with bb.dataflow():
+            out = bb.emit_output(relax.op.nn.conv2d(x, relax.const(weight), padding=1))
+        bb.emit_func_output(out)
+    mod = bb.get()
+    target = tvm.target.Target(host_target())
+    with target:
+        rewritten = mod
+        for factory in PASSES.values():
+            rewritten = factory(target)(rewritten)
+    script = rewritten["main"].script()
+    assert "layout_transform" not in script, "the weight is packed at compile time"
+    assert script.count("R.permute_dims") == 1, "only the output changes layout (the conv reads NCHW x)"
+    with tvm.transform.PassContext(opt_level=3):
+        executable = tvm.compile(sedge_pipeline(target)(mod), target, relax_pipeline=None)
+    data = rng.standard_normal((1, 64, 7, 7), dtype=np.float32)
+    got = relax.VirtualMachine(executable, tvm.cpu())["main"](tvm.runtime.tensor(data)).numpy()
+    want = torch.nn.functional.conv2d(torch.tensor(data), torch.tensor(weight), padding=1).numpy()
+    assert np.max(np.abs(got - want)) <= 1e-4 * np.max(np.abs(want))

@@ -12,6 +12,7 @@ A dense conv whose input is the NCHW -> NHWC transpose that channels-last puts a
 model's input reads the NCHW tensor itself: its kernel broadcasts input scalars, which any
 layout serves, so the transpose (a separate pass over the image) folds into the conv's pad.
 """
+import numpy as np
 import tvm
 from tvm import relax, te, topi
 
@@ -66,12 +67,22 @@ class _Packer(relax.PyExprMutator):
         nchw = self._nchw_source(x) if int(attrs.groups) == 1 else None
         if (ob == out_channels and nchw is None) or str(call.ty.dtype) != str(x.ty.dtype):
             return call  # one tile holds every output channel: HWIO is already contiguous per tile
-        packed = self.builder_.emit(relax.op.layout_transform(
-            w, index_map=lambda h, s, i, o: (o // ob, h, s, i, o % ob)))
+        constant = self._constant(w)
+        if constant is not None:  # an importer's weight: packed here in numpy, not by FoldConstant
+            packed = relax.const(np.ascontiguousarray(
+                constant.reshape(kh, kw, group_in, out_channels // ob, ob).transpose(3, 0, 1, 2, 4)))
+        else:
+            packed = self.builder_.emit(relax.op.layout_transform(
+                w, index_map=lambda h, s, i, o: (o // ob, h, s, i, o % ob)))
         return self.builder_.call_te(
             packed_conv2d, x if nchw is None else nchw, packed, strides=[int(s) for s in attrs.strides],
             padding=[int(p) for p in attrs.padding], dilation=[int(d) for d in attrs.dilation],
             groups=int(attrs.groups), nchw_input=nchw is not None, primfunc_name_hint="conv2d")
+
+    def _constant(self, w):
+        """`w`'s value as a numpy array when it is a constant (bound to a variable or not)."""
+        value = self.lookup_binding(w) if isinstance(w, relax.Var) else w
+        return value.value.numpy() if isinstance(value, tvm.ir.expr.Constant) else None
 
     def _nchw_source(self, x):
         """The NCHW tensor `x` transposes to NHWC, or None."""
