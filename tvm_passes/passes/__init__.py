@@ -4,10 +4,27 @@
 order the `rewrite` phase runs them. Register with `@register_pass("Name")`.
 A pass returns the module unchanged where it cannot handle a case (or target).
 """
+from tvm import relax
+from tvm.ir.expr import Constant
+
 from sedge.registry import Registry
 
 PASSES = Registry("pass")
 register_pass = PASSES.register
+
+
+def mutate_functions(mutator: relax.PyExprMutator):
+    """The module `mutator` was built on, with every Relax function passed through it."""
+    for gv, func in list(mutator.builder_.get().functions.items()):
+        if isinstance(func, relax.Function):
+            mutator.builder_.update_func(gv, mutator.visit_expr(func))
+    return mutator.builder_.get()
+
+
+def bound_constant(mutator: relax.PyExprMutator, expr) -> Constant | None:
+    """The Constant `expr` is, or the variable `expr` is bound to, else None."""
+    value = mutator.lookup_binding(expr) if isinstance(expr, relax.Var) else expr
+    return value if isinstance(value, Constant) else None
 
 
 # registration order is run order: clamps become Relax ops before the layout rewrite sees them

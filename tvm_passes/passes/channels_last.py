@@ -9,7 +9,7 @@ import numpy as np
 import tvm
 from tvm import relax
 
-from sedge.tvm_passes.passes import register_pass
+from sedge.tvm_passes.passes import mutate_functions, register_pass
 
 # pooling and elementwise ops follow their input's layout (TVM refuses a desired one for them)
 DESIRED_LAYOUTS = {"relax.nn.conv2d": ["NHWC", "HWIO"]}
@@ -31,11 +31,7 @@ def _fold_constant_transposes(mod, _ctx):
     """The re-layout of a constant weight (an importer's sum-pool or band weight) done here in
     numpy: FoldConstant would build and run a TVM kernel for each shape (8 of a
     structured mobilenetv2's 14 s compile)."""
-    folder = _ConstantTransposes(mod)
-    for gv, func in mod.functions.items():
-        if isinstance(func, relax.Function):
-            folder.builder_.update_func(gv, folder.visit_expr(func))
-    return folder.builder_.get()
+    return mutate_functions(_ConstantTransposes(mod))
 
 
 @register_pass("ChannelsLast")

@@ -16,7 +16,7 @@ import numpy as np
 import tvm
 from tvm import relax, te, topi
 
-from sedge.tvm_passes.passes import register_pass
+from sedge.tvm_passes.passes import bound_constant, mutate_functions, register_pass
 
 
 def packed_conv2d(x, wp, strides, padding, dilation, groups, nchw_input=False):
@@ -67,10 +67,10 @@ class _Packer(relax.PyExprMutator):
         nchw = self._nchw_source(x) if int(attrs.groups) == 1 else None
         if (ob == out_channels and nchw is None) or str(call.ty.dtype) != str(x.ty.dtype):
             return call  # one tile holds every output channel: HWIO is already contiguous per tile
-        constant = self._constant(w)
+        constant = bound_constant(self, w)
         if constant is not None:  # an importer's weight: packed here in numpy, not by FoldConstant
             packed = relax.const(np.ascontiguousarray(
-                constant.reshape(kh, kw, group_in, out_channels // ob, ob).transpose(3, 0, 1, 2, 4)))
+                constant.value.numpy().reshape(kh, kw, group_in, out_channels // ob, ob).transpose(3, 0, 1, 2, 4)))
         else:
             packed = self.builder_.emit(relax.op.layout_transform(
                 w, index_map=lambda h, s, i, o: (o // ob, h, s, i, o % ob)))
@@ -78,11 +78,6 @@ class _Packer(relax.PyExprMutator):
             packed_conv2d, x if nchw is None else nchw, packed, strides=[int(s) for s in attrs.strides],
             padding=[int(p) for p in attrs.padding], dilation=[int(d) for d in attrs.dilation],
             groups=int(attrs.groups), nchw_input=nchw is not None, primfunc_name_hint="conv2d")
-
-    def _constant(self, w):
-        """`w`'s value as a numpy array when it is a constant (bound to a variable or not)."""
-        value = self.lookup_binding(w) if isinstance(w, relax.Var) else w
-        return value.value.numpy() if isinstance(value, tvm.ir.expr.Constant) else None
 
     def _nchw_source(self, x):
         """The NCHW tensor `x` transposes to NHWC, or None."""
@@ -103,10 +98,7 @@ def pack_conv_weights(target: tvm.target.Target) -> tvm.transform.Pass:
 
         if target.kind.name != "llvm":
             return mod
-        packer = _Packer(mod, cpu_spec(target), tile_shape)
-        for gv, func in mod.functions.items():
-            if isinstance(func, relax.Function):
-                packer.builder_.update_func(gv, packer.visit_expr(func))
-        return relax.transform.DeadCodeElimination()(packer.builder_.get())  # folded input transposes
+        packed = mutate_functions(_Packer(mod, cpu_spec(target), tile_shape))
+        return relax.transform.DeadCodeElimination()(packed)  # folded input transposes
 
     return rewrite

@@ -11,7 +11,7 @@ import tvm
 from tvm import relax, tirx
 from tvm.ir.expr import TensorLoad  # what tirx.BufferLoad builds in this TVM
 
-from sedge.tvm_passes.passes import register_pass
+from sedge.tvm_passes.passes import bound_constant, mutate_functions, register_pass
 
 _OPS = {tirx.Max: relax.op.maximum, tirx.Min: relax.op.minimum}
 
@@ -47,16 +47,10 @@ class _ScalarBounds(relax.PyExprMutator):
     def visit_call_(self, call):
         call = super().visit_call_(call)
         op = _SCALAR_OPS.get(getattr(call.op, "name", None))
-        constants = [_constant(self, a) for a in call.args]
+        constants = [bound_constant(self, a) for a in call.args]
         if op is None or any(c is None or len(c.ty.shape) for c in constants):
             return call
         return relax.const(np.asarray(op(*[c.value.numpy() for c in constants])))
-
-
-def _constant(mutator, expr):
-    """The Constant `expr` is, or is bound to, else None."""
-    value = mutator.lookup_binding(expr) if isinstance(expr, relax.Var) else expr
-    return value if isinstance(value, tvm.ir.expr.Constant) else None
 
 
 @relax.expr_functor.mutator
@@ -70,7 +64,7 @@ class _Rewriter(relax.PyExprMutator):
         if call.op != tvm.ir.Op.get("relax.call_tir") or not isinstance(call.args[1], relax.Tuple):
             return call
         callee, args = self.mod[call.args[0]], call.args[1].fields
-        bound = _constant(self, args[1]) if len(args) == 2 else None
+        bound = bound_constant(self, args[1]) if len(args) == 2 else None
         if bound is None or len(bound.ty.shape) != 0:
             return call
         op = _clamp_op(callee) if isinstance(callee, tirx.PrimFunc) else None
@@ -83,16 +77,8 @@ def scalar_clamps_as_ops(_target: tvm.target.Target) -> tvm.transform.Pass:
     def rewrite(mod, _ctx):
         # the importer computes the bounds: fold them to constants. Inner passes run through
         # Sequential, which skips what the user disabled (--disabled-pass FoldConstant)
-        bounds = _ScalarBounds(mod)
-        for gv, func in mod.functions.items():
-            if isinstance(func, relax.Function):
-                bounds.builder_.update_func(gv, bounds.visit_expr(func))
-        mod = tvm.transform.Sequential([relax.transform.FoldConstant()])(bounds.builder_.get())
-        rewriter = _Rewriter(mod)
-        for gv, func in mod.functions.items():
-            if isinstance(func, relax.Function):
-                rewriter.builder_.update_func(gv, rewriter.visit_expr(func))
+        mod = tvm.transform.Sequential([relax.transform.FoldConstant()])(mutate_functions(_ScalarBounds(mod)))
         cleanup = [relax.transform.DeadCodeElimination(), relax.transform.RemoveUnusedOutputs()]
-        return tvm.transform.Sequential(cleanup)(rewriter.builder_.get())
+        return tvm.transform.Sequential(cleanup)(mutate_functions(_Rewriter(mod)))
 
     return rewrite

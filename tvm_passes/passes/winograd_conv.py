@@ -22,7 +22,7 @@ import numpy as np
 import tvm
 from tvm import relax, te, tirx, topi
 
-from sedge.tvm_passes.passes import register_pass
+from sedge.tvm_passes.passes import mutate_functions, register_pass
 
 # F(m x m, 3x3) for output tiles m = 2 and 4 (Lavin & Gray, sections 4.1-4.2): output
 # transform A^T (m x a), input transform B^T (a x a), weight transform G (a x 3), a = m + 2
@@ -205,10 +205,6 @@ def winograd_conv(target: tvm.target.Target) -> tvm.transform.Pass:
 
         if target.kind.name != "llvm":
             return mod
-        rewriter = _Winograd(mod, cpu_spec(target), tile_shape)
-        for gv, func in mod.functions.items():
-            if isinstance(func, relax.Function):
-                rewriter.builder_.update_func(gv, rewriter.visit_expr(func))
-        return rewriter.builder_.get()
+        return mutate_functions(_Winograd(mod, cpu_spec(target), tile_shape))
 
     return rewrite

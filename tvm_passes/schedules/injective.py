@@ -57,7 +57,8 @@ def vectorize_block(sch, block, lanes: int, parallel: bool = False, after=None, 
         sch.parallel(sch.fuse(*loops) if len(loops) > 1 else loops[0])
 
 
-def _work(sch, block) -> int:
+def loop_work(sch, block) -> int:
+    """Iterations of the block's loop nest (a symbolic extent counts as large)."""
     work = 1
     for loop in sch.get_loops(block):
         work *= _extent(sch, loop) or 1 << 30  # a symbolic extent counts as large
@@ -73,6 +74,6 @@ def schedule_injective(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
         try:
             sch.compute_inline(block)
         except ScheduleError:  # a block whose result is also an output stays a loop nest of its own
-            vectorize_block(sch, block, spec.lanes, parallel=_work(sch, block) >= spec.parallel_min_work)
-    vectorize_block(sch, blocks[-1], spec.lanes, parallel=_work(sch, blocks[-1]) >= spec.parallel_min_work)
+            vectorize_block(sch, block, spec.lanes, parallel=loop_work(sch, block) >= spec.parallel_min_work)
+    vectorize_block(sch, blocks[-1], spec.lanes, parallel=loop_work(sch, blocks[-1]) >= spec.parallel_min_work)
     return True

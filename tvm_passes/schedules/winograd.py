@@ -12,7 +12,7 @@ import tvm
 
 from sedge.tvm_passes.passes.winograd_conv import INPUT, OUTPUT
 from sedge.tvm_passes.schedules.cpu import CpuSpec
-from sedge.tvm_passes.schedules.injective import vector_lanes
+from sedge.tvm_passes.schedules.injective import loop_work, vector_lanes
 from sedge.tvm_passes.schedules.reduction import schedule_rows
 
 
@@ -29,13 +29,6 @@ def _finish(sch, tiles, positions, lanes_loop, work: int, spec: CpuSpec):
         sch.unroll(loop)
     if lanes_loop is not None:
         sch.vectorize(lanes_loop)
-
-
-def _work(sch, block) -> int:
-    work = 1
-    for loop in sch.get_loops(block):
-        work *= int(sch.get(loop).extent)
-    return work
 
 
 def _same_shape(sch, first, last) -> bool:
@@ -58,11 +51,11 @@ def schedule_winograd(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
         block = blocks[-1]
         for producer in blocks[:-1]:  # the pad, once in parallel rows: a select in every
             # one of the tile's reads made the kernel slower and its compile 2x longer
-            schedule_rows(sch, producer, spec.lanes, parallel=_work(sch, block) >= spec.parallel_min_work)
+            schedule_rows(sch, producer, spec.lanes, parallel=loop_work(sch, block) >= spec.parallel_min_work)
         e, n, p, c = sch.get_loops(block)
         c_outer, c_lanes = _split_channels(sch, c, spec.lanes)
         sch.reorder(p, c_outer, e, n, *([c_lanes] if c_lanes is not None else []))
-        _finish(sch, p, [e, n], c_lanes, _work(sch, block), spec)
+        _finish(sch, p, [e, n], c_lanes, loop_work(sch, block), spec)
         return True
     transform = _annotated(sch, blocks, OUTPUT)
     if transform is not None and _same_shape(sch, transform[0], blocks[-1]):
@@ -75,6 +68,6 @@ def schedule_winograd(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
         tx, wi = sch.split(w, [None, tile])
         k_outer, k_lanes = _split_channels(sch, k, spec.lanes)
         sch.reorder(b, ty, tx, k_outer, hi, wi, *([k_lanes] if k_lanes is not None else []))
-        _finish(sch, sch.fuse(b, ty, tx), [hi, wi], k_lanes, _work(sch, block), spec)
+        _finish(sch, sch.fuse(b, ty, tx), [hi, wi], k_lanes, loop_work(sch, block), spec)
         return True
     return False
