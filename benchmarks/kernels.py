@@ -31,6 +31,9 @@ KERNELS = {
     "structured 2x2 unpadded 57x57x64": (57, 64, 64, 2, 1, 0, 1),
     "shuffle grouped 1x1 56x56x64 g4": (56, 64, 64, 1, 1, 0, 4),
     "shuffle grouped 1x1 28x28x256 g8": (28, 256, 256, 1, 1, 0, 8),
+    # wrn-28-10-shuffle-8's: 5 and 20 outputs per group, no multiple of the vector width
+    "shuffle grouped 1x1 32x32 160->40 g8": (32, 160, 40, 1, 1, 0, 8),
+    "shuffle grouped 1x1 32x32 40->160 g8": (32, 40, 160, 1, 1, 0, 8),
     "mobilenetv2 depthwise 3x3 56x56x144": (56, 144, 144, 3, 1, 1, 144),
     "mobilenetv2 pointwise 1x1 28x28x32->192": (28, 32, 192, 1, 1, 0, 1),
     "mobilenetv2 pointwise 1x1 56x56x144->24": (56, 144, 24, 1, 1, 0, 1),

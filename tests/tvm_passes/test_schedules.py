@@ -67,6 +67,9 @@ CONVS = {  # name: (input NCHW, out channels, kernel, stride, padding, groups)
     "1x1 24 out": ((1, 40, 6, 10), 24, 1, 1, 0, 1),
     "1x1 odd in 12 out": ((1, 7, 5, 5), 12, 1, 1, 0, 1),
     "grouped 3x3 odd": ((1, 6, 7, 7), 9, 3, 1, 1, 3),
+    # shuffle layers (wrn-28-10-shuffle-8): 5 and 20 outputs per group, vectors inside a group
+    "grouped 1x1 5 per group": ((1, 160, 4, 5), 40, 1, 1, 0, 8),
+    "grouped 1x1 20 per group batch 2": ((2, 40, 3, 4), 160, 1, 1, 0, 8),
     # more output channels than one register tile: weights packed per tile (packed_conv.py)
     "3x3 packed tiles": ((1, 32, 7, 7), 64, 3, 1, 1, 1),
     "grouped 3x3 packed tiles": ((1, 64, 7, 7), 128, 3, 1, 1, 2),
@@ -152,6 +155,27 @@ def test_vector_width_follows_target_features():
     assert cpu_spec(AVX2).lanes == 8 and cpu_spec(AVX2).registers == 16
     neon = cpu_spec(tvm.target.Target({"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mcpu": "cortex-a72"}))
     assert neon.lanes == 4 and neon.registers == 32
+
+
+@pytest.mark.parametrize("target", [HOST, AVX2], ids=["host", "avx2"])
+@pytest.mark.parametrize("x_shape, out_channels, groups", [((1, 160, 4, 4), 40, 8), ((1, 40, 4, 4), 160, 8)])
+def test_grouped_conv_vectors_stay_inside_a_group(target, x_shape, out_channels, groups):
+    """A vector spanning two groups reads a different input channel per lane (a gather per
+    FMA); the conv's vectors must divide the outputs per group (5 or 20 here)."""
+    w_shape = (out_channels, x_shape[1] // groups, 1, 1)
+    (conv,) = [f for name, f in _scheduled(_conv_block(x_shape, w_shape, 1, 0, groups, False), target).items()
+               if "conv2d" in name]
+    sch = tvm.s_tir.Schedule(conv)
+    lanes = {int(sch.get(loop).extent) for block in sch.get_child_blocks(sch.get_sblock("root"))
+             for loop in sch.get_loops(block) if sch.get(loop).kind == tirx.ForKind.VECTORIZED}
+    assert lanes and all((out_channels // groups) % n == 0 for n in lanes), lanes
+
+
+def test_group_lanes_take_the_widest_vector_inside_a_group():
+    from sedge.tvm_passes.schedules.reduction import group_lanes
+
+    assert [group_lanes(n, 16) for n in (5, 10, 16, 20, 24, 32)] == [5, 10, 16, 10, 12, 16]
+    assert [group_lanes(n, 8) for n in (5, 20, 3)] == [5, 5, 3]
 
 
 def _kernel_asm(mod, target):

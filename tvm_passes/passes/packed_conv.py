@@ -62,9 +62,11 @@ class _Packer(relax.PyExprMutator):
         x, w = call.args
         out_shape = [int(d) for d in call.ty.shape]
         kh, kw, group_in, out_channels = (int(d) for d in w.ty.shape)
-        vec, o_vectors, _ = self.tile_shape(out_shape[2], out_channels, kh * kw * group_in, self.spec)
+        groups = int(attrs.groups)
+        group_out = out_channels // groups if groups > 1 and group_in > 1 else None
+        vec, o_vectors, _ = self.tile_shape(out_shape[2], out_channels, kh * kw * group_in, self.spec, group_out)
         ob = vec * o_vectors
-        nchw = self._nchw_source(x) if int(attrs.groups) == 1 else None
+        nchw = self._nchw_source(x) if groups == 1 else None
         if (ob == out_channels and nchw is None) or str(call.ty.dtype) != str(x.ty.dtype):
             return call  # one tile holds every output channel: HWIO is already contiguous per tile
         constant = bound_constant(self, w)
@@ -77,7 +79,7 @@ class _Packer(relax.PyExprMutator):
         return self.builder_.call_te(
             packed_conv2d, x if nchw is None else nchw, packed, strides=[int(s) for s in attrs.strides],
             padding=[int(p) for p in attrs.padding], dilation=[int(d) for d in attrs.dilation],
-            groups=int(attrs.groups), nchw_input=nchw is not None, primfunc_name_hint="conv2d")
+            groups=groups, nchw_input=nchw is not None, primfunc_name_hint="conv2d")
 
     def _nchw_source(self, x):
         """The NCHW tensor `x` transposes to NHWC, or None."""

@@ -38,16 +38,29 @@ def accumulators_on_stack(w_block: int, o_vectors: int, vec: int) -> bool:
     return w_block * o_vectors * vec * 4 < STACK_BYTES
 
 
-def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec) -> tuple[int, int, int]:
+def group_lanes(group_out: int, lanes: int) -> int:
+    """The widest vector (<= the register width) inside one group of `group_out` output
+    channels: a vector across two groups needs a different input channel per lane, a
+    gather per FMA (a grouped conv with 5 outputs per group ran at 3% of the FMA peak in
+    8-lane vectors, at 5/8 of it in 5-lane ones). Not only powers of two: LLVM widens a
+    5-lane vector to 8 and masks its loads and stores."""
+    return max(d for d in range(1, min(group_out, lanes) + 1) if group_out % d == 0)
+
+
+def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec,
+               group_out: int | None = None) -> tuple[int, int, int]:
     """(vector lanes, output vectors per tile, output columns per tile).
 
-    Among the tiles that divide the loops exactly and fit the accumulators in registers,
+    `group_out`: output channels per group of a grouped conv whose groups read more than
+    one input channel; its vectors stay inside a group (see `group_lanes`). Among the tiles that divide the loops exactly and fit the accumulators in registers,
     take the one doing the most FMAs per load (`w_block * o_vectors / (w_block + o_vectors)`),
     discounted by the heap round trip of a tile too large for the stack (which only a long
     reduction amortises), preferring tiles whose weights (`reduce_size` per output) stay
     in the L2 cache.
     """
     vec = vector_lanes(o_extent, spec.lanes)
+    if group_out is not None and group_out % vec:
+        vec = group_lanes(group_out, spec.lanes)
     best = None
     for o_vectors in range(1, min(o_extent // vec, spec.accumulators) + 1):
         if (o_extent // vec) % o_vectors:
@@ -71,6 +84,21 @@ def _vector_read(block, buffer, var) -> bool:
         if region.source.same_as(buffer):
             return any(v.same_as(var) for v in tirx.analysis.undefined_vars(region.region[-1].min, []))
     return False
+
+
+def _group_out(block, o_var) -> int | None:
+    """Output channels per group when an input's channel (its innermost index) is read
+    as `o // group_out * group_in + rc` with `group_in` > 1, the grouped-conv pattern (a
+    depthwise conv's `o // multiplier` reads one channel per output: no gather); else None."""
+    def find(node):
+        if (isinstance(node, tirx.Mul) and isinstance(node.b, tirx.IntImm) and int(node.b) > 1
+                and isinstance(node.a, tirx.FloorDiv) and node.a.a.same_as(o_var) and isinstance(node.a.b, tirx.IntImm)):
+            return int(node.a.b)
+        # index arithmetic is binary nodes down to variables and constants
+        operands = [getattr(node, side) for side in ("a", "b") if hasattr(node, side)]
+        return next((k for k in map(find, operands) if k is not None), None)
+
+    return next((k for k in (find(r.region[-1].min) for r in block.reads) if k is not None), None)
 
 
 def _is_copy(block) -> bool:
@@ -136,7 +164,8 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     reduce_size = 1
     for i in reduce:
         reduce_size *= int(iters[i].dom.extent)
-    vec, o_vectors, w_block = tile_shape(w_extent, o_extent, reduce_size, spec)
+    vec, o_vectors, w_block = tile_shape(w_extent, o_extent, reduce_size, spec,
+                                         _group_out(block, iters[spatial[-1]].var))
     # the accumulator tile: "global" scope keeps a small one on the stack (see STACK_BYTES)
     scope = "global" if accumulators_on_stack(w_block, o_vectors, vec) else "local"
     if epilogue:
@@ -169,8 +198,9 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     sch.decompose_reduction(main, reduce_loops[0])
 
     sch.reverse_compute_at(writer, tile, preserve_unit_loops=True)
-    # channels only: fused with the columns, 24 channels would read bias/scale vectors by gather
-    vectorize_block(sch, writer, spec.lanes, after=tile, fuse=False)
+    # channels only: fused with the columns, 24 channels would read bias/scale vectors by
+    # gather; in the accumulators' vectors (5 lanes for 5 outputs per group, not 4)
+    vectorize_block(sch, writer, vec, after=tile, fuse=False)
     _unroll_below(sch, writer, tile)
     for producer in prologue:
         if _is_copy(sch.get(producer)) or _vector_read(block, sch.get(producer).writes[0].source,
