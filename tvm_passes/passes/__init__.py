@@ -31,5 +31,6 @@ def bound_constant(mutator: relax.PyExprMutator, expr) -> Constant | None:
 from sedge.tvm_passes.passes import scalar_clamps  # noqa: E402,F401,I001 - registers its pass
 from sedge.tvm_passes.passes import inline_constructs  # noqa: E402,F401 - after construct passes, before layouts
 from sedge.tvm_passes.passes import channels_last  # noqa: E402,F401 - registers its pass
+from sedge.tvm_passes.passes import channel_shuffle  # noqa: E402,F401 - after channels_last: NHWC shuffles
 from sedge.tvm_passes.passes import winograd_conv  # noqa: E402,F401 - before packing: takes its 3x3 convs
 from sedge.tvm_passes.passes import packed_conv  # noqa: E402,F401 - after channels_last: packs its HWIO weights

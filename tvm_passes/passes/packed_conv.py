@@ -8,6 +8,10 @@ weight-only `layout_transform`, which `lift-params` moves to load time; the conv
 becomes a TE compute over the packed weights that legalizes, fuses and is scheduled like
 any channels-last conv (`ob` comes from the same tile choice as the schedule's).
 
+A conv whose input is a channel shuffle (`take` along channels, see channel_shuffle.py)
+reads the unshuffled tensor through the shuffle's index arithmetic: its scalar broadcasts
+cost the same in any channel order, so the shuffle kernel disappears.
+
 A dense conv whose input is the NCHW -> NHWC transpose that channels-last puts at the
 model's input reads the NCHW tensor itself: its kernel broadcasts input scalars, which any
 layout serves, so the transpose (a separate pass over the image) folds into the conv's pad.
@@ -17,11 +21,13 @@ import tvm
 from tvm import relax, te, topi
 
 from sedge.tvm_passes.passes import bound_constant, mutate_functions, register_pass
+from sedge.tvm_passes.passes.channel_shuffle import channel_permutation, shuffle_groups
 
 
-def packed_conv2d(x, wp, strides, padding, dilation, groups, nchw_input=False):
+def packed_conv2d(x, wp, strides, padding, dilation, groups, nchw_input=False, shuffle_groups=None):
     """NHWC conv over weights packed as (O/ob, KH, KW, I/groups, ob); `nchw_input` reads
-    an NCHW `x` as if transposed to NHWC."""
+    an NCHW `x` as if transposed to NHWC; `shuffle_groups` g reads `x` as if channel-shuffled,
+    shuffled[i*g + j] = x[j*C/g + i]."""
     if nchw_input:
         x = topi.transpose(x, [0, 2, 3, 1])
     _, height, width, _ = (int(d) for d in x.shape)
@@ -37,7 +43,10 @@ def packed_conv2d(x, wp, strides, padding, dilation, groups, nchw_input=False):
     per_group = out_channels // groups
 
     def channel(o):  # the input channel a group reads; written plainly when there is one group
-        return rc if groups == 1 else o // per_group * group_in + rc
+        wanted = rc if groups == 1 else o // per_group * group_in + rc
+        if shuffle_groups is None:
+            return wanted
+        return wanted % shuffle_groups * (int(x.shape[3]) // shuffle_groups) + wanted // shuffle_groups
 
     return te.compute(
         (int(x.shape[0]), out_h, out_w, out_channels),
@@ -67,7 +76,11 @@ class _Packer(relax.PyExprMutator):
         vec, o_vectors, _ = self.tile_shape(out_shape[2], out_channels, kh * kw * group_in, self.spec, group_out)
         ob = vec * o_vectors
         nchw = self._nchw_source(x) if groups == 1 else None
-        if (ob == out_channels and nchw is None) or str(call.ty.dtype) != str(x.ty.dtype):
+        shuffled = channel_permutation(self, x) if group_in > 1 else None  # a depthwise conv reads vectors
+        shuffle = shuffle_groups(shuffled[1]) if shuffled is not None else None
+        if shuffle is not None:
+            x = shuffled[0]
+        if (ob == out_channels and nchw is None and shuffle is None) or str(call.ty.dtype) != str(x.ty.dtype):
             return call  # one tile holds every output channel: HWIO is already contiguous per tile
         constant = bound_constant(self, w)
         if constant is not None:  # an importer's weight: packed here in numpy, not by FoldConstant
@@ -79,7 +92,7 @@ class _Packer(relax.PyExprMutator):
         return self.builder_.call_te(
             packed_conv2d, x if nchw is None else nchw, packed, strides=[int(s) for s in attrs.strides],
             padding=[int(p) for p in attrs.padding], dilation=[int(d) for d in attrs.dilation],
-            groups=groups, nchw_input=nchw is not None, primfunc_name_hint="conv2d")
+            groups=groups, nchw_input=nchw is not None, shuffle_groups=shuffle, primfunc_name_hint="conv2d")
 
     def _nchw_source(self, x):
         """The NCHW tensor `x` transposes to NHWC, or None."""
