@@ -171,11 +171,11 @@ def test_grouped_conv_vectors_stay_inside_a_group(target, x_shape, out_channels,
     assert lanes and all((out_channels // groups) % n == 0 for n in lanes), lanes
 
 
-def test_group_lanes_take_the_widest_vector_inside_a_group():
-    from sedge.tvm_passes.schedules.reduction import group_lanes
+def test_output_lanes_take_the_widest_vector_that_tiles_the_outputs():
+    from sedge.tvm_passes.schedules.reduction import output_lanes
 
-    assert [group_lanes(n, 16) for n in (5, 10, 16, 20, 24, 32)] == [5, 10, 16, 10, 12, 16]
-    assert [group_lanes(n, 8) for n in (5, 20, 3)] == [5, 5, 3]
+    assert [output_lanes(n, 16) for n in (5, 10, 16, 20, 24, 32, 40)] == [5, 10, 16, 10, 12, 16, 10]
+    assert [output_lanes(n, 8) for n in (5, 20, 3, 24)] == [5, 5, 3, 8]
 
 
 def _kernel_asm(mod, target):
