@@ -15,7 +15,7 @@ no cost. This pass
    (a weight's permutation runs at load time, with the other weight re-layouts),
 
 so that PackConvWeights finds it in front of a conv and folds it into the conv's input
-index. A take nothing folds stays a kernel of its own, a cheaper one than the chain.
+index. A take nothing folds stays a kernel of its own (the test with a residual add checks its numerics).
 """
 import numpy as np
 import tvm
