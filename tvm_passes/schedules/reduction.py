@@ -54,7 +54,9 @@ def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec,
     """(vector lanes, output vectors per tile, output columns per tile).
 
     `group_out`: output channels per group of a grouped conv whose groups read more than
-    one input channel; its vectors stay inside a group (see `output_lanes`). Among the tiles that divide the loops exactly and fit the accumulators in registers,
+    one input channel; its vectors stay inside a group (see `output_lanes`).
+
+    Among the tiles that divide the loops exactly and fit the accumulators in registers,
     take the one doing the most FMAs per load (`w_block * o_vectors / (w_block + o_vectors)`),
     discounted by the heap round trip of a tile too large for the stack (which only a long
     reduction amortises), preferring tiles whose weights (`reduce_size` per output) stay
@@ -92,7 +94,8 @@ def _group_out(block, o_var) -> int | None:
     depthwise conv's `o // multiplier` reads one channel per output: no gather); else None."""
     def find(node):
         if (isinstance(node, tirx.Mul) and isinstance(node.b, tirx.IntImm) and int(node.b) > 1
-                and isinstance(node.a, tirx.FloorDiv) and node.a.a.same_as(o_var) and isinstance(node.a.b, tirx.IntImm)):
+                and isinstance(node.a, tirx.FloorDiv) and node.a.a.same_as(o_var)
+                and isinstance(node.a.b, tirx.IntImm)):
             return int(node.a.b)
         # index arithmetic is binary nodes down to variables and constants
         operands = [getattr(node, side) for side in ("a", "b") if hasattr(node, side)]
