@@ -7,8 +7,9 @@ import tvm
 from tvm import relax
 
 from sedge.tvm_passes.passes.channel_shuffle import shuffle_groups
-from sedge.tvm_passes.pipeline import phases, sedge_pipeline
+from sedge.tvm_passes.pipeline import phases
 from sedge.tvm_passes.target import host_target
+from test_schedules import _run
 
 TARGET = tvm.target.Target(host_target())
 F = torch.nn.functional
@@ -72,14 +73,6 @@ def _rewritten(mod):
                 return mod["main"].script()
 
 
-def _run(mod, weights, x):
-    with tvm.transform.PassContext(opt_level=3):
-        executable = tvm.compile(sedge_pipeline(TARGET)(mod), TARGET, relax_pipeline=None)
-    vm = relax.VirtualMachine(executable, tvm.cpu())
-    params = list(vm["main_transform_params"]([tvm.runtime.tensor(w) for w in weights]))
-    return vm["main"](tvm.runtime.tensor(x), *params).numpy()
-
-
 @pytest.mark.parametrize("size, channels, groups, between", [
     (6, 40, 8, ()),  # wrn-28-10-shuffle-8's: 5 channels per group
     (5, 16, 4, ("scale", "relu")),  # and past a per-channel scale, a scalar add and a ReLU
@@ -90,7 +83,7 @@ def test_shuffle_folds_into_the_next_grouped_conv(size, channels, groups, betwee
     assert "R.reshape" not in main and "R.take" not in main, "no shuffle kernel is left"
     x = np.random.default_rng(1).standard_normal((1, channels, size, size), dtype=np.float32)
     want = reference(torch.tensor(x)).numpy()
-    got = _run(mod, weights, x)
+    got = _run(mod, TARGET, [x, *weights])
     assert np.max(np.abs(got - want)) <= RTOL * np.max(np.abs(want))
 
 
@@ -99,7 +92,7 @@ def test_shuffle_before_a_full_tensor_operand_stays_a_kernel():
     assert _rewritten(mod).count("R.take") == 1, "the second shuffle meets a residual add: one take kernel"
     x = np.random.default_rng(2).standard_normal((1, 24, 4, 4), dtype=np.float32)
     want = reference(torch.tensor(x)).numpy()
-    got = _run(mod, weights, x)
+    got = _run(mod, TARGET, [x, *weights])
     assert np.max(np.abs(got - want)) <= RTOL * np.max(np.abs(want))
 
 

@@ -21,10 +21,28 @@ def mutate_functions(mutator: relax.PyExprMutator):
     return mutator.builder_.get()
 
 
+def bound_value(mutator: relax.PyExprMutator, expr):
+    """What the variable `expr` is bound to (None for a function parameter), or `expr` itself."""
+    return mutator.lookup_binding(expr) if isinstance(expr, relax.Var) else expr
+
+
 def bound_constant(mutator: relax.PyExprMutator, expr) -> Constant | None:
     """The Constant `expr` is, or the variable `expr` is bound to, else None."""
-    value = mutator.lookup_binding(expr) if isinstance(expr, relax.Var) else expr
+    value = bound_value(mutator, expr)
     return value if isinstance(value, Constant) else None
+
+
+def rewrite_for_cpu(mod, target, mutator_class):
+    """`mod` with every Relax function passed through `mutator_class(mod, spec, tile_shape)`
+    on an LLVM (CPU) target, `mod` itself elsewhere: the rewrites that lay weights out for
+    the register tiles the CPU schedule will choose get its spec and tile choice here."""
+    if target.kind.name != "llvm":
+        return mod
+    # the schedules import the pipeline, which imports this registry: import them late
+    from sedge.tvm_passes.schedules.cpu import cpu_spec
+    from sedge.tvm_passes.schedules.reduction import tile_shape
+
+    return mutate_functions(mutator_class(mod, cpu_spec(target), tile_shape))
 
 
 # registration order is run order: clamps become Relax ops before the layout rewrite sees them

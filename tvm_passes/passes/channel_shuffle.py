@@ -21,7 +21,7 @@ import numpy as np
 import tvm
 from tvm import relax
 
-from sedge.tvm_passes.passes import bound_constant, mutate_functions, register_pass
+from sedge.tvm_passes.passes import bound_constant, bound_value, mutate_functions, register_pass
 
 _LAYOUT_OPS = ("relax.reshape", "relax.permute_dims")
 _UNARY = ("relax.nn.relu", "relax.clip", "relax.sigmoid", "relax.tanh", "relax.nn.silu")
@@ -34,7 +34,7 @@ def _op_name(expr) -> str | None:
 
 def channel_permutation(mutator: relax.PyExprMutator, expr) -> tuple[relax.Expr, np.ndarray] | None:
     """(x, perm) when `expr` is `take(x, perm, axis=3)` with a constant perm, else None."""
-    value = mutator.lookup_binding(expr) if isinstance(expr, relax.Var) else expr
+    value = bound_value(mutator, expr)
     if _op_name(value) != "relax.take" or int(value.attrs.axis) != 3:
         return None
     indices = bound_constant(mutator, value.args[1])
@@ -75,7 +75,7 @@ class _Shuffles(relax.PyExprMutator):
             return call
         chain, source = [call], call.args[0]
         while True:  # back to the nearest tensor of the result's shape
-            value = self.lookup_binding(source) if isinstance(source, relax.Var) else None
+            value = bound_value(self, source)
             if _static_shape(source) == shape or _op_name(value) not in _LAYOUT_OPS:
                 break
             chain.append(value)

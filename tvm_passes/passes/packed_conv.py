@@ -20,7 +20,7 @@ import numpy as np
 import tvm
 from tvm import relax, te, topi
 
-from sedge.tvm_passes.passes import bound_constant, mutate_functions, register_pass
+from sedge.tvm_passes.passes import bound_constant, bound_value, register_pass, rewrite_for_cpu
 from sedge.tvm_passes.passes.channel_shuffle import channel_permutation, shuffle_groups
 
 
@@ -96,7 +96,7 @@ class _Packer(relax.PyExprMutator):
 
     def _nchw_source(self, x):
         """The NCHW tensor `x` transposes to NHWC, or None."""
-        value = self.lookup_binding(x) if isinstance(x, relax.Var) else None
+        value = bound_value(self, x)
         if (isinstance(value, relax.Call) and value.op == tvm.ir.Op.get("relax.permute_dims")
                 and value.attrs.axes is not None and [int(a) for a in value.attrs.axes] == [0, 2, 3, 1]):
             return value.args[0]
@@ -107,13 +107,9 @@ class _Packer(relax.PyExprMutator):
 def pack_conv_weights(target: tvm.target.Target) -> tvm.transform.Pass:
     @tvm.transform.module_pass(opt_level=0, name="PackConvWeights")
     def rewrite(mod, _ctx):
-        # the schedules import the pipeline, which imports this registry: import them late
-        from sedge.tvm_passes.schedules.cpu import cpu_spec
-        from sedge.tvm_passes.schedules.reduction import tile_shape
-
+        packed = rewrite_for_cpu(mod, target, _Packer)
         if target.kind.name != "llvm":
-            return mod
-        packed = mutate_functions(_Packer(mod, cpu_spec(target), tile_shape))
-        return relax.transform.DeadCodeElimination()(packed)  # folded input transposes
+            return packed
+        return relax.transform.DeadCodeElimination()(packed)  # folded input transposes and shuffles
 
     return rewrite

@@ -22,7 +22,7 @@ import numpy as np
 import tvm
 from tvm import relax, te, tirx, topi
 
-from sedge.tvm_passes.passes import mutate_functions, register_pass
+from sedge.tvm_passes.passes import register_pass, rewrite_for_cpu
 
 # F(m x m, 3x3) for output tiles m = 2 and 4 (Lavin & Gray, sections 4.1-4.2): output
 # transform A^T (m x a), input transform B^T (a x a), weight transform G (a x 3), a = m + 2
@@ -199,12 +199,6 @@ class _Winograd(relax.PyExprMutator):
 def winograd_conv(target: tvm.target.Target) -> tvm.transform.Pass:
     @tvm.transform.module_pass(opt_level=0, name="WinogradConv")
     def rewrite(mod, _ctx):
-        # the schedules import the pipeline, which imports this registry: import them late
-        from sedge.tvm_passes.schedules.cpu import cpu_spec
-        from sedge.tvm_passes.schedules.reduction import tile_shape
-
-        if target.kind.name != "llvm":
-            return mod
-        return mutate_functions(_Winograd(mod, cpu_spec(target), tile_shape))
+        return rewrite_for_cpu(mod, target, _Winograd)
 
     return rewrite
