@@ -118,7 +118,7 @@ class _Shuffles(relax.PyExprMutator):
         if name == "relax.nn.conv2d":
             attrs = call.attrs
             if (position != 0 or (attrs.data_layout, attrs.kernel_layout, attrs.out_layout) != ("NHWC", "HWIO", "NHWC")
-                    or int(attrs.groups) != channels or _static_shape(operands[1])[2:] != (1, channels)):
+                    or int(attrs.groups) != channels or (_static_shape(operands[1]) or ())[2:] != (1, channels)):
                 return call  # not depthwise with one output per channel
             operands = [source, permuted(operands[1], 3)]
         elif name in _BINARY:
