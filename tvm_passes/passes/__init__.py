@@ -45,8 +45,10 @@ def rewrite_for_cpu(mod, target, mutator_class):
     return mutate_functions(mutator_class(mod, cpu_spec(target), tile_shape))
 
 
-# registration order is run order: clamps become Relax ops before the layout rewrite sees them
-from sedge.tvm_passes.passes import scalar_clamps  # noqa: E402,F401,I001 - registers its pass
+# registration order is run order: batch-norms fold into convs while those are still NCHW/OIHW;
+# clamps become Relax ops before the layout rewrite sees them
+from sedge.tvm_passes.passes import fold_batch_norm  # noqa: E402,F401,I001 - registers its pass
+from sedge.tvm_passes.passes import scalar_clamps  # noqa: E402,F401 - registers its pass
 from sedge.tvm_passes.passes import inline_constructs  # noqa: E402,F401 - after construct passes, before layouts
 from sedge.tvm_passes.passes import channels_last  # noqa: E402,F401 - registers its pass
 from sedge.tvm_passes.passes import channel_shuffle  # noqa: E402,F401 - after channels_last: NHWC shuffles

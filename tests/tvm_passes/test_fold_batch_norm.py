@@ -1,0 +1,138 @@
+"""FoldBatchNorm: a conv's batch-norm goes into its weights and one bias add; a batch-norm
+elsewhere becomes one multiply-add; numerics against PyTorch either way."""
+import numpy as np
+import pytest
+import torch
+import tvm
+from tvm import relax
+
+from sedge.frontend.loaders.pytorch import from_program
+from sedge.runtime.metadata import TensorSpec
+from sedge.tvm_passes.pipeline import phases
+from sedge.tvm_passes.target import host_target
+from test_schedules import _close, _run
+
+TARGET = tvm.target.Target(host_target())
+
+
+def _bn(channels, seed):
+    """A batch-norm with statistics and affine parameters far from the identity."""
+    bn = torch.nn.BatchNorm2d(channels)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for tensor in (bn.weight, bn.bias, bn.running_mean):
+            tensor.copy_(torch.randn(channels, generator=generator))
+        bn.running_var.copy_(torch.rand(channels, generator=generator) + 0.5)
+    return bn
+
+
+class ConvBN(torch.nn.Module):
+    """grouped conv (+ bias) -> BN -> ReLU."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn = torch.nn.Conv2d(8, 12, 3, padding=1, groups=4), _bn(12, 1)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class PreActivation(torch.nn.Module):
+    """A residual sum read twice: by its pre-activation BN and by the next sum."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn = torch.nn.Conv2d(8, 8, 1, bias=False), _bn(8, 2)
+
+    def forward(self, x):
+        s = x + x * 0.5
+        return s + self.conv(torch.relu(self.bn(s)))
+
+
+class SharedConv(torch.nn.Module):
+    """A conv whose output is read by its BN and by an add: its weights stay as they are."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn = torch.nn.Conv2d(8, 8, 3, padding=1, bias=False), _bn(8, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return self.bn(y) + y
+
+
+def _import(model, shape):
+    program = torch.export.export(model.eval(), (torch.zeros(shape),))
+    mod, params = from_program(program, [TensorSpec("x", shape, "float32")])[:2]
+    return mod, params
+
+
+def _rewritten(mod):
+    stages = phases(TARGET)
+    with TARGET:
+        return tvm.transform.Sequential(stages["import-cleanup"] + stages["rewrite"][:1])(mod)
+
+
+def _ops(func):
+    names = []
+    relax.analysis.post_order_visit(func.body, lambda e: names.append(e.op.name) if isinstance(e, relax.Call)
+                                    and isinstance(e.op, tvm.ir.Op) else None)
+    return names
+
+
+def _check_numerics(model, shape):
+    mod, params = _import(model, shape)
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    with torch.no_grad():
+        want = model(torch.tensor(x)).numpy()
+    _close(_run(mod, TARGET, [x, *params]), want)
+
+
+def _main_ops(mod):
+    """The ops of `main` after FoldBatchNorm, weight lifting and constant folding, as the
+    pipeline runs them: the work left per inference."""
+    lifted = relax.transform.LiftTransformParams()(_rewritten(mod))
+    return _ops(relax.transform.FoldConstant()(lifted)["main"])
+
+
+def test_conv_batch_norm_folds_into_weights_and_one_add():
+    mod, _ = _import(ConvBN(), (1, 8, 6, 6))
+    ops = _main_ops(mod)
+    assert sorted(ops) == ["relax.add", "relax.nn.conv2d", "relax.nn.relu"], ops
+    _check_numerics(ConvBN(), (2, 8, 6, 6))
+
+
+def test_batch_norm_without_a_conv_becomes_one_multiply_add():
+    mod, _ = _import(PreActivation(), (1, 8, 5, 5))
+    ops = _main_ops(mod)
+    assert "relax.divide" not in ops and "relax.subtract" not in ops, ops
+    # x * 0.5, x + that, the BN's multiply and add, the residual add
+    assert ops.count("relax.multiply") == 2 and ops.count("relax.add") == 3, ops
+    _check_numerics(PreActivation(), (1, 8, 5, 5))
+
+
+def test_conv_read_twice_keeps_its_weights():
+    mod, _ = _import(SharedConv(), (1, 8, 5, 5))
+    folded = _rewritten(mod)["main"]
+    conv = next(b.value for block in folded.body.blocks for b in block.bindings
+                if isinstance(b.value, relax.Call) and b.value.op == tvm.ir.Op.get("relax.nn.conv2d"))
+    assert any(conv.args[1].same_as(p) for p in folded.params)  # the parameter itself, unscaled
+    assert "relax.divide" not in _main_ops(mod)
+    _check_numerics(SharedConv(), (1, 8, 5, 5))
+
+
+@pytest.mark.parametrize("operand", ["input", "weight"])
+def test_only_weight_operands_fold(operand):
+    """A scale computed from the model's input is data, not a weight: nothing folds."""
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 4, 3, 3), "float32"))
+    w = relax.Var("w", relax.TensorType((4, 4, 1, 1), "float32"))
+    s = relax.Var("s", relax.TensorType((1, 4, 1, 1), "float32"))
+    with bb.function("main", [x, w, s], {"num_input": 1}):
+        with bb.dataflow():
+            y = bb.emit(relax.op.nn.conv2d(x, w))
+            scale = s if operand == "weight" else bb.emit(relax.op.mean(x, axis=[2, 3], keepdims=True))
+            out = bb.emit_output(relax.op.multiply(y, scale))
+        bb.emit_func_output(out)
+    ops = _main_ops(bb.get())
+    assert ("relax.multiply" in ops) == (operand == "input"), ops
