@@ -1,9 +1,11 @@
 """sedge against ONNX Runtime and PyTorch, per model, in one process and one run.
 
     python -m benchmarks.models resnet18 mobilenetv2 resnet56 [more zoo names or .onnx files]
-        [--threads N] [--repeat 30] [--warmup 5] [-o benchmarks/results]
+        [--threads N] [--repeat 30] [--warmup 5] [--from-pytorch] [-o benchmarks/results]
 
-Each model is exported once to ONNX; sedge compiles that file and ONNX Runtime runs it;
+Each model is exported once to ONNX; sedge compiles that file and ONNX Runtime runs it
+(with --from-pytorch, sedge compiles a zoo model from its PyTorch program instead, as
+`sedge compile zoo:NAME` does: the exporter's batch-norm folding is then sedge's own);
 PyTorch runs the zoo model eagerly (channels-last, inference mode; not for bare .onnx
 files). All engines use the same pinned thread count and the same input, warm up, then
 run in interleaved blocks of BLOCK runs (sedge, ORT, PyTorch, sedge, ...), so that load
@@ -37,6 +39,7 @@ CPU_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", 
 @dataclass
 class ModelResult:
     model: str
+    sedge_source: str  # what sedge compiled: "onnx" (the export ORT runs) or "pytorch"
     latency_ms: dict  # engine -> median ms over `repeat` runs
     compile_seconds: float
     max_rel_error: float
@@ -100,7 +103,7 @@ def _prepare(name: str, workdir: Path):
     return path, module, first.name, x
 
 
-def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int):
+def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, sedge_source: str):
     """name -> zero-argument callable running one inference; plus sedge's compile time,
     executor and the ORT outputs used for verification."""
     import onnxruntime
@@ -110,14 +113,14 @@ def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int):
     from sedge.runtime.executor import Executor
 
     started = time.perf_counter()
-    package = sedge.compile(sedge.load(str(path)), sedge.CompileOptions(output=str(path.with_suffix(".tar"))))
+    package = sedge.compile(sedge.load(sedge_source), sedge.CompileOptions(output=str(path.with_suffix(".tar"))))
     compile_seconds = time.perf_counter() - started
     executor = Executor(package)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feed = {input_name: x}
-    engines = {"sedge": lambda: executor.run(feed), "onnxruntime": lambda: session.run(None, feed)}
+    feed = {executor.metadata.inputs[0].name: x}  # the PyTorch program may name its input unlike the export
+    engines = {"sedge": lambda: executor.run(feed), "onnxruntime": lambda: session.run(None, {input_name: x})}
     if module is not None:
         torch.set_num_threads(threads)
         module = module.to(memory_format=torch.channels_last)
@@ -131,11 +134,14 @@ def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int):
     return engines, compile_seconds, executor, feed
 
 
-def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path) -> ModelResult:
+def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path,
+                from_pytorch: bool = False) -> ModelResult:
     from sedge.runtime.profiler import profile
 
     path, module, input_name, x = _prepare(name, workdir)
-    engines, compile_seconds, executor, feed = _engines(path, module, input_name, x, threads)
+    from_pytorch = from_pytorch and module is not None  # a bare .onnx file has no PyTorch program
+    sedge_source = f"zoo:{name.removeprefix('zoo:')}" if from_pytorch else str(path)
+    engines, compile_seconds, executor, feed = _engines(path, module, input_name, x, threads, sedge_source)
     got, want = engines["sedge"]()[0], engines["onnxruntime"]()[0]
     rel_error = float(np.max(np.abs(got.astype(np.float64) - want)) / max(float(np.max(np.abs(want))), 1e-30))
     for _ in range(warmup):
@@ -152,7 +158,7 @@ def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path
                 samples[engine].append((time.perf_counter() - started) * 1e3)
     rows = profile(executor, feed, runs=repeat)[:5]
     return ModelResult(
-        model=name, latency_ms={e: float(np.median(s)) for e, s in samples.items()},
+        model=name, sedge_source="pytorch" if from_pytorch else "onnx", latency_ms={e: float(np.median(s)) for e, s in samples.items()},
         compile_seconds=round(compile_seconds, 2), max_rel_error=rel_error, verified=rel_error <= RTOL,
         top_kernels=[{"name": r.name, "percent": round(r.percent, 1), "duration_us": round(r.duration_us, 1),
                       "shapes": r.shapes} for r in rows])
@@ -165,11 +171,11 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
     def ratio(value):
         return f"{value:.2f}x" if value else "-"
 
-    lines = ["| model | sedge (ms) | ONNX Runtime (ms) | PyTorch (ms) | sedge / ORT | PyTorch / ORT | "
-             "compile (s) | max rel error | dominant sedge kernel |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | sedge compiled from | sedge (ms) | ONNX Runtime (ms) | PyTorch (ms) | sedge / ORT | PyTorch / ORT | "
+             "compile (s) | max rel error | dominant sedge kernel |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         top = r.top_kernels[0] if r.top_kernels else {"name": "-", "percent": 0}
-        lines.append(f"| {r.model} | {ms(r.latency_ms.get('sedge'))} | {ms(r.latency_ms.get('onnxruntime'))} | "
+        lines.append(f"| {r.model} | {r.sedge_source} | {ms(r.latency_ms.get('sedge'))} | {ms(r.latency_ms.get('onnxruntime'))} | "
                      f"{ms(r.latency_ms.get('pytorch'))} | {ratio(r.ratio('sedge'))} | {ratio(r.ratio('pytorch'))} | "
                      f"{r.compile_seconds:.1f} | {r.max_rel_error:.1e} {'PASS' if r.verified else 'FAIL'} | "
                      f"{top['name']} ({top['percent']:.0f}%) |")
@@ -187,6 +193,8 @@ def _parse(argv):
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for every engine")
     parser.add_argument("--repeat", type=int, default=30, help="timed runs per engine and model (median)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed rounds first")
+    parser.add_argument("--from-pytorch", action="store_true",
+                        help="sedge compiles zoo models from their PyTorch program, not the ONNX export")
     parser.add_argument("-o", "--output", default="benchmarks/results", help="folder for models.json and models.md")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.repeat < 1 or args.warmup < 0:
@@ -210,7 +218,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="sedge-bench-") as tmp:
         for name in args.models:
             try:
-                results.append(bench_model(name, args.repeat, args.warmup, args.threads, Path(tmp)))
+                results.append(bench_model(name, args.repeat, args.warmup, args.threads, Path(tmp),
+                                           args.from_pytorch))
             except SedgeError as err:
                 print(f"error: {name}: {err}", file=sys.stderr)
                 return err.exit_code
