@@ -104,6 +104,12 @@ def _group_out(block, o_var) -> int | None:
     return next((k for k in (find(r.region[-1].min) for r in block.reads) if k is not None), None)
 
 
+def _feeds_only(sch, producer, consumers) -> bool:
+    """Whether every block reading `producer`'s output is one of `consumers`."""
+    found = sch.get_consumers(producer)
+    return bool(found) and all(any(sch.get(c).same_as(sch.get(k)) for k in consumers) for c in found)
+
+
 def _is_copy(block) -> bool:
     """Whether `block` only copies its input (the pad of an unpadded conv): nothing to compute once."""
     return isinstance(block.body, tirx.BufferStore) and isinstance(block.body.value, TensorLoad)
@@ -157,6 +163,11 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
         return None  # the vectorised axis must be contiguous in the output
     position = blocks.index(main)
     prologue, epilogue = blocks[:position], blocks[position + 1:]
+    for producer in [p for p in prologue if _feeds_only(sch, p, epilogue)]:
+        # elementwise work on the residual branch that the epilogue adds (its bias, when a
+        # batch-norm folded into its conv): applied to the tile in registers, like the epilogue
+        sch.compute_inline(producer)
+        prologue.remove(producer)
     for consumer in epilogue[:-1]:
         sch.compute_inline(consumer)  # elementwise chain -> one write-back block
     o_loop = loops[spatial[-1]]
