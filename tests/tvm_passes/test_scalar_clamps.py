@@ -1,4 +1,4 @@
-"""ONNX Clip (ReLU6) reaches the layout rewrite as Relax ops and fuses into the conv kernel."""
+"""ONNX Clip and PyTorch's ReLU6 reach the layout rewrite as Relax ops and fuse into the conv kernel."""
 import numpy as np
 import onnx
 import torch
@@ -63,3 +63,26 @@ def test_clip_bounds_are_evaluated_in_numpy():
     text = mod["main"].script()
     assert "R.isnan" not in text and "R.where" not in text
     assert "R.maximum" in text and "R.minimum" in text
+
+
+def test_pytorch_relu6_fuses_into_the_conv_without_transposes():
+    """The PyTorch importer's `relax.clip` (ReLU6) becomes maximum/minimum: no transpose
+    pair around it, one conv kernel with the clamp in its epilogue; numerics against PyTorch."""
+    from sedge.frontend.loaders.pytorch import from_program
+    from sedge.runtime.metadata import TensorSpec
+    from test_schedules import _close, _run
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.ReLU6(), torch.nn.Conv2d(8, 8, 1)).eval()
+    shape = (1, 4, 6, 6)
+    mod, params = from_program(torch.export.export(model, (torch.zeros(shape),)), [TensorSpec("x", shape, "float32")])[:2]
+    assert "R.clip" in mod["main"].script()
+    with tvm.transform.PassContext(opt_level=3):
+        lowered = sedge_pipeline(TARGET)(mod)
+    kernels = []  # what `main` runs per inference (weight re-layouts are in main_transform_params)
+    relax.analysis.post_order_visit(lowered["main"].body, lambda e: kernels.append(e.op.name_hint) if isinstance(
+        e, relax.Call) and isinstance(e.op, tvm.ir.GlobalVar) else None)
+    assert len([k for k in kernels if "transpose" in k or "clip" in k]) == 1, kernels  # the NCHW output only
+    assert any("conv2d" in k and "maximum" in k and "minimum" in k for k in kernels), kernels
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32) * 4
+    with torch.no_grad():
+        _close(_run(mod, TARGET, [x, *params]), model(torch.tensor(x)).numpy())
