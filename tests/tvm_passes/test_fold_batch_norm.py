@@ -8,6 +8,7 @@ from tvm import relax
 
 from sedge.frontend.loaders.pytorch import from_program
 from sedge.runtime.metadata import TensorSpec
+from sedge.tvm_passes.passes import PASSES
 from sedge.tvm_passes.pipeline import phases
 from sedge.tvm_passes.target import host_target
 from test_schedules import _close, _run
@@ -68,9 +69,8 @@ def _import(model, shape):
 
 
 def _rewritten(mod):
-    stages = phases(TARGET)
     with TARGET:
-        return tvm.transform.Sequential(stages["import-cleanup"] + stages["rewrite"][:1])(mod)
+        return tvm.transform.Sequential(phases(TARGET)["import-cleanup"] + [PASSES["FoldBatchNorm"](TARGET)])(mod)
 
 
 def _ops(func):

@@ -4,6 +4,7 @@
 order the `rewrite` phase runs them. Register with `@register_pass("Name")`.
 A pass returns the module unchanged where it cannot handle a case (or target).
 """
+import tvm
 from tvm import relax
 from tvm.ir.expr import Constant
 
@@ -19,6 +20,19 @@ def mutate_functions(mutator: relax.PyExprMutator):
         if isinstance(func, relax.Function):
             mutator.builder_.update_func(gv, mutator.visit_expr(func))
     return mutator.builder_.get()
+
+
+def op_name(expr) -> str | None:
+    """The name of the Relax op `expr` calls, or None when it is no op call."""
+    return expr.op.name if isinstance(expr, relax.Call) and isinstance(expr.op, tvm.ir.Op) else None
+
+
+def static_shape(expr) -> tuple | None:
+    """`expr`'s shape as ints, or None when it is unknown or symbolic."""
+    shape = getattr(expr.ty, "shape", None)
+    if shape is None or not all(isinstance(d, tvm.tirx.IntImm) for d in shape):
+        return None
+    return tuple(int(d) for d in shape)
 
 
 def bound_value(mutator: relax.PyExprMutator, expr):

@@ -21,21 +21,19 @@ import numpy as np
 import tvm
 from tvm import relax
 
-from sedge.tvm_passes.passes import bound_constant, bound_value, mutate_functions, register_pass
+from sedge.tvm_passes.passes import (bound_constant, bound_value, mutate_functions, op_name, register_pass,
+                                     static_shape)
 
 _LAYOUT_OPS = ("relax.reshape", "relax.permute_dims")
 _UNARY = ("relax.nn.relu", "relax.clip", "relax.sigmoid", "relax.tanh", "relax.nn.silu")
 _BINARY = ("relax.add", "relax.subtract", "relax.multiply", "relax.divide", "relax.maximum", "relax.minimum")
 
 
-def _op_name(expr) -> str | None:
-    return expr.op.name if isinstance(expr, relax.Call) and isinstance(expr.op, tvm.ir.Op) else None
-
 
 def channel_permutation(mutator: relax.PyExprMutator, expr) -> tuple[relax.Expr, np.ndarray] | None:
     """(x, perm) when `expr` is `take(x, perm, axis=3)` with a constant perm, else None."""
     value = bound_value(mutator, expr)
-    if _op_name(value) != "relax.take" or int(value.attrs.axis) != 3:
+    if op_name(value) != "relax.take" or int(value.attrs.axis) != 3:
         return None
     indices = bound_constant(mutator, value.args[1])
     return None if indices is None else (value.args[0], indices.value.numpy())
@@ -49,18 +47,12 @@ def shuffle_groups(perm: np.ndarray) -> int | None:
                  and np.array_equal(perm, m % g * (channels // g) + m // g)), None)
 
 
-def _static_shape(expr) -> tuple | None:
-    shape = getattr(expr.ty, "shape", None)
-    if shape is None or not all(isinstance(d, tvm.tirx.IntImm) for d in shape):
-        return None
-    return tuple(int(d) for d in shape)
-
 
 @relax.expr_functor.mutator
 class _Shuffles(relax.PyExprMutator):
     def visit_call_(self, call):
         call = super().visit_call_(call)
-        name = _op_name(call)
+        name = op_name(call)
         if name in _LAYOUT_OPS:
             return self._as_take(call)
         if name == "relax.nn.conv2d" or name in _UNARY or name in _BINARY:
@@ -70,22 +62,22 @@ class _Shuffles(relax.PyExprMutator):
     def _as_take(self, call):
         """`take(x, perm, axis=3)` for a layout chain ending at `call` that permutes the
         channels of an NHWC tensor x, else `call`."""
-        shape = _static_shape(call)
+        shape = static_shape(call)
         if shape is None or len(shape) != 4:
             return call
         chain, source = [call], call.args[0]
         while True:  # back to the nearest tensor of the result's shape
             value = bound_value(self, source)
-            if _static_shape(source) == shape or _op_name(value) not in _LAYOUT_OPS:
+            if static_shape(source) == shape or op_name(value) not in _LAYOUT_OPS:
                 break
             chain.append(value)
             source = value.args[0]
-        if len(chain) < 2 or _static_shape(source) != shape:
+        if len(chain) < 2 or static_shape(source) != shape:
             return call
         index = np.arange(np.prod(shape)).reshape(shape)
         moved = index
         for op in reversed(chain):
-            if _op_name(op) == "relax.reshape":
+            if op_name(op) == "relax.reshape":
                 moved = moved.reshape([int(d) for d in op.ty.shape])
             elif op.attrs.axes is None:
                 moved = moved.transpose()
@@ -118,12 +110,12 @@ class _Shuffles(relax.PyExprMutator):
         if name == "relax.nn.conv2d":
             attrs = call.attrs
             if (position != 0 or (attrs.data_layout, attrs.kernel_layout, attrs.out_layout) != ("NHWC", "HWIO", "NHWC")
-                    or int(attrs.groups) != channels or (_static_shape(operands[1]) or ())[2:] != (1, channels)):
+                    or int(attrs.groups) != channels or (static_shape(operands[1]) or ())[2:] != (1, channels)):
                 return call  # not depthwise with one output per channel
             operands = [source, permuted(operands[1], 3)]
         elif name in _BINARY:
             other = operands[1 - position]
-            other_shape = _static_shape(other)
+            other_shape = static_shape(other)
             if other_shape is None or int(np.prod(other_shape)) not in (1, channels) or (
                     other_shape and other_shape[-1] != int(np.prod(other_shape))):
                 return call  # a full tensor, not a per-channel or scalar operand

@@ -21,7 +21,7 @@ import tvm
 from tvm import relax
 from tvm.ir.expr import Constant, StringImm
 
-from sedge.tvm_passes.passes import bound_value, mutate_functions, register_pass
+from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name, register_pass, static_shape
 
 _AFFINE = ("relax.add", "relax.subtract", "relax.multiply", "relax.divide")
 _COMMUTATIVE = ("relax.add", "relax.multiply")
@@ -32,15 +32,6 @@ _ARITH = {"relax.add": (np.add, relax.op.add), "relax.subtract": (np.subtract, r
 _RESHAPES = ("relax.expand_dims", "relax.reshape", "relax.broadcast_to")
 
 
-def _op_name(expr) -> str | None:
-    return expr.op.name if isinstance(expr, relax.Call) and isinstance(expr.op, tvm.ir.Op) else None
-
-
-def _static_shape(expr) -> tuple | None:
-    shape = getattr(expr.ty, "shape", None)
-    if shape is None or not all(isinstance(d, tvm.tirx.IntImm) for d in shape):
-        return None
-    return tuple(int(d) for d in shape)
 
 
 class _Chains:
@@ -59,14 +50,16 @@ class _Chains:
             if isinstance(block, relax.DataflowBlock):
                 self.users.update(relax.analysis.udchain(block))
         self._weight_only = {}
+        # variable -> (data, op name, weight operand) of each affine binding
+        self.steps = {var: step for var, step in ((v, self._step(value)) for v, value in self.values.items())
+                      if step is not None}
         self.ends = {}
-        for var, value in self.values.items():
-            step = self._step(value)
-            if step is None or self._next_step_of(var) is not None:
-                continue  # not affine, or not the end of its chain
+        for var, step in self.steps.items():
+            if self._next_step_of(var) is not None:
+                continue  # not the end of its chain
             steps, source = [step[1:]], step[0]
-            while self.single_use(source) and self._step(self.values.get(source)) is not None:
-                previous = self._step(self.values[source])
+            while self.single_use(source) and source in self.steps:
+                previous = self.steps[source]
                 steps.insert(0, previous[1:])
                 source = previous[0]
             self.ends[var] = (source, steps)
@@ -78,20 +71,19 @@ class _Chains:
         """The affine op that is the only use of `var`, if there is one."""
         if not self.single_use(var):
             return None
-        user = self.users[var][0]
-        step = self._step(self.values.get(user))
+        step = self.steps.get(self.users[var][0])
         return step if step is not None and step[0].same_as(var) else None
 
     def _step(self, value):
         """(data, op name, weight operand) when `value` is an affine op of data and a weight
         that keeps the data's shape and dtype, else None."""
-        name = _op_name(value)
+        name = op_name(value)
         if name not in _AFFINE:
             return None
         lhs, rhs = value.args
         for data, weight in [(lhs, rhs), (rhs, lhs)] if name in _COMMUTATIVE else [(lhs, rhs)]:
             if (self.weight_only(weight) and not self.weight_only(data)
-                    and _static_shape(data) is not None and _static_shape(data) == _static_shape(value)
+                    and static_shape(data) is not None and static_shape(data) == static_shape(value)
                     and str(data.ty.dtype) == str(value.ty.dtype) == str(weight.ty.dtype)):
                 return data, name, weight
         return None
@@ -160,9 +152,9 @@ class _Folder(relax.PyExprMutator):
         conv = self._conv_taking_scale(source, steps)
         if conv is not None and scale is not None:
             x, w = (self.visit_expr(a) for a in conv.args)
-            out_shape = _static_shape(conv)
+            out_shape = static_shape(conv)
             channel = str(conv.attrs.out_layout).index("C")
-            kernel_shape = _static_shape(conv.args[1])
+            kernel_shape = static_shape(conv.args[1])
             per_output = [1] * len(kernel_shape)
             per_output[str(conv.attrs.kernel_layout).index("O")] = out_shape[channel]
             row = [1] * len(out_shape)
@@ -194,11 +186,11 @@ class _Folder(relax.PyExprMutator):
         value = bound_value(self, expr)
         if isinstance(value, Constant) and hasattr(value.value, "numpy"):
             return value.value.numpy()
-        name = _op_name(value)
+        name = op_name(value)
         if name not in _ARITH and name not in _RESHAPES:
             return None
         arrays = [self._evaluate(a) for a in (value.args[:1] if name in _RESHAPES else value.args)]
-        shape = _static_shape(value)
+        shape = static_shape(value)
         if any(a is None for a in arrays) or shape is None:
             return None
         if name in _RESHAPES:
@@ -208,15 +200,15 @@ class _Folder(relax.PyExprMutator):
     def _conv_taking_scale(self, source, steps):
         """The conv2d `source` is bound to when its weight can absorb the chain's scale."""
         conv = self.chains.values.get(source)
-        if _op_name(conv) != "relax.nn.conv2d" or not self.chains.single_use(source):
+        if op_name(conv) != "relax.nn.conv2d" or not self.chains.single_use(source):
             return None
         weight = conv.args[1]
         if (isinstance(self.chains.values.get(weight, weight), Constant) or not self.chains.weight_only(weight)
-                or _static_shape(conv) is None or _static_shape(weight) is None):
+                or static_shape(conv) is None or static_shape(weight) is None):
             return None
         channel = str(conv.attrs.out_layout).index("C")
-        out_shape = _static_shape(conv)
-        shapes = [_static_shape(w) for _, w in steps]
+        out_shape = static_shape(conv)
+        shapes = [static_shape(w) for _, w in steps]
         return conv if all(s is not None and _per_channel(s, out_shape, channel) for s in shapes) else None
 
 
