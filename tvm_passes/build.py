@@ -77,6 +77,7 @@ def compile_model(model, options: CompileOptions) -> Path:
     import tvm
 
     from sedge.tvm_passes.pipeline import sedge_pipeline
+    from sedge.tvm_passes.schedules import unscheduled_kernels
 
     _check(options)
     target_config = parse_target(options.target, options.target_options)
@@ -96,7 +97,8 @@ def compile_model(model, options: CompileOptions) -> Path:
         inputs=model.inputs, outputs=_outputs(model.mod), passes=collected.names, layers=records,
         params=[TensorSpec(n, list(p.shape), str(p.dtype)) for n, p in zip(model.param_names, model.params)],
         source=model.source, build={"seconds": round(build_seconds, 3), "opt_level": options.opt_level,
-                                    "cross_compiler": options.cross_compiler, "notes": model.notes})
+                                    "cross_compiler": options.cross_compiler, "notes": model.notes,
+                                    "unscheduled_kernels": unscheduled_kernels(lowered)})
     output = Path(options.output)
     with tempfile.TemporaryDirectory(prefix="sedge-build-") as tmp:
         library = Path(tmp) / _library_name(target_config, options)

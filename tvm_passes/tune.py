@@ -100,7 +100,7 @@ def _record_hand_schedules(tasks, target, builder, runner, database):
     from sedge.tvm_passes.schedules.cpu import cpu_spec
 
     spec = cpu_spec(target)
-    scheduled = [(task.dispatched[0], schedule_func(task.dispatched[0]["main"], spec)) for task in tasks]
+    scheduled = [(task.dispatched[0], schedule_func(task.dispatched[0]["main"], spec)[0]) for task in tasks]
     scheduled = [(mod, sch) for mod, sch in scheduled if sch is not None]
     built = builder.build([ms.builder.BuilderInput(sch.mod, target) for _, sch in scheduled])
     runnable = [(mod, sch, b, ms.arg_info.ArgInfo.from_prim_func(mod["main"]))

@@ -1,5 +1,6 @@
 """`sedge compile MODEL` / `tvmc compile MODEL`: import, optimise and build a package."""
 import json
+import sys
 from pathlib import Path
 
 from sedge.cli import command
@@ -114,3 +115,7 @@ def drive(args):
     meta = package.metadata
     print(f"compiled {args.model} for {json.dumps(meta.target)} in {meta.build['seconds']:.1f} s -> {package.path} "
           f"({len(meta.layers)} layers, {sum(r.macs for r in meta.layers) / 1e6:.1f} M MACs)")
+    slow = meta.build.get("unscheduled_kernels", {})
+    if slow:
+        print(f"warning: {len(slow)} kernel(s) run TVM's unscheduled loops (not vectorised or parallel): "
+              + "; ".join(f"{name} ({why})" for name, why in slow.items()), file=sys.stderr)

@@ -21,6 +21,7 @@ def test_sedge_compile_and_run_onnx_matches_onnxruntime(resnet_onnx, tmp_path):
     compiled = run_cli("compile", resnet_onnx, "-o", out)
     assert compiled.returncode == 0, compiled.stderr
     assert out.is_file() and "compiled" in compiled.stdout
+    assert "warning" not in compiled.stderr  # every kernel has a hand schedule
     ran = run_cli("run", out, "--print-time", "--repeat", "3", "--verify")
     assert ran.returncode == 0, ran.stderr
     assert "Execution time summary:" in ran.stdout
@@ -39,6 +40,26 @@ def test_tvmc_compile_with_a_tvmc_target_string(resnet_onnx, tmp_path):
     ran = run_cli("run", out, "--print-time", "--verify", program="tvmc")
     assert ran.returncode == 0, ran.stderr
     _verified(ran.stdout)
+
+
+def test_a_kernel_left_unscheduled_is_named_in_a_warning(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], axis=1)], "softmax",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 10])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 10])])
+    model = tmp_path / "softmax.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), model)
+    out = tmp_path / "s.tar"
+    compiled = run_cli("compile", model, "-o", out)
+    assert compiled.returncode == 0, compiled.stderr
+    assert "warning: 1 kernel(s) run TVM's unscheduled loops" in compiled.stderr
+    assert "softmax (no schedule rule fits this kernel)" in compiled.stderr
+    with tarfile.open(out) as tar:
+        meta = json.load(tar.extractfile("metadata.json"))
+    assert list(meta["build"]["unscheduled_kernels"]) == ["softmax"]
+    assert run_cli("run", out, "--verify").returncode == 0  # slow is still right
 
 
 def test_pt2_compiles_runs_and_matches_pytorch(resnet_pt2, tmp_path):

@@ -11,7 +11,10 @@ import torch
 import tvm
 from tvm import relax, tirx
 
+from sedge.frontend.loaders import load_model
+from sedge.tvm_passes import schedules
 from sedge.tvm_passes.pipeline import phases, sedge_pipeline
+from sedge.tvm_passes.schedules import unscheduled_kernels
 from sedge.tvm_passes.schedules.cpu import cpu_spec
 from sedge.tvm_passes.target import host_target
 
@@ -232,3 +235,47 @@ def test_tile_choice_weighs_the_heap_against_the_reduction_length():
     assert accumulators_on_stack(w_block, o_vectors, vec)
     vec, o_vectors, w_block = tile_shape(56, 64, 576, spec)  # 3x3x64: the heap is amortised
     assert w_block * o_vectors >= 16, "a long reduction keeps the widest register tile"
+
+
+def _softmax_model():
+    """A softmax: two reductions (max, then sum), a kernel no CPU rule takes."""
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((2, 10), "float32"))
+    with bb.function("main", [x]):
+        with bb.dataflow():
+            out = bb.emit_output(relax.op.nn.softmax(x))
+        bb.emit_func_output(out)
+    return bb.get()
+
+
+def test_a_kernel_no_rule_takes_is_marked_with_why():
+    with HOST, tvm.transform.PassContext(opt_level=3):
+        lowered = sedge_pipeline(HOST)(_softmax_model())
+    assert unscheduled_kernels(lowered) == {"softmax": "no schedule rule fits this kernel"}
+
+
+def test_a_rule_that_refuses_a_kernel_says_which_primitive_refused(monkeypatch):
+    def inline_the_output(sch, _spec):  # the output block cannot be inlined: a ScheduleError
+        sch.compute_inline(sch.get_child_blocks(sch.get_sblock("root"))[-1])
+        return True
+
+    monkeypatch.setattr(schedules, "RULES", (inline_the_output,))
+    funcs = _scheduled(_conv_block((1, 8, 6, 6), (8, 8, 3, 3), 1, 1, 1, residual=False), HOST)
+    marked = {name: str(f.attrs[schedules.UNSCHEDULED]) for name, f in funcs.items()
+              if schedules.UNSCHEDULED in f.attrs}
+    assert marked and all(why.startswith("inline_the_output: ") for why in marked.values()), marked
+
+
+# one zoo model per layer family, small members where the zoo has them: each kernel of each
+# must get a hand schedule (a rule that refused one once left resnet18's downsampling shortcut 200x slow)
+ZOO_FAMILIES = ("resnet18", "mobilenetv2-struct-b", "densenet-bc-40-48", "resnet20-csg-8x8-128", "resnet20-fft-50",
+                "wrn-16-2-shuffle-4", "wrn-16-2-tt-0.5", "wrn-16-2-hashed-0.25", "wrn-16-2-acdc", "wrn-16-2-rf-0.5",
+                "wrn-16-2-tucker-0.5")
+
+
+@pytest.mark.parametrize("name", ZOO_FAMILIES)
+def test_every_kernel_of_a_zoo_model_gets_a_schedule(name):
+    model = load_model(f"zoo:{name}")
+    with HOST, tvm.transform.PassContext(opt_level=3):
+        lowered = sedge_pipeline(HOST)(model.mod)
+    assert unscheduled_kernels(lowered) == {}
