@@ -237,6 +237,20 @@ def test_tile_choice_weighs_the_heap_against_the_reduction_length():
     assert w_block * o_vectors >= 16, "a long reduction keeps the widest register tile"
 
 
+
+def test_grouped_tiles_count_one_input_broadcast_per_group():
+    """Groups read different inputs: a tile across k groups broadcasts k inputs per column."""
+    from sedge.tvm_passes.schedules.cpu import CpuSpec
+    from sedge.tvm_passes.schedules.reduction import tile_shape
+
+    avx512 = CpuSpec(lanes=16, registers=32)
+    # 160 -> 40 in 8 groups (20 in, 5 out each): one group's vector down 16 columns, not 4 groups x 4
+    assert tile_shape(32, 40, 20, avx512, group_out=5) == (5, 1, 16)
+    # 40 -> 160 in 8 groups (20 out each, two 10-lane vectors): both vectors of one group share its broadcasts
+    assert tile_shape(32, 160, 5, avx512, group_out=20) == (10, 2, 8)
+    # a dense conv shares every broadcast across the tile's vectors: the square-ish tile stays
+    assert tile_shape(56, 64, 576, avx512) == (16, 4, 4)
+
 def _softmax_model():
     """A softmax: two reductions (max, then sum), a kernel no CPU rule takes."""
     bb = relax.BlockBuilder()
