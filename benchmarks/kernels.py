@@ -5,8 +5,9 @@ convs of shuffle layers, depthwise and pointwise convs, an RGB stem).
     python -m benchmarks.kernels [--threads N] [--repeat 50] [-o benchmarks/results]
 
 Each kernel is conv + bias + ReLU in channels-last, compiled through sedge's pipeline (so
-it is the fused, scheduled kernel a model gets), timed with TVM's time evaluator (median),
-and checked against PyTorch. Writes kernels.json and kernels.md.
+it is the fused, scheduled kernel a model gets), checked against PyTorch, and timed with
+TVM's time evaluator in rounds: each round times every kernel once (10 runs), and a
+kernel's time is its median over the rounds. Writes kernels.json and kernels.md.
 
 The table compares direct convolutions, so the WinogradConv rewrite is disabled for them;
 resnet18's 3x3 convs are then measured again as the Winograd kernels a model gets, their
@@ -63,7 +64,9 @@ def _module(size, c_in, c_out, kernel, stride, padding, groups):
     return bb.get()
 
 
-def bench_kernel(shape, repeat: int, winograd: bool = False) -> dict:
+def build_kernel(shape, winograd: bool = False):
+    """Compile one kernel shape and check it against PyTorch: (time_once, result), where
+    `time_once()` returns the mean seconds of one timed batch of 10 runs."""
     import torch
     import tvm
     from tvm import relax
@@ -87,17 +90,31 @@ def bench_kernel(shape, repeat: int, winograd: bool = False) -> dict:
     got = vm["main"](*args).numpy().transpose(0, 3, 1, 2)
     want = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride, padding,
                                                  groups=groups)).numpy()
-    timer = vm.time_evaluator("main", tvm.cpu(), number=10, repeat=repeat)(*args)
-    seconds = float(np.median(timer.results))
-    flops = 2 * want.size * (c_in // groups) * kernel * kernel
-    return {"ms": seconds * 1e3, "gflops": flops / seconds / 1e9, "mflop": flops / 1e6,
-            "max_rel_error": float(np.max(np.abs(got - want)) / np.max(np.abs(want)))}
+    timer = vm.time_evaluator("main", tvm.cpu(), number=10, repeat=1)
+
+    def time_once() -> float:
+        return float(timer(*args).results[0])
+
+    return time_once, {"mflop": 2 * want.size * (c_in // groups) * kernel * kernel / 1e6,
+                       "max_rel_error": float(np.max(np.abs(got - want)) / np.max(np.abs(want)))}
+
+
+def time_interleaved(timers: dict, rounds: int) -> dict:
+    """{name: median seconds}: every kernel timed once per round, in turn, so that a slow
+    spell of a shared machine falls on all kernels alike rather than on whichever one was
+    running (the table's result is the ratio between kernels)."""
+    seconds = {name: [] for name in timers}
+    for _ in range(rounds):
+        for name, time_once in timers.items():
+            seconds[name].append(time_once())
+    return {name: float(np.median(values)) for name, values in seconds.items()}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.kernels", description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--repeat", type=int, default=50, help="timed repeats of 10 runs each (median)")
+    parser.add_argument("--repeat", type=int, default=50,
+                        help="rounds, each timing every kernel once over 10 runs (median over rounds)")
     parser.add_argument("-o", "--output", default="benchmarks/results", help="folder for kernels.json and kernels.md")
     args = parser.parse_args(argv)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # read once, when TVM starts its thread pool
@@ -105,9 +122,11 @@ def main(argv=None) -> int:
     from benchmarks.models import machine
     from sedge.files import atomic_write
 
-    results = {}
+    timers, results = {}, {}
     for name, shape in [*KERNELS.items(), *WINOGRAD.items()]:
-        results[name] = bench_kernel(shape, args.repeat, winograd=name in WINOGRAD)
+        timers[name], results[name] = build_kernel(shape, winograd=name in WINOGRAD)
+    for name, seconds in time_interleaved(timers, args.repeat).items():
+        results[name].update(ms=seconds * 1e3, gflops=results[name]["mflop"] / seconds / 1e3)
         print(f"{name}: {results[name]['ms']:.3f} ms, {results[name]['gflops']:.1f} GFLOP/s", flush=True)
     reference = np.mean([r["gflops"] for n, r in results.items() if n.startswith("resnet18") and n not in WINOGRAD])
     rows = [f"| {n} | {r['mflop']:.1f} | {r['ms']:.3f} | {r['gflops']:.1f} | {r['gflops'] / reference:.2f} | "
