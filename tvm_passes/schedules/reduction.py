@@ -62,8 +62,9 @@ def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec,
     weights (`reduce_size` per output) stay in the L2 cache. A reduction step loads one
     weight vector per output vector and broadcasts one input per column and group: groups
     read different inputs, so a tile across 4 groups of 5 outputs broadcasts 4 times per
-    column where one group's tile broadcasts once (a 160->40 conv in 8 groups: 23 -> 19 us
-    with one group of 16 columns per tile instead of 4 groups of 4, in benchmarks.kernels).
+    column where one group's tile broadcasts once (a 160->40 conv in 8 groups, one group
+    down 16 columns instead of 4 groups x 4: 0.18 -> 0.21-0.24 of the 3x3 conv's GFLOP/s
+    in benchmarks.kernels).
     """
     vec = output_lanes(o_extent if group_out is None else group_out, spec.lanes)
     vectors_per_group = o_extent // vec if group_out is None else group_out // vec
