@@ -237,7 +237,6 @@ def test_tile_choice_weighs_the_heap_against_the_reduction_length():
     assert w_block * o_vectors >= 16, "a long reduction keeps the widest register tile"
 
 
-
 def test_grouped_tiles_count_one_input_broadcast_per_group():
     """Groups read different inputs: a tile across k groups broadcasts k inputs per column."""
     from sedge.tvm_passes.schedules.cpu import CpuSpec
@@ -250,6 +249,7 @@ def test_grouped_tiles_count_one_input_broadcast_per_group():
     assert tile_shape(32, 160, 5, avx512, group_out=20) == (10, 2, 8)
     # a dense conv shares every broadcast across the tile's vectors: the square-ish tile stays
     assert tile_shape(56, 64, 576, avx512) == (16, 4, 4)
+
 
 def _softmax_model():
     """A softmax: two reductions (max, then sum), a kernel no CPU rule takes."""
