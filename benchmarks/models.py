@@ -103,9 +103,9 @@ def _prepare(name: str, workdir: Path):
     return path, module, first.name, x
 
 
-def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, sedge_source: str):
-    """name -> zero-argument callable running one inference; plus sedge's compile time,
-    executor and the ORT outputs used for verification."""
+def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, sedge_model: str):
+    """name -> zero-argument callable running one inference; plus sedge's compile time (of
+    `sedge_model`, the export or `zoo:NAME`), executor and the ORT outputs used for verification."""
     import onnxruntime
     import torch
 
@@ -113,7 +113,7 @@ def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, s
     from sedge.runtime.executor import Executor
 
     started = time.perf_counter()
-    package = sedge.compile(sedge.load(sedge_source), sedge.CompileOptions(output=str(path.with_suffix(".tar"))))
+    package = sedge.compile(sedge.load(sedge_model), sedge.CompileOptions(output=str(path.with_suffix(".tar"))))
     compile_seconds = time.perf_counter() - started
     executor = Executor(package)
     options = onnxruntime.SessionOptions()
@@ -140,8 +140,8 @@ def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path
 
     path, module, input_name, x = _prepare(name, workdir)
     from_pytorch = from_pytorch and module is not None  # a bare .onnx file has no PyTorch program
-    sedge_source = f"zoo:{name.removeprefix('zoo:')}" if from_pytorch else str(path)
-    engines, compile_seconds, executor, feed = _engines(path, module, input_name, x, threads, sedge_source)
+    sedge_model = f"zoo:{name.removeprefix('zoo:')}" if from_pytorch else str(path)
+    engines, compile_seconds, executor, feed = _engines(path, module, input_name, x, threads, sedge_model)
     got, want = engines["sedge"]()[0], engines["onnxruntime"]()[0]
     rel_error = float(np.max(np.abs(got.astype(np.float64) - want)) / max(float(np.max(np.abs(want))), 1e-30))
     for _ in range(warmup):
@@ -158,7 +158,8 @@ def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path
                 samples[engine].append((time.perf_counter() - started) * 1e3)
     rows = profile(executor, feed, runs=repeat)[:5]
     return ModelResult(
-        model=name, sedge_source="pytorch" if from_pytorch else "onnx", latency_ms={e: float(np.median(s)) for e, s in samples.items()},
+        model=name, sedge_source="pytorch" if from_pytorch else "onnx",
+        latency_ms={e: float(np.median(s)) for e, s in samples.items()},
         compile_seconds=round(compile_seconds, 2), max_rel_error=rel_error, verified=rel_error <= RTOL,
         top_kernels=[{"name": r.name, "percent": round(r.percent, 1), "duration_us": round(r.duration_us, 1),
                       "shapes": r.shapes} for r in rows])
@@ -171,12 +172,14 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
     def ratio(value):
         return f"{value:.2f}x" if value else "-"
 
-    lines = ["| model | sedge compiled from | sedge (ms) | ONNX Runtime (ms) | PyTorch (ms) | sedge / ORT | PyTorch / ORT | "
-             "compile (s) | max rel error | dominant sedge kernel |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | sedge compiled from | sedge (ms) | ONNX Runtime (ms) | PyTorch (ms) | sedge / ORT | "
+             "PyTorch / ORT | compile (s) | max rel error | dominant sedge kernel |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         top = r.top_kernels[0] if r.top_kernels else {"name": "-", "percent": 0}
-        lines.append(f"| {r.model} | {r.sedge_source} | {ms(r.latency_ms.get('sedge'))} | {ms(r.latency_ms.get('onnxruntime'))} | "
-                     f"{ms(r.latency_ms.get('pytorch'))} | {ratio(r.ratio('sedge'))} | {ratio(r.ratio('pytorch'))} | "
+        lines.append(f"| {r.model} | {r.sedge_source} | {ms(r.latency_ms.get('sedge'))} | "
+                     f"{ms(r.latency_ms.get('onnxruntime'))} | {ms(r.latency_ms.get('pytorch'))} | "
+                     f"{ratio(r.ratio('sedge'))} | {ratio(r.ratio('pytorch'))} | "
                      f"{r.compile_seconds:.1f} | {r.max_rel_error:.1e} {'PASS' if r.verified else 'FAIL'} | "
                      f"{top['name']} ({top['percent']:.0f}%) |")
     return (f"# sedge vs ONNX Runtime vs PyTorch\n\nCPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), "

@@ -29,7 +29,6 @@ _UNARY = ("relax.nn.relu", "relax.clip", "relax.sigmoid", "relax.tanh", "relax.n
 _BINARY = ("relax.add", "relax.subtract", "relax.multiply", "relax.divide", "relax.maximum", "relax.minimum")
 
 
-
 def channel_permutation(mutator: relax.PyExprMutator, expr) -> tuple[relax.Expr, np.ndarray] | None:
     """(x, perm) when `expr` is `take(x, perm, axis=3)` with a constant perm, else None."""
     value = bound_value(mutator, expr)
@@ -45,7 +44,6 @@ def shuffle_groups(perm: np.ndarray) -> int | None:
     m = np.arange(channels)
     return next((g for g in range(2, channels) if channels % g == 0
                  and np.array_equal(perm, m % g * (channels // g) + m // g)), None)
-
 
 
 @relax.expr_functor.mutator

@@ -9,7 +9,7 @@ import numpy as np
 import tvm
 from tvm import relax
 
-from sedge.tvm_passes.passes import mutate_functions, register_pass
+from sedge.tvm_passes.passes import mutate_functions, op_name, register_pass
 
 # pooling and elementwise ops follow their input's layout (TVM refuses a desired one for them)
 DESIRED_LAYOUTS = {"relax.nn.conv2d": ["NHWC", "HWIO"]}
@@ -19,7 +19,7 @@ DESIRED_LAYOUTS = {"relax.nn.conv2d": ["NHWC", "HWIO"]}
 class _ConstantTransposes(relax.PyExprMutator):
     def visit_call_(self, call):
         call = super().visit_call_(call)
-        if (call.op == tvm.ir.Op.get("relax.permute_dims") and isinstance(call.args[0], tvm.ir.expr.Constant)
+        if (op_name(call) == "relax.permute_dims" and isinstance(call.args[0], tvm.ir.expr.Constant)
                 and call.attrs.axes is not None):
             data = call.args[0].value.numpy()
             return relax.const(np.ascontiguousarray(data.transpose([int(a) for a in call.attrs.axes])))

@@ -32,15 +32,13 @@ _ARITH = {"relax.add": (np.add, relax.op.add), "relax.subtract": (np.subtract, r
 _RESHAPES = ("relax.expand_dims", "relax.reshape", "relax.broadcast_to")
 
 
-
-
 class _Chains:
     """The foldable chains of one function, found before it is rewritten: for the last
     variable of each, (the value the chain starts from, [(op name, weight operand)])."""
 
     def __init__(self, func: relax.Function):
         num_input = int(func.attrs["num_input"]) if func.attrs and "num_input" in func.attrs else len(func.params)
-        self.weights = {p for p in func.params[num_input:]}  # parameters that are weights
+        self.weights = set(func.params[num_input:])  # parameters that are weights
         self.values, self.users = {}, {}
         blocks = func.body.blocks if isinstance(func.body, relax.SeqExpr) else []
         for block in blocks:

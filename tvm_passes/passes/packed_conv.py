@@ -20,7 +20,7 @@ import numpy as np
 import tvm
 from tvm import relax, te, topi
 
-from sedge.tvm_passes.passes import bound_constant, bound_value, register_pass, rewrite_for_cpu
+from sedge.tvm_passes.passes import bound_constant, bound_value, op_name, register_pass, rewrite_for_cpu
 from sedge.tvm_passes.passes.channel_shuffle import channel_permutation, shuffle_groups
 
 
@@ -97,7 +97,7 @@ class _Packer(relax.PyExprMutator):
     def _nchw_source(self, x):
         """The NCHW tensor `x` transposes to NHWC, or None."""
         value = bound_value(self, x)
-        if (isinstance(value, relax.Call) and value.op == tvm.ir.Op.get("relax.permute_dims")
+        if (op_name(value) == "relax.permute_dims"
                 and value.attrs.axes is not None and [int(a) for a in value.attrs.axes] == [0, 2, 3, 1]):
             return value.args[0]
         return None

@@ -12,7 +12,7 @@ import tvm
 from tvm import relax, tirx
 from tvm.ir.expr import TensorLoad  # what tirx.BufferLoad builds in this TVM
 
-from sedge.tvm_passes.passes import bound_constant, mutate_functions, register_pass
+from sedge.tvm_passes.passes import bound_constant, mutate_functions, op_name, register_pass
 
 _OPS = {tirx.Max: relax.op.maximum, tirx.Min: relax.op.minimum}
 
@@ -47,7 +47,7 @@ class _ScalarBounds(relax.PyExprMutator):
 
     def visit_call_(self, call):
         call = super().visit_call_(call)
-        op = _SCALAR_OPS.get(getattr(call.op, "name", None))
+        op = _SCALAR_OPS.get(op_name(call))
         constants = [bound_constant(self, a) for a in call.args]
         if op is None or any(c is None or len(c.ty.shape) for c in constants):
             return call
@@ -73,7 +73,7 @@ class _Rewriter(relax.PyExprMutator):
 
     def visit_call_(self, call):
         call = super().visit_call_(call)
-        if call.op == tvm.ir.Op.get("relax.clip"):
+        if op_name(call) == "relax.clip":
             return _as_maximum_minimum(call)
         if call.op != tvm.ir.Op.get("relax.call_tir") or not isinstance(call.args[1], relax.Tuple):
             return call

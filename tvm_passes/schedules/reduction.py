@@ -66,8 +66,9 @@ def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec,
     down 16 columns instead of 4 groups x 4: 0.18 -> 0.21-0.24 of the 3x3 conv's GFLOP/s
     in benchmarks.kernels).
     """
-    vec = output_lanes(o_extent if group_out is None else group_out, spec.lanes)
-    vectors_per_group = o_extent // vec if group_out is None else group_out // vec
+    group = group_out or o_extent  # the outputs that share each input broadcast
+    vec = output_lanes(group, spec.lanes)
+    vectors_per_group = group // vec
     best = None
     for o_vectors in range(1, min(o_extent // vec, spec.accumulators) + 1):
         if (o_extent // vec) % o_vectors:
