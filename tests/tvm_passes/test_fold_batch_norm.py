@@ -8,7 +8,7 @@ from tvm import relax
 
 from sedge.frontend.loaders.pytorch import from_program
 from sedge.runtime.metadata import TensorSpec
-from sedge.tvm_passes.passes import PASSES
+from sedge.tvm_passes.passes import PASSES, op_name
 from sedge.tvm_passes.pipeline import phases
 from sedge.tvm_passes.target import host_target
 from test_schedules import _close, _run
@@ -75,8 +75,7 @@ def _rewritten(mod):
 
 def _ops(func):
     names = []
-    relax.analysis.post_order_visit(func.body, lambda e: names.append(e.op.name) if isinstance(e, relax.Call)
-                                    and isinstance(e.op, tvm.ir.Op) else None)
+    relax.analysis.post_order_visit(func.body, lambda e: names.append(op_name(e)) if op_name(e) else None)
     return names
 
 
