@@ -251,21 +251,44 @@ def test_grouped_tiles_count_one_input_broadcast_per_group():
     assert tile_shape(56, 64, 576, avx512) == (16, 4, 4)
 
 
-def _softmax_model():
-    """A softmax: two reductions (max, then sum), a kernel no CPU rule takes."""
+def _row_model(op, shape):
+    """`op(x)` over the last axis of an x of `shape`, one kernel."""
     bb = relax.BlockBuilder()
-    x = relax.Var("x", relax.TensorType((2, 10), "float32"))
+    x = relax.Var("x", relax.TensorType(shape, "float32"))
     with bb.function("main", [x]):
         with bb.dataflow():
-            out = bb.emit_output(relax.op.nn.softmax(x))
+            out = bb.emit_output(op(x))
         bb.emit_func_output(out)
     return bb.get()
 
 
+ROW_OPS = {"softmax": (relax.op.nn.softmax, torch.softmax), "log_softmax": (relax.op.nn.log_softmax, torch.log_softmax)}
+
+
+@pytest.mark.parametrize("name", ROW_OPS)
+@pytest.mark.parametrize("shape", [(3, 5, 13), (2, 1000)], ids=["odd rows", "classifier"])
+def test_row_reduction_numerics(name, shape):
+    """Rows of 13 are no multiple of a vector (scalar reductions); rows of 1000 fold vector partials."""
+    relax_op, torch_op = ROW_OPS[name]
+    x = np.random.default_rng(2).standard_normal(shape, dtype=np.float32) * 4
+    _close(_run(_row_model(relax_op, shape), HOST, [x]), torch_op(torch.tensor(x), -1).numpy())
+
+
+def test_softmax_rows_run_in_parallel_on_vectors():
+    funcs = _scheduled(_row_model(relax.op.nn.softmax, (64, 7, 1000)), HOST)
+    softmax = funcs["softmax"]
+    assert schedules.UNSCHEDULED not in softmax.attrs
+    assert {tirx.ForKind.PARALLEL, tirx.ForKind.VECTORIZED} <= _loop_kinds(softmax)
+    sch = tvm.s_tir.Schedule(softmax)
+    outermost = {sch.get_sref(sch.get_loops(b)[0]) for b in sch.get_child_blocks(sch.get_sblock("root"))}
+    assert len(outermost) == 1  # every block computed inside the output's row loop
+    assert "T_softmax_expsum_rf" in softmax.script()  # the sum of exponentials as vector partials
+
+
 def test_a_kernel_no_rule_takes_is_marked_with_why():
     with HOST, tvm.transform.PassContext(opt_level=3):
-        lowered = sedge_pipeline(HOST)(_softmax_model())
-    assert unscheduled_kernels(lowered) == {"softmax": "no schedule rule fits this kernel"}
+        lowered = sedge_pipeline(HOST)(_row_model(lambda x: relax.op.argmax(x, axis=-1), (2, 10)))
+    assert unscheduled_kernels(lowered) == {"argmax": "no schedule rule fits this kernel"}
 
 
 def test_a_rule_that_refuses_a_kernel_says_which_primitive_refused(monkeypatch):

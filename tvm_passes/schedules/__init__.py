@@ -18,9 +18,10 @@ from sedge.tvm_passes.pipeline import register_scheduler
 from sedge.tvm_passes.schedules.cpu import cpu_spec
 from sedge.tvm_passes.schedules.injective import schedule_injective
 from sedge.tvm_passes.schedules.reduction import schedule_reduction
+from sedge.tvm_passes.schedules.rows import schedule_rows_reduction
 from sedge.tvm_passes.schedules.winograd import schedule_winograd
 
-RULES = (schedule_winograd, schedule_reduction, schedule_injective)
+RULES = (schedule_winograd, schedule_reduction, schedule_rows_reduction, schedule_injective)
 # the attribute of a kernel no rule took: why each rule refused it
 UNSCHEDULED = "sedge.unscheduled"
 

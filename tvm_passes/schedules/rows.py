@@ -1,0 +1,66 @@
+"""Row-wise schedule for kernels that reduce along rows several times: softmax, log-softmax.
+
+A softmax over the last axis is a chain of blocks over the same rows: the row's maximum,
+the sum of exponentials, then the normalised row. TVM's loops run each block over every
+row before the next starts, so each reads the whole tensor again. Here every block is
+computed inside the last block's row loop (a row stays in L1 from the first read to the
+write), the rows run in parallel, the elementwise blocks are vectorised along the row, and
+each reduction keeps a vector of partial results that it folds at the end of the row.
+"""
+from __future__ import annotations
+
+import tvm
+from tvm import tirx
+
+from sedge.tvm_passes.schedules.cpu import CpuSpec
+from sedge.tvm_passes.schedules.injective import loop_work, loops_below, vector_lanes, vectorize_block
+
+
+def _reduces_rows(block) -> bool:
+    """Whether `block` reduces over its last iterator only, writing one value per row."""
+    kinds = [iv.iter_type for iv in block.iter_vars]
+    return kinds[-1] == tirx.IterVar.CommReduce and all(k == tirx.IterVar.DataPar for k in kinds[:-1])
+
+
+def schedule_rows_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
+    """Schedule `sch`'s function; False (before any change) when it is not a chain of
+    elementwise blocks and per-row reductions ending in an elementwise block."""
+    blocks = sch.get_child_blocks(sch.get_sblock("root"))
+    kinds = [tirx.IterVar.CommReduce in [iv.iter_type for iv in sch.get(b).iter_vars] for b in blocks]
+    if sum(kinds) < 2 or kinds[-1]:
+        return False  # one reduction is schedule_reduction's; the last block must write rows
+    if not all(_reduces_rows(sch.get(b)) for b, reduces in zip(blocks, kinds) if reduces):
+        return False
+    writer = blocks[-1]
+    loops = sch.get_loops(writer)
+    if len(loops) < 2:
+        return False
+    partials = [p for block, reduces in zip(blocks, kinds) if reduces
+                for p in [_vector_partials(sch, block, spec.lanes)] if p is not None]
+    blocks = sch.get_child_blocks(sch.get_sblock("root"))  # with the partial-result blocks
+    row = sch.fuse(*loops[:-1]) if len(loops) > 2 else loops[0]
+    work = loop_work(sch, writer)
+    for block in reversed(blocks[:-1]):  # consumers first: each producer lands under the row loop
+        sch.compute_at(block, row, preserve_unit_loops=True)
+    if work >= spec.parallel_min_work:
+        sch.parallel(row)
+    for block in blocks:
+        if not _reduces_rows(sch.get(block)):
+            vectorize_block(sch, block, spec.lanes, after=row, fuse=False)
+    for partial in partials:  # its loops under the row: lanes, then the reduction; swapped, lanes vectorised
+        lanes, *_, k = loops_below(sch, partial, row)
+        sch.reorder(k, lanes)
+        sch.vectorize(lanes)
+    return True
+
+
+def _vector_partials(sch, block, lanes: int):
+    """The block computing a row reduction as a vector of partial results (rfactor), which
+    `block` then folds to one value; None when the row is no multiple of a vector. The float
+    additions run in another order, as in any vectorised sum."""
+    k = sch.get_loops(block)[-1]
+    vec = vector_lanes(int(sch.get(k).extent), lanes)
+    if vec == 1:
+        return None
+    _, k_lanes = sch.split(k, [None, vec])
+    return sch.rfactor(k_lanes, factor_axis=len(sch.get(block).writes[0].source.shape))
