@@ -274,6 +274,17 @@ def test_row_reduction_numerics(name, shape):
     _close(_run(_row_model(relax_op, shape), HOST, [x]), torch_op(torch.tensor(x), -1).numpy())
 
 
+def test_softmax_over_channels_is_not_computed_per_row():
+    """An NCHW softmax over channels reduces across the output's rows: the row rule leaves it
+    (computed inside the row loop, each reduction would run once per channel); numerics hold."""
+    shape = (2, 21, 4, 5)
+    funcs = _scheduled(_row_model(lambda x: relax.op.nn.softmax(x, axis=1), shape), HOST)
+    assert schedules.UNSCHEDULED in funcs["softmax"].attrs  # TVM's loops: one reduction per pixel
+    x = np.random.default_rng(3).standard_normal(shape, dtype=np.float32)
+    _close(_run(_row_model(lambda x: relax.op.nn.softmax(x, axis=1), shape), HOST, [x]),
+           torch.softmax(torch.tensor(x), 1).numpy())
+
+
 def test_softmax_rows_run_in_parallel_on_vectors():
     funcs = _scheduled(_row_model(relax.op.nn.softmax, (64, 7, 1000)), HOST)
     softmax = funcs["softmax"]

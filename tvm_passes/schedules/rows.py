@@ -16,10 +16,18 @@ from sedge.tvm_passes.schedules.cpu import CpuSpec
 from sedge.tvm_passes.schedules.injective import loop_work, loops_below, vector_lanes, vectorize_block
 
 
-def _reduces_rows(block) -> bool:
-    """Whether `block` reduces over its last iterator only, writing one value per row."""
+def _reduces_rows(block, rows=None) -> bool:
+    """Whether `block` reduces over its last iterator only, writing one value per row; with
+    `rows` (the output's shape), per row of the output's last axis. A softmax over another
+    axis (an NCHW one over channels) would be recomputed for every row inside the row loop."""
     kinds = [iv.iter_type for iv in block.iter_vars]
-    return kinds[-1] == tirx.IterVar.CommReduce and all(k == tirx.IterVar.DataPar for k in kinds[:-1])
+    if kinds[-1] != tirx.IterVar.CommReduce or any(k != tirx.IterVar.DataPar for k in kinds[:-1]):
+        return False
+    if rows is None:
+        return True
+    written = [int(d) for d in block.writes[0].source.shape]
+    length = block.iter_vars[-1].dom.extent
+    return written == rows[:-1] and isinstance(length, tirx.IntImm) and int(length) == rows[-1]
 
 
 def schedule_rows_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
@@ -29,9 +37,13 @@ def schedule_rows_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     kinds = [tirx.IterVar.CommReduce in [iv.iter_type for iv in sch.get(b).iter_vars] for b in blocks]
     if sum(kinds) < 2 or kinds[-1]:
         return False  # one reduction is schedule_reduction's; the last block must write rows
-    if not all(_reduces_rows(sch.get(b)) for b, reduces in zip(blocks, kinds) if reduces):
-        return False
     writer = blocks[-1]
+    output = sch.get(writer).writes[0].source.shape
+    if not all(isinstance(d, tirx.IntImm) for d in output):
+        return False
+    rows = [int(d) for d in output]
+    if not all(_reduces_rows(sch.get(b), rows) for b, reduces in zip(blocks, kinds) if reduces):
+        return False
     loops = sch.get_loops(writer)
     if len(loops) < 2:
         return False
