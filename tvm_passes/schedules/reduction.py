@@ -21,7 +21,7 @@ from sedge.tvm_passes.schedules.injective import loops_below, vectorize_block
 _SPATIAL, _REDUCE = tirx.IterVar.DataPar, tirx.IterVar.CommReduce
 
 
-def _is_reduction(sch, block) -> bool:
+def is_reduction(sch, block) -> bool:
     return any(iv.iter_type == _REDUCE for iv in sch.get(block).iter_vars)
 
 
@@ -152,7 +152,7 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     """Schedule `sch`'s function; False (before any change) when it is not a one-reduction
     kernel of this shape."""
     blocks = sch.get_child_blocks(sch.get_sblock("root"))
-    reductions = [b for b in blocks if _is_reduction(sch, b)]
+    reductions = [b for b in blocks if is_reduction(sch, b)]
     if len(reductions) != 1:
         return False
     main = reductions[0]

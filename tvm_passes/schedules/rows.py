@@ -14,17 +14,16 @@ from tvm import tirx
 
 from sedge.tvm_passes.schedules.cpu import CpuSpec
 from sedge.tvm_passes.schedules.injective import loop_work, loops_below, vector_lanes, vectorize_block
+from sedge.tvm_passes.schedules.reduction import is_reduction
 
 
-def _reduces_rows(block, rows=None) -> bool:
-    """Whether `block` reduces over its last iterator only, writing one value per row; with
-    `rows` (the output's shape), per row of the output's last axis. A softmax over another
-    axis (an NCHW one over channels) would be recomputed for every row inside the row loop."""
+def _reduces_rows(block, rows: list[int]) -> bool:
+    """Whether `block` reduces over its last iterator only, writing one value per row of
+    the output's last axis (`rows`: the output's shape). A softmax over another axis (an
+    NCHW one over channels) would be recomputed for every row inside the row loop."""
     kinds = [iv.iter_type for iv in block.iter_vars]
     if kinds[-1] != tirx.IterVar.CommReduce or any(k != tirx.IterVar.DataPar for k in kinds[:-1]):
         return False
-    if rows is None:
-        return True
     written = [int(d) for d in block.writes[0].source.shape]
     length = block.iter_vars[-1].dom.extent
     return written == rows[:-1] and isinstance(length, tirx.IntImm) and int(length) == rows[-1]
@@ -34,7 +33,7 @@ def schedule_rows_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     """Schedule `sch`'s function; False (before any change) when it is not a chain of
     elementwise blocks and per-row reductions ending in an elementwise block."""
     blocks = sch.get_child_blocks(sch.get_sblock("root"))
-    kinds = [tirx.IterVar.CommReduce in [iv.iter_type for iv in sch.get(b).iter_vars] for b in blocks]
+    kinds = [is_reduction(sch, b) for b in blocks]
     if sum(kinds) < 2 or kinds[-1]:
         return False  # one reduction is schedule_reduction's; the last block must write rows
     writer = blocks[-1]
@@ -57,7 +56,7 @@ def schedule_rows_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     if work >= spec.parallel_min_work:
         sch.parallel(row)
     for block in blocks:
-        if not _reduces_rows(sch.get(block)):
+        if not is_reduction(sch, block):
             vectorize_block(sch, block, spec.lanes, after=row, fuse=False)
     for partial in partials:  # its loops under the row: lanes, then the reduction; swapped, lanes vectorised
         lanes, *_, k = loops_below(sch, partial, row)
