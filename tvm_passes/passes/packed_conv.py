@@ -63,7 +63,7 @@ class _Packer(relax.PyExprMutator):
 
     def visit_call_(self, call):
         call = super().visit_call_(call)
-        if call.op != tvm.ir.Op.get("relax.nn.conv2d"):
+        if op_name(call) != "relax.nn.conv2d":
             return call
         attrs = call.attrs
         if (attrs.data_layout, attrs.kernel_layout, attrs.out_layout) != ("NHWC", "HWIO", "NHWC"):

@@ -75,7 +75,7 @@ class _Rewriter(relax.PyExprMutator):
         call = super().visit_call_(call)
         if op_name(call) == "relax.clip":
             return _as_maximum_minimum(call)
-        if call.op != tvm.ir.Op.get("relax.call_tir") or not isinstance(call.args[1], relax.Tuple):
+        if op_name(call) != "relax.call_tir" or not isinstance(call.args[1], relax.Tuple):
             return call
         callee, args = self.mod[call.args[0]], call.args[1].fields
         bound = bound_constant(self, args[1]) if len(args) == 2 else None

@@ -22,7 +22,7 @@ import numpy as np
 import tvm
 from tvm import relax, te, tirx, topi
 
-from sedge.tvm_passes.passes import register_pass, rewrite_for_cpu
+from sedge.tvm_passes.passes import op_name, register_pass, rewrite_for_cpu
 
 # F(m x m, 3x3) for output tiles m = 2 and 4 (Lavin & Gray, sections 4.1-4.2): output
 # transform A^T (m x a), input transform B^T (a x a), weight transform G (a x 3), a = m + 2
@@ -175,7 +175,7 @@ class _Winograd(relax.PyExprMutator):
 
     def visit_call_(self, call):
         call = super().visit_call_(call)
-        if call.op != tvm.ir.Op.get("relax.nn.conv2d"):
+        if op_name(call) != "relax.nn.conv2d":
             return call
         tile = tile_size(call, self.spec.l2_bytes)
         if tile is None:
