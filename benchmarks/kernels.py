@@ -1,13 +1,18 @@
 """GFLOP/s of single conv kernels: resnet18's 3x3 convs against the building blocks that
 compressed models leave behind (unpadded 2x2 convs of structured layers, grouped 1x1
-convs of shuffle layers, depthwise and pointwise convs, an RGB stem).
+convs of shuffle layers, depthwise and pointwise convs, an RGB stem), each beside ONNX
+Runtime's kernel for the same conv.
 
     python -m benchmarks.kernels [--threads N] [--repeat 50] [-o benchmarks/results]
 
 Each kernel is conv + bias + ReLU in channels-last, compiled through sedge's pipeline (so
 it is the fused, scheduled kernel a model gets), checked against PyTorch, and timed with
 TVM's time evaluator in rounds: each round times every kernel once (10 runs), and a
-kernel's time is its median over the rounds. Writes kernels.json and kernels.md.
+kernel's time is its median over the rounds. ONNX Runtime runs the same conv (NCHW model,
+same weights, same thread count) in the same rounds, timed by its own profiler: the conv
+node's time, without the ~15 us of Python and session overhead a wall clock would add to
+each run (as long as the smallest kernels) and without the layout reorders ORT puts around
+a lone conv (a model pays those once, at its edges). Writes kernels.json and kernels.md.
 
 The table compares direct convolutions, so the WinogradConv rewrite is disabled for them;
 resnet18's 3x3 convs are then measured again as the Winograd kernels a model gets, their
@@ -19,6 +24,8 @@ import argparse
 import json
 import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -64,9 +71,25 @@ def _module(size, c_in, c_out, kernel, stride, padding, groups):
     return bb.get()
 
 
-def build_kernel(shape, winograd: bool = False):
-    """Compile one kernel shape and check it against PyTorch: (time_once, result), where
-    `time_once()` returns the mean seconds of one timed batch of 10 runs."""
+RUNS = 10  # runs per timed batch; a kernel's time is the median over rounds of a batch's mean
+
+
+class _SedgeTimer:
+    """One TVM time-evaluator batch per round."""
+
+    def __init__(self, evaluate, args):
+        self.evaluate, self.args, self.rounds = evaluate, args, []
+
+    def run_round(self):
+        self.rounds.append(float(self.evaluate(*self.args).results[0]))
+
+    def seconds(self) -> list[float]:
+        return self.rounds
+
+
+def build_kernel(shape, x, w, b, winograd: bool = False):
+    """Compile one kernel shape (NCHW input `x`, OIHW weights `w`, bias `b`) and check it
+    against PyTorch: (timer, result)."""
     import torch
     import tvm
     from tvm import relax
@@ -79,10 +102,6 @@ def build_kernel(shape, winograd: bool = False):
     with tvm.transform.PassContext(opt_level=3, disabled_pass=[] if winograd else ["WinogradConv"]):
         executable = tvm.compile(sedge_pipeline(target)(_module(*shape)), target, relax_pipeline=None)
     vm = relax.VirtualMachine(executable, tvm.cpu())
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, c_in, size, size), dtype=np.float32)
-    w = rng.standard_normal((c_out, c_in // groups, kernel, kernel), dtype=np.float32)
-    b = rng.standard_normal(c_out, dtype=np.float32)
     params = [tvm.runtime.tensor(a) for a in (w.transpose(2, 3, 1, 0).copy(), b.reshape(1, 1, 1, -1))]
     if vm.module.implements_function("main_transform_params"):  # weight packing, once, as at load time
         params = list(vm["main_transform_params"](params))
@@ -90,24 +109,69 @@ def build_kernel(shape, winograd: bool = False):
     got = vm["main"](*args).numpy().transpose(0, 3, 1, 2)
     want = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride, padding,
                                                  groups=groups)).numpy()
-    timer = vm.time_evaluator("main", tvm.cpu(), number=10, repeat=1)
-
-    def time_once() -> float:
-        return float(timer(*args).results[0])
-
-    return time_once, {"mflop": 2 * want.size * (c_in // groups) * kernel * kernel / 1e6,
-                       "max_rel_error": float(np.max(np.abs(got - want)) / np.max(np.abs(want)))}
+    timer = _SedgeTimer(vm.time_evaluator("main", tvm.cpu(), number=RUNS, repeat=1), args)
+    return timer, {"mflop": 2 * want.size * (c_in // groups) * kernel * kernel / 1e6,
+                   "max_rel_error": float(np.max(np.abs(got - want)) / np.max(np.abs(want)))}
 
 
-def time_interleaved(timers: dict, rounds: int) -> dict:
-    """{name: median seconds}: every kernel timed once per round, in turn, so that a slow
-    spell of a shared machine falls on all kernels alike rather than on whichever one was
-    running (the table's result is the ratio between kernels)."""
-    seconds = {name: [] for name in timers}
+class _OrtTimer:
+    """ONNX Runtime's Conv + Relu on the same shape and data, timed from its profile. The
+    sessions share ORT's global thread pool (sized in `main`), as TVM's kernels share one:
+    each session's own pool would leave its workers spinning through the next session's
+    run (the 3x3 convs after the first one read 3-4x slower so)."""
+
+    def __init__(self, shape, x, w, b, workdir: str):
+        import onnxruntime
+        from onnx import TensorProto, helper, numpy_helper
+
+        _, _, _, kernel, stride, padding, groups = shape
+        nodes = [helper.make_node("Conv", ["x", "w", "b"], ["y"], group=groups, kernel_shape=[kernel] * 2,
+                                  strides=[stride] * 2, pads=[padding] * 4),
+                 helper.make_node("Relu", ["y"], ["z"])]
+        graph = helper.make_graph(nodes, "kernel", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+                                  [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+                                  [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+        options = onnxruntime.SessionOptions()
+        options.use_per_session_threads = False
+        options.enable_profiling, options.profile_file_prefix = True, str(Path(workdir) / "ort")
+        self.session = onnxruntime.InferenceSession(model.SerializeToString(), options,
+                                                    providers=["CPUExecutionProvider"])
+        self.feed, self.rounds, self.untimed = {"x": x}, 0, 1
+        self.session.run(None, self.feed)  # untimed: the first run allocates and re-lays the weights
+
+    def run_round(self):
+        for _ in range(RUNS):
+            self.session.run(None, self.feed)
+        self.rounds += 1
+
+    def seconds(self) -> list[float]:
+        """Per round, the mean over its runs of the conv's node time (every node but
+        ORT's Reorder* layout conversions, one event per node per run)."""
+        profile = Path(self.session.end_profiling())
+        events = sorted((e for e in json.loads(profile.read_text()) if e.get("cat") == "Node"
+                         and e["name"].endswith("_kernel_time")
+                         and not e["args"].get("op_name", "").startswith("Reorder")), key=lambda e: e["ts"])
+        profile.unlink()
+        per_run = len(events) // (self.untimed + self.rounds * RUNS)
+        micros = np.array([e["dur"] for e in events[self.untimed * per_run:]], dtype=np.float64)
+        return list(micros.reshape(self.rounds, RUNS * per_run).sum(axis=1) / RUNS / 1e6)
+
+
+def time_interleaved(engines: list[dict], rounds: int) -> list[dict]:
+    """Per engine, {name: median seconds}: every kernel timed once per round, in turn, so
+    that a slow spell of a shared machine falls on all kernels alike rather than on
+    whichever one was running (the table's results are ratios between kernels). A pause
+    between engines lets one engine's idle worker threads stop spinning before the other's
+    run (see benchmarks.models)."""
+    from benchmarks.models import SETTLE_SECONDS
+
     for _ in range(rounds):
-        for name, time_once in timers.items():
-            seconds[name].append(time_once())
-    return {name: float(np.median(values)) for name, values in seconds.items()}
+        for timers in engines:
+            time.sleep(SETTLE_SECONDS)
+            for timer in timers.values():
+                timer.run_round()
+    return [{name: float(np.median(timer.seconds())) for name, timer in timers.items()} for timers in engines]
 
 
 def main(argv=None) -> int:
@@ -119,23 +183,48 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.environ["TVM_NUM_THREADS"] = str(args.threads)  # read once, when TVM starts its thread pool
     os.environ.setdefault("TVM_BIND_THREADS", "0")  # unpinned, as in benchmarks.models
+    import onnxruntime
+
     from benchmarks.models import machine
     from sedge.files import atomic_write
 
-    timers, results = {}, {}
-    for name, shape in [*KERNELS.items(), *WINOGRAD.items()]:
-        timers[name], results[name] = build_kernel(shape, winograd=name in WINOGRAD)
-    for name, seconds in time_interleaved(timers, args.repeat).items():
-        results[name].update(ms=seconds * 1e3, gflops=results[name]["mflop"] / seconds / 1e3)
-        print(f"{name}: {results[name]['ms']:.3f} ms, {results[name]['gflops']:.1f} GFLOP/s", flush=True)
-    reference = np.mean([r["gflops"] for n, r in results.items() if n.startswith("resnet18") and n not in WINOGRAD])
+    onnxruntime.set_global_thread_pool_sizes(args.threads, 1)  # before any session exists
+    sedge, ort, results = {}, {}, {}
+    with tempfile.TemporaryDirectory() as workdir:
+        for name, shape in [*KERNELS.items(), *WINOGRAD.items()]:
+            size, c_in, c_out, kernel, _, _, groups = shape
+            rng = np.random.default_rng(0)
+            x = rng.standard_normal((1, c_in, size, size), dtype=np.float32)
+            w = rng.standard_normal((c_out, c_in // groups, kernel, kernel), dtype=np.float32)
+            b = rng.standard_normal(c_out, dtype=np.float32)
+            sedge[name], results[name] = build_kernel(shape, x, w, b, winograd=name in WINOGRAD)
+            if name not in WINOGRAD:  # ORT's conv is the same for both rows
+                ort[name] = _OrtTimer(shape, x, w, b, workdir)
+        sedge_seconds, ort_seconds = time_interleaved([sedge, ort], args.repeat)
+    for name, seconds in sedge_seconds.items():
+        r = results[name]
+        r.update(ms=seconds * 1e3, gflops=r["mflop"] / seconds / 1e3)
+        if name in ort_seconds:
+            r.update(ort_ms=ort_seconds[name] * 1e3, ort_gflops=r["mflop"] / ort_seconds[name] / 1e3)
+        print(f"{name}: {r['ms']:.3f} ms, {r['gflops']:.1f} GFLOP/s", flush=True)
+
+    def dense_3x3_mean(key):  # each engine's machine-rate reference
+        return np.mean([r[key] for n, r in results.items() if n.startswith("resnet18") and n not in WINOGRAD])
+
+    reference, ort_reference = dense_3x3_mean("gflops"), dense_3x3_mean("ort_gflops")
+
+    def ort_cells(r):
+        if "ort_ms" not in r:
+            return "- | - | -"
+        return f"{r['ort_ms']:.3f} | {r['ort_gflops'] / ort_reference:.2f} | {r['ms'] / r['ort_ms']:.2f}x"
+
     rows = [f"| {n} | {r['mflop']:.1f} | {r['ms']:.3f} | {r['gflops']:.1f} | {r['gflops'] / reference:.2f} | "
-            f"{r['max_rel_error']:.1e} |" for n, r in results.items()]
+            f"{ort_cells(r)} | {r['max_rel_error']:.1e} |" for n, r in results.items()]
     host = machine(args.threads)
     table = (f"# sedge conv kernels\n\nCPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), {args.threads} threads; "
              f"{host['date']}\n\n| kernel | MFLOP | median ms | GFLOP/s | vs resnet18 3x3 direct mean "
-             "| max rel error |\n"
-             "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+             "| ORT median ms | ORT vs its 3x3 mean | sedge / ORT time | max rel error |\n"
+             "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
     out = Path(args.output)
     atomic_write(out / "kernels.json", lambda tmp: Path(tmp).write_text(json.dumps(
         {"machine": host, "repeat": args.repeat, "kernels": results}, indent=1)))
