@@ -1,6 +1,11 @@
-"""Shared fixtures: small models exported from torch, and the CLI run as a user runs it."""
+"""Shared fixtures: small models exported from torch, the CLI run as a user runs it, and a
+TVM RPC tracker with servers on 127.0.0.1."""
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -46,3 +51,51 @@ def compiled_resnet(resnet_onnx, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("packages") / "resnet.tar"
     return sedge.compile(sedge.load(str(resnet_onnx)), sedge.CompileOptions(output=str(out)))
+
+
+RPC_KEY = "sedge-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def tracker():
+    """host:port of a real TVM tracker with two servers under RPC_KEY. Each launcher runs
+    its service in a child process, so every process is started in its own session and
+    stopped by process group: no port stays bound after the tests."""
+    from sedge.errors import SedgeError
+    from sedge.runtime.rpc import servers_for_key
+
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    commands = [["tvm.exec.rpc_tracker", "--host", "127.0.0.1", "--port", str(port), "--port-end", str(port + 1)]]
+    for _ in range(2):
+        server_port = _free_port()
+        commands.append(["tvm.exec.rpc_server", "--host", "127.0.0.1", "--port", str(server_port),
+                         "--port-end", str(server_port + 1), "--tracker", address, "--key", RPC_KEY])
+    processes = []
+    try:
+        for command in commands:
+            processes.append(subprocess.Popen([sys.executable, "-m", *command], stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL, start_new_session=True))
+            time.sleep(0.5 if len(processes) == 1 else 0)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if servers_for_key(address, RPC_KEY) == 2:
+                    break
+            except SedgeError:
+                pass
+            assert all(p.poll() is None for p in processes), "an RPC launcher exited: is apache-tvm[rpc] installed?"
+            assert time.monotonic() < deadline, "the RPC tracker and servers did not come up"
+            time.sleep(0.3)
+        yield address
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)  # the launcher and the service child it started
+        for process in processes:
+            process.wait(timeout=10)

@@ -15,7 +15,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sedge.errors import SedgeError
+from sedge.errors import SedgeError, one_line
+from sedge.runtime.rpc import parse_tracker, servers_for_key
 
 RECORD_FILES = ("database_workload.json", "database_tuning_record.json")
 BUILD_TIMEOUT_S = 120  # one kernel on a loaded 2-core machine can take a minute to build
@@ -48,9 +49,7 @@ def _check(options: TuneOptions):
     if bool(options.rpc_tracker) != bool(options.rpc_key):
         raise SedgeError("--rpc-tracker and --rpc-key go together (e.g. --rpc-tracker 127.0.0.1:9190 --rpc-key rasp4)")
     if options.rpc_tracker:
-        host, _, port = options.rpc_tracker.rpartition(":")
-        if not host or not port.isdigit():
-            raise SedgeError(f"--rpc-tracker '{options.rpc_tracker}' must be host:port, e.g. 127.0.0.1:9190")
+        parse_tracker(options.rpc_tracker)
 
 
 def build_without_tensor_intrinsics(mod, target, _params):
@@ -82,8 +81,8 @@ def _runner(options: TuneOptions, target):
 
     evaluator = ms.runner.EvaluatorConfig(number=options.number, repeat=options.repeat, min_repeat_ms=0)
     if options.rpc_tracker:
-        host, _, port = options.rpc_tracker.rpartition(":")
-        config = ms.runner.RPCConfig(tracker_host=host, tracker_port=int(port), tracker_key=options.rpc_key,
+        host, port = parse_tracker(options.rpc_tracker)
+        config = ms.runner.RPCConfig(tracker_host=host, tracker_port=port, tracker_key=options.rpc_key,
                                      session_timeout_sec=options.timeout)
         return ms.runner.RPCRunner(rpc_config=config, evaluator_config=evaluator)
     # measure with every core the target has, as the compiled model will run
@@ -91,9 +90,12 @@ def _runner(options: TuneOptions, target):
     return ms.runner.LocalRunner(timeout_sec=options.timeout, evaluator_config=evaluator)
 
 
-def _record_hand_schedules(tasks, target, builder, runner, database):
+def _record_hand_schedules(tasks, target, builder, runner, database, where: str):
     """Measure each kernel's hand schedule and commit it as a tuning record (one build and
-    one run batch for all kernels: every batch starts worker processes)."""
+    one run batch for all kernels: every batch starts worker processes). When none of them
+    runs, the runner cannot run anything (a board gone, a timeout too short): an error
+    naming the first failure, rather than a search whose every candidate fails and records
+    that say nothing."""
     from tvm.s_tir import meta_schedule as ms
 
     from sedge.tvm_passes.schedules import schedule_func
@@ -106,12 +108,17 @@ def _record_hand_schedules(tasks, target, builder, runner, database):
     runnable = [(mod, sch, b, ms.arg_info.ArgInfo.from_prim_func(mod["main"]))
                 for (mod, sch), b in zip(scheduled, built) if not b.error_msg]
     futures = runner.run([ms.runner.RunnerInput(b.artifact_path, "cpu", args) for _, _, b, args in runnable])
+    errors = []
     for (mod, sch, _, args_info), future in zip(runnable, futures):
         result = future.result()
-        if not result.error_msg:
+        if result.error_msg:
+            errors.append(result.error_msg)
+        else:
             workload = database.commit_workload(mod)
             database.commit_tuning_record(ms.database.TuningRecord(sch.trace, workload, result.run_secs, target,
                                                                    args_info))
+    if errors and len(errors) == len(runnable):
+        raise SedgeError(f"no kernel ran on {where}: {one_line(errors[0])}")
 
 
 def _progress_callback(total: int, early_stopping: int | None, show: bool):
@@ -154,18 +161,32 @@ def _cost_model() -> str:
 def tune_model(model, options: TuneOptions) -> Path:
     """Tune `model` (a sedge.frontend.model.Model); returns the records directory."""
     import tvm
-    from tvm.s_tir import meta_schedule as ms
-    from tvm.s_tir.meta_schedule.relax_integration import extract_tasks, extracted_tasks_to_tune_contexts
 
     from sedge.tvm_passes.target import parse_target
 
     _check(options)
+    if options.rpc_tracker:  # unreachable, or no board under the key: say so before compiling anything
+        servers_for_key(options.rpc_tracker, options.rpc_key)
     logging.getLogger("tvm.s_tir.meta_schedule").setLevel(logging.WARNING)  # the bar shows progress
     target = tvm.target.Target(parse_target(options.target, options.target_options))
     if target.kind.name != "llvm":
         raise SedgeError(f"sedge tune measures CPU kernels; got a '{target.kind.name}' target")
     output = Path(options.output)
+    created = not output.exists()
     output.mkdir(parents=True, exist_ok=True)
+    try:
+        _search(model, options, target, output)
+    except BaseException:
+        if created:  # no records directory that looks like a result
+            shutil.rmtree(output, ignore_errors=True)
+        raise
+    return output
+
+
+def _search(model, options: TuneOptions, target, output: Path):
+    from tvm.s_tir import meta_schedule as ms
+    from tvm.s_tir.meta_schedule.relax_integration import extract_tasks, extracted_tasks_to_tune_contexts
+
     if options.tuning_records and Path(options.tuning_records).resolve() != output.resolve():
         for name in RECORD_FILES:  # resume: the search starts from the earlier records
             shutil.copyfile(Path(options.tuning_records) / name, output / name)
@@ -176,11 +197,11 @@ def tune_model(model, options: TuneOptions) -> Path:
     builder = ms.builder.LocalBuilder(f_build=build_without_tensor_intrinsics, max_workers=1,
                                       timeout_sec=BUILD_TIMEOUT_S)
     runner = _runner(options, target)
-    _record_hand_schedules(tasks, target, builder, runner, database)
+    where = f"the boards under RPC key '{options.rpc_key}'" if options.rpc_tracker else "this machine"
+    _record_hand_schedules(tasks, target, builder, runner, database, where)
     contexts, weights = extracted_tasks_to_tune_contexts(tasks, work_dir=str(output), num_threads=1)
     callbacks = [*ms.measure_callback.MeasureCallback.create("default"),
                  _progress_callback(options.trials, options.early_stopping, options.progress)]
     ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(output), max_trials_global=options.trials,
                        num_trials_per_iter=min(64, options.trials), builder=builder, runner=runner,
                        database=database, measure_callbacks=callbacks, cost_model=_cost_model())
-    return output

@@ -1,67 +1,17 @@
-"""TVM RPC: a real tracker and two servers on 127.0.0.1, packages benchmarked through them.
-
-Each launcher runs its service in a child process, so every process is started in its own
-session and stopped by process group: no port stays bound after the test.
-"""
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-
+"""TVM RPC: a real tracker and two servers on 127.0.0.1 (conftest's `tracker`), packages
+benchmarked through them."""
 import numpy as np
 import pytest
 from board_fixtures import EXPECTED, X, tiny_package
+from conftest import RPC_KEY as KEY
 
 from sedge.errors import SedgeError
 from sedge.runtime.rpc import bench_over_rpc, run_over_rpc, servers_for_key
-
-KEY = "sedge-test"
 
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory):
     return tiny_package(tmp_path_factory.mktemp("pkg"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def tracker():
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    commands = [["tvm.exec.rpc_tracker", "--host", "127.0.0.1", "--port", str(port), "--port-end", str(port + 1)]]
-    for _ in range(2):
-        server_port = _free_port()
-        commands.append(["tvm.exec.rpc_server", "--host", "127.0.0.1", "--port", str(server_port),
-                         "--port-end", str(server_port + 1), "--tracker", address, "--key", KEY])
-    processes = []
-    try:
-        for command in commands:
-            processes.append(subprocess.Popen([sys.executable, "-m", *command], stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.DEVNULL, start_new_session=True))
-            time.sleep(0.5 if len(processes) == 1 else 0)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if servers_for_key(address, KEY) == 2:
-                    break
-            except SedgeError:
-                pass
-            assert all(p.poll() is None for p in processes), "an RPC launcher exited: is apache-tvm[rpc] installed?"
-            assert time.monotonic() < deadline, "the RPC tracker and servers did not come up"
-            time.sleep(0.3)
-        yield address
-    finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)  # the launcher and the service child it started
-        for process in processes:
-            process.wait(timeout=10)
 
 
 def test_run_through_the_tracker(tracker, package):

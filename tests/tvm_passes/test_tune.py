@@ -70,3 +70,25 @@ def _host():
     from sedge.tvm_passes.target import host_target
 
     return tvm.target.Target(host_target())
+
+
+def test_a_runner_that_runs_nothing_is_an_error_and_leaves_no_records(tmp_path, monkeypatch):
+    """Every measurement failing (a board gone, too short a timeout) stops before the search,
+    naming the first failure: the records would otherwise hold only failure markers."""
+    from tvm.s_tir import meta_schedule as ms
+
+    import sedge.tvm_passes.tune as tune
+
+    class Failed:
+        def result(self):
+            return ms.runner.RunnerResult(run_secs=None, error_msg="RPCError: the board went away\ntraceback...")
+
+    class Unreachable:
+        def run(self, inputs):
+            return [Failed() for _ in inputs]
+
+    monkeypatch.setattr(tune, "_runner", lambda options, target: Unreachable())
+    records = tmp_path / "records"
+    with pytest.raises(SedgeError, match="no kernel ran on this machine: RPCError: the board went away$"):
+        tune_model(_conv_model(), TuneOptions(output=str(records), trials=2, progress=False))
+    assert not records.exists()
