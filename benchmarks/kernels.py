@@ -12,7 +12,11 @@ kernel's time is its median over the rounds. ONNX Runtime runs the same conv (NC
 same weights, same thread count) in the same rounds, timed by its own profiler: the conv
 node's time, without the ~15 us of Python and session overhead a wall clock would add to
 each run (as long as the smallest kernels) and without the layout reorders ORT puts around
-a lone conv (a model pays those once, at its edges). Writes kernels.json and kernels.md.
+a lone conv (a model pays those once, at its edges). The memory-bound cap is the roofline's
+memory side: the kernel's FLOP per byte moved (input, output and weights, each once) times
+the bandwidth of the faster engine's memory-floor kernel, relative to the 3x3 rate: a
+kernel cannot beat it unless its data stays nearer the core than the floor's did. Writes
+kernels.json and kernels.md.
 
 The table compares direct convolutions, so the WinogradConv rewrite is disabled for them;
 resnet18's 3x3 convs are then measured again as the Winograd kernels a model gets, their
@@ -50,6 +54,7 @@ KERNELS = {
     # under any kernel of that shape (the g4 grouped 1x1 does 16 per output)
     "memory floor: depthwise 1x1 56x56x64": (56, 64, 64, 1, 1, 0, 64),
 }
+FLOOR = "memory floor: depthwise 1x1 56x56x64"
 # the resnet18 3x3 convs that WinogradConv takes (7x7 has an odd output size)
 WINOGRAD = {f"{name} Winograd": KERNELS[name] for name in KERNELS
             if name.startswith("resnet18") and KERNELS[name][0] % 2 == 0}
@@ -110,7 +115,8 @@ def build_kernel(shape, x, w, b, winograd: bool = False):
     want = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), stride, padding,
                                                  groups=groups)).numpy()
     timer = _SedgeTimer(vm.time_evaluator("main", tvm.cpu(), number=RUNS, repeat=1), args)
-    return timer, {"mflop": 2 * want.size * (c_in // groups) * kernel * kernel / 1e6,
+    moved = x.size + want.size + w.size + b.size  # fp32 values read or written once
+    return timer, {"mflop": 2 * want.size * (c_in // groups) * kernel * kernel / 1e6, "mbyte": 4 * moved / 1e6,
                    "max_rel_error": float(np.max(np.abs(got - want)) / np.max(np.abs(want)))}
 
 
@@ -212,6 +218,12 @@ def main(argv=None) -> int:
         return np.mean([r[key] for n, r in results.items() if n.startswith("resnet18") and n not in WINOGRAD])
 
     reference, ort_reference = dense_3x3_mean("gflops"), dense_3x3_mean("ort_gflops")
+    # the roofline's memory side: the rate at which the faster engine's floor kernel moved
+    # its bytes caps any kernel at its own FLOP per byte times that rate
+    floor = results[FLOOR]
+    gbyte_per_s = floor["mbyte"] / min(floor["ms"], floor["ort_ms"])  # MB per ms
+    for r in results.values():
+        r["memory_cap_gflops"] = r["mflop"] / r["mbyte"] * gbyte_per_s
 
     def ort_cells(r):
         if "ort_ms" not in r:
@@ -219,15 +231,17 @@ def main(argv=None) -> int:
         return f"{r['ort_ms']:.3f} | {r['ort_gflops'] / ort_reference:.2f} | {r['ms'] / r['ort_ms']:.2f}x"
 
     rows = [f"| {n} | {r['mflop']:.1f} | {r['ms']:.3f} | {r['gflops']:.1f} | {r['gflops'] / reference:.2f} | "
-            f"{ort_cells(r)} | {r['max_rel_error']:.1e} |" for n, r in results.items()]
+            f"{r['memory_cap_gflops'] / reference:.2f} | {ort_cells(r)} | {r['max_rel_error']:.1e} |" for n, r in results.items()]
     host = machine(args.threads)
     table = (f"# sedge conv kernels\n\nCPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), {args.threads} threads; "
-             f"{host['date']}\n\n| kernel | MFLOP | median ms | GFLOP/s | vs resnet18 3x3 direct mean "
+             f"{host['date']}; memory floor {gbyte_per_s:.0f} GB/s\n\n"
+             "| kernel | MFLOP | median ms | GFLOP/s | vs resnet18 3x3 direct mean | memory-bound cap vs 3x3 "
              "| ORT median ms | ORT vs its 3x3 mean | sedge / ORT time | max rel error |\n"
-             "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+             "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
     out = Path(args.output)
     atomic_write(out / "kernels.json", lambda tmp: Path(tmp).write_text(json.dumps(
-        {"machine": host, "repeat": args.repeat, "kernels": results}, indent=1)))
+        {"machine": host, "repeat": args.repeat, "memory_floor_gbyte_per_s": gbyte_per_s, "kernels": results},
+        indent=1)))
     atomic_write(out / "kernels.md", lambda tmp: Path(tmp).write_text(table))
     print(table)
     return 0 if all(r["max_rel_error"] <= 1e-4 for r in results.values()) else 1
