@@ -26,6 +26,6 @@ def test_every_stage_registry_is_filled():
     import sedge.frontend.importers  # noqa: F401  registers the converters
 
     assert list(PASSES) == ["FoldBatchNorm", "ScalarClampsAsOps", "InlineConstructs", "ChannelsLast", "SinkChannelShuffles",
-                           "WinogradConv", "PackConvWeights"]
+                           "WinogradConv", "PackConvWeights", "VectorMath"]
     assert "llvm" in SCHEDULERS and "relax.nn.conv2d" in RECORDERS and "CSGConv" in RECORDERS
     assert {"StructuredConv", "ACDC", "CSGConv", "FFTConv"} <= set(CONVERTERS)

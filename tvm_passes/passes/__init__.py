@@ -68,3 +68,4 @@ from sedge.tvm_passes.passes import channels_last  # noqa: E402,F401 - registers
 from sedge.tvm_passes.passes import channel_shuffle  # noqa: E402,F401 - after channels_last: NHWC shuffles
 from sedge.tvm_passes.passes import winograd_conv  # noqa: E402,F401 - before packing: takes its 3x3 convs
 from sedge.tvm_passes.passes import packed_conv  # noqa: E402,F401 - after channels_last: packs its HWIO weights
+from sedge.tvm_passes.passes import vector_math  # noqa: E402,F401 - last: the ops it replaces stay Relax ops until then
