@@ -1,7 +1,10 @@
 """Load a package on a device and run it: outputs, timings, per-kernel profiles.
 
 Weights go through `main_transform_params` (when the compiler lifted any weight-only work
-into it) once, at load time; `run` and `time` then call `main` on inputs only.
+into it) once, at load time; `run` and `time` then call `main` on inputs only. The input
+tensors are allocated once and refilled on every call: a fresh TVM tensor per call took
+0.35 ms for a 4.8 MB input, where refilling one takes a memcpy's 0.1 ms. So an Executor
+serves one caller at a time (as TVM's VM does).
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ class Executor:
         if self.vm.module.implements_function("main_transform_params"):
             params = list(self.vm["main_transform_params"](params))
         self.params = params
+        self._input_tensors = {}  # name -> the device tensor refilled on each call
 
     def _inputs(self, inputs: dict[str, np.ndarray]):
         import tvm
@@ -65,7 +69,11 @@ class Executor:
             if list(value.shape) != list(spec.shape) or value.dtype.name != spec.dtype:
                 raise SedgeError(f"input '{spec.name}' is {value.dtype.name}{list(value.shape)}, "
                                  f"the package expects {spec.dtype}{spec.shape}")
-            tensors.append(tvm.runtime.tensor(value, self.device))
+            tensor = self._input_tensors.get(spec.name)
+            if tensor is None:
+                tensor = self._input_tensors[spec.name] = tvm.runtime.empty(value.shape, value.dtype, self.device)
+            tensor.copyfrom(np.ascontiguousarray(value))
+            tensors.append(tensor)
         return tensors
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
