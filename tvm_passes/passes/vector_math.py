@@ -25,6 +25,15 @@ def _c(value: float):
     return tirx.const(value, F32)
 
 
+def _let(value, body):
+    """body(v) with v bound to `value` once. Each of these functions reads its operands
+    many times; written as a tree, a fused operand (a conv's scaled output, one function
+    inside another) is copied into every use, and TVM's simplifier ran out of memory on
+    EfficientNet's SiLU epilogues."""
+    var = tirx.Var("v", value.ty)
+    return tirx.Let(var, value, body(var))
+
+
 def _poly(x, coefficients):
     """Horner's rule, highest power first."""
     result = _c(coefficients[0])
@@ -37,34 +46,42 @@ def exp_f32(x):
     """exp(x) (Cephes expf): x = n ln2 + r with |r| <= ln2 / 2, exp(r) by a polynomial,
     2^n as two factors written into exponent bits (so n in [-150, 129] stays a normal
     float in each, and overflow to inf and gradual underflow happen in the products)."""
-    clamped = tirx.max(tirx.min(x, _c(89.0)), _c(-104.0))
-    n = tirx.floor(clamped * _c(1.44269504088896341) + _c(0.5))
-    r = clamped - n * _c(0.693359375) - n * _c(-2.12194440e-4)  # ln2 in two parts: r exact
-    y = _poly(r, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
-                  5.0000001201e-1]) * r * r + r + _c(1.0)
-    n_int = tirx.Cast("int32", n)
-    half = tirx.shift_right(n_int, tirx.const(1, "int32"))
-    rest = n_int - half
-
     def power_of_two(k):
         return tirx.reinterpret(F32, tirx.shift_left(k + tirx.const(127, "int32"), tirx.const(23, "int32")))
 
-    return tirx.Select(tirx.isnan(x), x, y * power_of_two(half) * power_of_two(rest))  # NaN in, NaN out
+    def scaled(r, n):
+        exp_r = _poly(r, [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
+                          5.0000001201e-1]) * r * r + r + _c(1.0)
+        return _let(tirx.Cast("int32", n), lambda k: _let(
+            tirx.shift_right(k, tirx.const(1, "int32")), lambda half: exp_r * power_of_two(half) * power_of_two(k - half)))
+
+    def reduced(clamped):
+        return _let(tirx.floor(clamped * _c(1.44269504088896341) + _c(0.5)), lambda n: _let(
+            clamped - n * _c(0.693359375) - n * _c(-2.12194440e-4), lambda r: scaled(r, n)))  # ln2 in two parts
+
+    return _let(x, lambda v: tirx.Select(  # NaN in, NaN out
+        tirx.isnan(v), v, _let(tirx.max(tirx.min(v, _c(89.0)), _c(-104.0)), reduced)))
 
 
 def sigmoid_f32(x):
     return _c(1.0) / (_c(1.0) + exp_f32(-x))
 
 
+def silu_f32(x):
+    return _let(x, lambda v: v * sigmoid_f32(v))
+
+
 def tanh_f32(x):
     """tanh(x) (Cephes tanhf): an odd polynomial below |x| = 0.625, where 1 - 2 / (e^2|x| + 1)
     would cancel, that formula above it."""
-    s = x * x
-    small = x + x * s * _poly(s, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1,
-                                   -3.33332819422e-1])
-    magnitude = _c(1.0) - _c(2.0) / (exp_f32(_c(2.0) * tirx.abs(x)) + _c(1.0))
-    large = tirx.Select(x < _c(0.0), -magnitude, magnitude)
-    return tirx.Select(tirx.abs(x) > _c(0.625), large, small)  # NaN: the polynomial's NaN
+    def from_value(v):
+        small = _let(v * v, lambda s: v + v * s * _poly(s, [-5.70498872745e-3, 2.06390887954e-2,
+                                                            -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]))
+        large = _let(_c(1.0) - _c(2.0) / (exp_f32(_c(2.0) * tirx.abs(v)) + _c(1.0)),
+                     lambda magnitude: tirx.Select(v < _c(0.0), -magnitude, magnitude))
+        return tirx.Select(tirx.abs(v) > _c(0.625), large, small)  # NaN: the polynomial's NaN
+
+    return _let(x, from_value)
 
 
 def _elementwise(f):
@@ -102,7 +119,7 @@ _ELEMENTWISE = {
     "relax.exp": exp_f32,
     "relax.sigmoid": sigmoid_f32,
     "relax.tanh": tanh_f32,
-    "relax.nn.silu": lambda x: x * sigmoid_f32(x),
+    "relax.nn.silu": silu_f32,
 }
 
 
