@@ -147,6 +147,49 @@ def test_conv_kernel_is_register_blocked_vectorised_and_parallel():
     assert all(f.attrs.get("tirx.is_scheduled", False) for f in funcs.values()), "every kernel gets a schedule"
 
 
+def _squeeze_excite(channels, squeezed, size):
+    """sigmoid(conv1x1(s) + b) * x: a squeeze-excite gate, whose 1x1 conv output scales a whole image."""
+    bb = relax.BlockBuilder()
+    s = relax.Var("s", relax.TensorType((1, squeezed, 1, 1), "float32"))
+    x = relax.Var("x", relax.TensorType((1, channels, size, size), "float32"))
+    w = relax.Var("w", relax.TensorType((channels, squeezed, 1, 1), "float32"))
+    b = relax.Var("b", relax.TensorType((1, channels, 1, 1), "float32"))
+    with bb.function("main", [s, x, w, b], {"num_input": 2}):
+        with bb.dataflow():
+            gate = relax.op.sigmoid(relax.op.add(relax.op.nn.conv2d(s, w), b))
+            out = bb.emit_output(relax.op.multiply(gate, x))
+        bb.emit_func_output(out)
+    return bb.get()
+
+
+def test_an_epilogue_broadcast_over_an_image_is_looped_in_parallel_not_unrolled():
+    """EfficientNet-B0's 480-channel gate: its tiles are one pixel, its epilogue covers 14x14 of
+    them. Unrolled (2940 copies of a sigmoid) it took minutes to compile; the image-sized
+    epilogue is work enough for every core."""
+    funcs = _scheduled(_squeeze_excite(480, 20, 14), HOST)
+    (gate,) = [f for name, f in funcs.items() if "conv2d" in name and "multiply" in name]
+    sch = tvm.s_tir.Schedule(gate)
+    for block in sch.get_child_blocks(sch.get_sblock("root")):
+        unrolled = 1
+        for loop in sch.get_loops(block):
+            if sch.get(loop).kind == tirx.ForKind.UNROLLED:
+                unrolled *= int(sch.get(loop).extent)
+        assert unrolled <= 24, f"{sch.get(block).name_hint}: {unrolled} unrolled copies"  # the accumulators at most
+    assert tirx.ForKind.PARALLEL in _loop_kinds(gate)
+    rng = np.random.default_rng(6)
+    s, x = rng.standard_normal((1, 20, 1, 1), dtype=np.float32), rng.standard_normal((1, 480, 14, 14), dtype=np.float32)
+    w, b = rng.standard_normal((480, 20, 1, 1), dtype=np.float32), rng.standard_normal((1, 480, 1, 1), dtype=np.float32)
+    with tvm.transform.PassContext(opt_level=3):
+        executable = tvm.compile(sedge_pipeline(HOST)(_squeeze_excite(480, 20, 14)), HOST, relax_pipeline=None)
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    params = [tvm.runtime.tensor(a) for a in (w, b)]
+    if vm.module.implements_function("main_transform_params"):
+        params = list(vm["main_transform_params"](params))
+    got = vm["main"](tvm.runtime.tensor(s), tvm.runtime.tensor(x), *params).numpy()
+    gate_value = torch.sigmoid(torch.nn.functional.conv2d(torch.tensor(s), torch.tensor(w)) + torch.tensor(b))
+    _close(got, (gate_value * torch.tensor(x)).numpy())
+
+
 def test_epilogue_producers_from_the_other_branch_are_scheduled():
     """The kernel ending a ResNet downsampling block after FoldBatchNorm: relu((y + c) +
     (conv1x1_s2(x) + b)), the other branch `y` as its conv left it, so its bias add `y + c`

@@ -117,6 +117,13 @@ def _feeds_only(sch, producer, consumers) -> bool:
     return bool(found) and all(any(sch.get(c).same_as(sch.get(k)) for k in consumers) for c in found)
 
 
+def _elements(buffer) -> int:
+    count = 1
+    for extent in buffer.shape:
+        count *= int(extent)
+    return count
+
+
 def _is_copy(block) -> bool:
     """Whether `block` only copies its input (the pad of an unpadded conv): nothing to compute once."""
     return isinstance(block.body, tirx.BufferStore) and isinstance(block.body.value, TensorLoad)
@@ -140,12 +147,20 @@ def schedule_rows(sch, block, lanes: int, parallel: bool):
         vectorize_block(sch, block, lanes, after=row)
 
 
-def _unroll_below(sch, block, after):
-    """Unroll the block's scalar loops below `after`: the write-back must index the
-    accumulator tile with constants for LLVM to keep it in registers."""
-    for loop in loops_below(sch, block, after):
-        if sch.get(loop).kind == tirx.ForKind.SERIAL:
-            sch.unroll(loop)
+def _unroll_below(sch, block, after, accumulators: int):
+    """Unroll the block's scalar loops below `after`, innermost first, as long as they
+    cover no more than the tile's `accumulators` vectors: the write-back must index the accumulator
+    tile with constants for LLVM to keep it in registers. An epilogue that broadcasts the
+    tile over more (a squeeze-excite conv's 1x1 output scaling a 14x14 image) keeps its
+    outer loops: unrolled, 2940 copies of a sigmoid took minutes to compile."""
+    covered = 1
+    for loop in reversed(loops_below(sch, block, after)):
+        if sch.get(loop).kind != tirx.ForKind.SERIAL:
+            continue
+        covered *= int(sch.get(loop).extent)
+        if covered > accumulators:
+            break
+        sch.unroll(loop)
 
 
 def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
@@ -210,6 +225,8 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     work = reduce_size
     for i in spatial:
         work *= int(iters[i].dom.extent)
+    # an epilogue that scales a whole image by the tile (squeeze-excite) is work of its own
+    work = max(work, _elements(sch.get(writer).writes[0].source))
     if work >= spec.parallel_min_work:
         sch.parallel(tile)
     sch.unroll(w_inner)
@@ -222,7 +239,7 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     # channels only: fused with the columns, 24 channels would read bias/scale vectors by
     # gather; in the accumulators' vectors (12 lanes for 24 channels, not 8)
     vectorize_block(sch, writer, vec, after=tile, fuse=False)
-    _unroll_below(sch, writer, tile)
+    _unroll_below(sch, writer, tile, w_block * o_vectors)
     for producer in prologue:
         if _is_copy(sch.get(producer)) or _vector_read(block, sch.get(producer).writes[0].source,
                                                         iters[spatial[-1]].var):
