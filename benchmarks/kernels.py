@@ -231,7 +231,8 @@ def main(argv=None) -> int:
         return f"{r['ort_ms']:.3f} | {r['ort_gflops'] / ort_reference:.2f} | {r['ms'] / r['ort_ms']:.2f}x"
 
     rows = [f"| {n} | {r['mflop']:.1f} | {r['ms']:.3f} | {r['gflops']:.1f} | {r['gflops'] / reference:.2f} | "
-            f"{r['memory_cap_gflops'] / reference:.2f} | {ort_cells(r)} | {r['max_rel_error']:.1e} |" for n, r in results.items()]
+            f"{r['memory_cap_gflops'] / reference:.2f} | {ort_cells(r)} | {r['max_rel_error']:.1e} |"
+            for n, r in results.items()]
     host = machine(args.threads)
     table = (f"# sedge conv kernels\n\nCPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), {args.threads} threads; "
              f"{host['date']}; memory floor {gbyte_per_s:.0f} GB/s\n\n"
