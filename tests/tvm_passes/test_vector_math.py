@@ -13,6 +13,7 @@ from sedge.tvm_passes.schedules import unscheduled_kernels
 from sedge.tvm_passes.target import host_target
 
 HOST = tvm.target.Target(host_target())
+AVX2 = tvm.target.Target({"kind": "llvm", "mcpu": "haswell", "num-cores": 2})  # 8 lanes, no AVX-512
 ULP = 3  # stated accuracy for normal results (measured: exp 1.0, sigmoid 2.3, tanh 1.1)
 RTOL = 1e-6  # composite ops: max |sedge - torch| / max |torch|
 
@@ -27,9 +28,9 @@ def _model(op, shape):
     return bb.get()
 
 
-def _run(mod, x):
+def _run(mod, x, target=HOST):
     with tvm.transform.PassContext(opt_level=3):
-        executable = tvm.compile(sedge_pipeline(HOST)(mod), HOST, relax_pipeline=None)
+        executable = tvm.compile(sedge_pipeline(target)(mod), target, relax_pipeline=None)
     return relax.VirtualMachine(executable, tvm.cpu())["main"](tvm.runtime.tensor(x)).numpy()
 
 
@@ -47,9 +48,10 @@ SWEEP = np.concatenate([np.linspace(-110, 110, 100003), np.geomspace(1e-38, 1e3,
 EXACT = {"exp": np.exp, "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.tanh}
 
 
+@pytest.mark.parametrize("target", [HOST, AVX2], ids=["host", "avx2"])
 @pytest.mark.parametrize("name", EXACT)
-def test_within_3_ulp_over_the_float32_range(name):
-    got = _run(_model(getattr(relax.op, name), SWEEP.shape), SWEEP)
+def test_within_3_ulp_over_the_float32_range(name, target):
+    got = _run(_model(getattr(relax.op, name), SWEEP.shape), SWEEP, target)
     with np.errstate(all="ignore"):
         exact = EXACT[name](SWEEP.astype(np.float64))
         rounded = exact.astype(np.float32)  # inf beyond float32, subnormals below its normals
