@@ -9,7 +9,7 @@ from tvm import relax
 from sedge.tvm_passes.passes.channel_shuffle import shuffle_groups
 from sedge.tvm_passes.pipeline import phases
 from sedge.tvm_passes.target import host_target
-from test_schedules import _run
+from compiled_models import run_compiled
 
 TARGET = tvm.target.Target(host_target())
 F = torch.nn.functional
@@ -83,7 +83,7 @@ def test_shuffle_folds_into_the_next_grouped_conv(size, channels, groups, betwee
     assert "R.reshape" not in main and "R.take" not in main, "no shuffle kernel is left"
     x = np.random.default_rng(1).standard_normal((1, channels, size, size), dtype=np.float32)
     want = reference(torch.tensor(x)).numpy()
-    got = _run(mod, TARGET, [x, *weights])
+    got = run_compiled(mod, TARGET, [x], weights)
     assert np.max(np.abs(got - want)) <= RTOL * np.max(np.abs(want))
 
 
@@ -92,7 +92,7 @@ def test_shuffle_before_a_full_tensor_operand_stays_a_kernel():
     assert _rewritten(mod).count("R.take") == 1, "the second shuffle meets a residual add: one take kernel"
     x = np.random.default_rng(2).standard_normal((1, 24, 4, 4), dtype=np.float32)
     want = reference(torch.tensor(x)).numpy()
-    got = _run(mod, TARGET, [x, *weights])
+    got = run_compiled(mod, TARGET, [x], weights)
     assert np.max(np.abs(got - want)) <= RTOL * np.max(np.abs(want))
 
 

@@ -11,7 +11,8 @@ from sedge.runtime.metadata import TensorSpec
 from sedge.tvm_passes.passes import PASSES, op_name
 from sedge.tvm_passes.pipeline import phases
 from sedge.tvm_passes.target import host_target
-from test_schedules import _close, _run
+from compiled_models import run_compiled
+from test_schedules import _close
 
 TARGET = tvm.target.Target(host_target())
 
@@ -84,7 +85,7 @@ def _check_numerics(model, shape):
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
     with torch.no_grad():
         want = model(torch.tensor(x)).numpy()
-    _close(_run(mod, TARGET, [x, *params]), want)
+    _close(run_compiled(mod, TARGET, [x], params), want)
 
 
 def _main_ops(mod):

@@ -70,7 +70,8 @@ def test_pytorch_relu6_fuses_into_the_conv_without_transposes():
     pair around it, one conv kernel with the clamp in its epilogue; numerics against PyTorch."""
     from sedge.frontend.loaders.pytorch import from_program
     from sedge.runtime.metadata import TensorSpec
-    from test_schedules import _close, _run
+    from compiled_models import run_compiled
+    from test_schedules import _close
 
     model = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.ReLU6(), torch.nn.Conv2d(8, 8, 1)).eval()
     shape = (1, 4, 6, 6)
@@ -85,4 +86,4 @@ def test_pytorch_relu6_fuses_into_the_conv_without_transposes():
     assert any("conv2d" in k and "maximum" in k and "minimum" in k for k in kernels), kernels
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32) * 4
     with torch.no_grad():
-        _close(_run(mod, TARGET, [x, *params]), model(torch.tensor(x)).numpy())
+        _close(run_compiled(mod, TARGET, [x], params), model(torch.tensor(x)).numpy())

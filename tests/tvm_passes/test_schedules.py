@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 import tvm
+from compiled_models import one_op_model, run_compiled, scheduled_kernels
 from tvm import relax, tirx
 
 from sedge.frontend.loaders import load_model
 from sedge.tvm_passes import schedules
-from sedge.tvm_passes.pipeline import phases, sedge_pipeline
+from sedge.tvm_passes.pipeline import sedge_pipeline
 from sedge.tvm_passes.schedules import unscheduled_kernels
 from sedge.tvm_passes.schedules.cpu import cpu_spec
 from sedge.tvm_passes.target import host_target
@@ -38,16 +39,6 @@ def _conv_block(x_shape, w_shape, stride, padding, groups, residual):
             out = bb.emit_output(y)
         bb.emit_func_output(out)
     return bb.get()
-
-
-def _run(mod, target, args):
-    with tvm.transform.PassContext(opt_level=3):
-        executable = tvm.compile(sedge_pipeline(target)(mod), target, relax_pipeline=None)
-    vm = relax.VirtualMachine(executable, tvm.cpu())
-    inputs, params = [tvm.runtime.tensor(args[0])], [tvm.runtime.tensor(a) for a in args[1:]]
-    if vm.module.implements_function("main_transform_params"):
-        params = list(vm["main_transform_params"](params))
-    return vm["main"](*inputs, *params).numpy()
 
 
 def _close(got, want):
@@ -91,7 +82,7 @@ def test_conv_numerics(name, target):
     w = rng.standard_normal((out_channels, shape[1] // groups, kernel, kernel), dtype=np.float32)
     b = rng.standard_normal((1, out_channels, 1, 1), dtype=np.float32)
     residual = out_channels == shape[1] and stride == 1 and kernel % 2 == 1
-    got = _run(_conv_block(shape, w.shape, stride, padding, groups, residual), target, [x, w, b])
+    got = run_compiled(_conv_block(shape, w.shape, stride, padding, groups, residual), target, [x], [w, b])
     want = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), stride=stride,
                                                  padding=padding, groups=groups) + torch.tensor(b))
     _close(got, (want + torch.tensor(x) if residual else want).numpy())
@@ -118,17 +109,9 @@ def test_pool_mean_dense_numerics():
     x = rng.standard_normal((2, 20, 11, 11), dtype=np.float32)
     w = rng.standard_normal((10, 20), dtype=np.float32)
     b = rng.standard_normal(10, dtype=np.float32)
-    got = _run(_head_model(x.shape, 10), HOST, [x, w, b])
+    got = run_compiled(_head_model(x.shape, 10), HOST, [x], [w, b])
     pooled = torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, 1).mean((2, 3))
     _close(got, (pooled @ torch.tensor(w).T + torch.tensor(b)).numpy())
-
-
-def _scheduled(mod, target):
-    with target, tvm.transform.PassContext(opt_level=3):
-        for name, passes in phases(target).items():
-            mod = tvm.transform.Sequential(passes)(mod)
-            if name == "schedule":
-                return {gv.name_hint: f for gv, f in mod.functions.items() if isinstance(f, tirx.PrimFunc)}
 
 
 def _loop_kinds(func):
@@ -139,7 +122,7 @@ def _loop_kinds(func):
 
 def test_conv_kernel_is_register_blocked_vectorised_and_parallel():
     mod = _conv_block((1, 16, 8, 8), (32, 16, 3, 3), 1, 1, 1, residual=False)
-    funcs = _scheduled(mod, HOST)
+    funcs = scheduled_kernels(mod, HOST)
     conv = [f for name, f in funcs.items() if "conv2d" in name]
     assert len(conv) == 1, "conv, bias and relu must fuse into one kernel"
     assert conv[0].attrs["tirx.is_scheduled"]
@@ -166,7 +149,7 @@ def test_an_epilogue_broadcast_over_an_image_is_looped_in_parallel_not_unrolled(
     """EfficientNet-B0's 480-channel gate: its tiles are one pixel, its epilogue covers 14x14 of
     them. Unrolled (2940 copies of a sigmoid) it took minutes to compile; the image-sized
     epilogue is work enough for every core."""
-    funcs = _scheduled(_squeeze_excite(480, 20, 14), HOST)
+    funcs = scheduled_kernels(_squeeze_excite(480, 20, 14), HOST)
     (gate,) = [f for name, f in funcs.items() if "conv2d" in name and "multiply" in name]
     sch = tvm.s_tir.Schedule(gate)
     for block in sch.get_child_blocks(sch.get_sblock("root")):
@@ -179,18 +162,12 @@ def test_an_epilogue_broadcast_over_an_image_is_looped_in_parallel_not_unrolled(
     rng = np.random.default_rng(6)
     s, x = rng.standard_normal((1, 20, 1, 1), dtype=np.float32), rng.standard_normal((1, 480, 14, 14), dtype=np.float32)
     w, b = rng.standard_normal((480, 20, 1, 1), dtype=np.float32), rng.standard_normal((1, 480, 1, 1), dtype=np.float32)
-    with tvm.transform.PassContext(opt_level=3):
-        executable = tvm.compile(sedge_pipeline(HOST)(_squeeze_excite(480, 20, 14)), HOST, relax_pipeline=None)
-    vm = relax.VirtualMachine(executable, tvm.cpu())
-    params = [tvm.runtime.tensor(a) for a in (w, b)]
-    if vm.module.implements_function("main_transform_params"):
-        params = list(vm["main_transform_params"](params))
-    got = vm["main"](tvm.runtime.tensor(s), tvm.runtime.tensor(x), *params).numpy()
+    got = run_compiled(_squeeze_excite(480, 20, 14), HOST, [s, x], [w, b])
     gate_value = torch.sigmoid(torch.nn.functional.conv2d(torch.tensor(s), torch.tensor(w)) + torch.tensor(b))
     _close(got, (gate_value * torch.tensor(x)).numpy())
 
 
-def test_epilogue_producers_from_the_other_branch_are_scheduled():
+def test_epilogue_producers_from_the_other_branch_arescheduled_kernels():
     """The kernel ending a ResNet downsampling block after FoldBatchNorm: relu((y + c) +
     (conv1x1_s2(x) + b)), the other branch `y` as its conv left it, so its bias add `y + c`
     comes before the conv in the fused kernel. It goes into the write-back; unscheduled,
@@ -219,7 +196,7 @@ def test_epilogue_producers_from_the_other_branch_are_scheduled():
 
 def test_unpadded_conv_reads_its_input_in_place():
     mod = _conv_block((1, 16, 6, 6), (24, 16, 1, 1), 1, 0, 1, residual=False)
-    (conv,) = [f for name, f in _scheduled(mod, HOST).items() if "conv2d" in name]
+    (conv,) = [f for name, f in scheduled_kernels(mod, HOST).items() if "conv2d" in name]
     assert "pad_temp" not in conv.script(), "a pad without padding is a copy: read the input instead"
 
 
@@ -236,7 +213,7 @@ def test_grouped_conv_vectors_stay_inside_a_group(target, x_shape, out_channels,
     """A vector spanning two groups reads a different input channel per lane (a gather per
     FMA); the conv's vectors must divide the outputs per group (5 or 20 here)."""
     w_shape = (out_channels, x_shape[1] // groups, 1, 1)
-    (conv,) = [f for name, f in _scheduled(_conv_block(x_shape, w_shape, 1, 0, groups, False), target).items()
+    (conv,) = [f for name, f in scheduled_kernels(_conv_block(x_shape, w_shape, 1, 0, groups, False), target).items()
                if "conv2d" in name]
     sch = tvm.s_tir.Schedule(conv)
     lanes = {int(sch.get(loop).extent) for block in sch.get_child_blocks(sch.get_sblock("root"))
@@ -294,17 +271,6 @@ def test_grouped_tiles_count_one_input_broadcast_per_group():
     assert tile_shape(56, 64, 576, avx512) == (16, 4, 4)
 
 
-def _row_model(op, shape):
-    """`op(x)` over the last axis of an x of `shape`, one kernel."""
-    bb = relax.BlockBuilder()
-    x = relax.Var("x", relax.TensorType(shape, "float32"))
-    with bb.function("main", [x]):
-        with bb.dataflow():
-            out = bb.emit_output(op(x))
-        bb.emit_func_output(out)
-    return bb.get()
-
-
 ROW_OPS = {"softmax": (relax.op.nn.softmax, torch.softmax), "log_softmax": (relax.op.nn.log_softmax, torch.log_softmax)}
 
 
@@ -314,22 +280,22 @@ def test_row_reduction_numerics(name, shape):
     """Rows of 13 are no multiple of a vector (scalar reductions); rows of 1000 fold vector partials."""
     relax_op, torch_op = ROW_OPS[name]
     x = np.random.default_rng(2).standard_normal(shape, dtype=np.float32) * 4
-    _close(_run(_row_model(relax_op, shape), HOST, [x]), torch_op(torch.tensor(x), -1).numpy())
+    _close(run_compiled(one_op_model(relax_op, shape), HOST, [x]), torch_op(torch.tensor(x), -1).numpy())
 
 
 def test_softmax_over_channels_is_not_computed_per_row():
     """An NCHW softmax over channels reduces across the output's rows: the row rule leaves it
     (computed inside the row loop, each reduction would run once per channel); numerics hold."""
     shape = (2, 21, 4, 5)
-    funcs = _scheduled(_row_model(lambda x: relax.op.nn.softmax(x, axis=1), shape), HOST)
+    funcs = scheduled_kernels(one_op_model(lambda x: relax.op.nn.softmax(x, axis=1), shape), HOST)
     assert schedules.UNSCHEDULED in funcs["softmax"].attrs  # TVM's loops: one reduction per pixel
     x = np.random.default_rng(3).standard_normal(shape, dtype=np.float32)
-    _close(_run(_row_model(lambda x: relax.op.nn.softmax(x, axis=1), shape), HOST, [x]),
+    _close(run_compiled(one_op_model(lambda x: relax.op.nn.softmax(x, axis=1), shape), HOST, [x]),
            torch.softmax(torch.tensor(x), 1).numpy())
 
 
 def test_softmax_rows_run_in_parallel_on_vectors():
-    funcs = _scheduled(_row_model(relax.op.nn.softmax, (64, 7, 1000)), HOST)
+    funcs = scheduled_kernels(one_op_model(relax.op.nn.softmax, (64, 7, 1000)), HOST)
     softmax = funcs["softmax"]
     assert schedules.UNSCHEDULED not in softmax.attrs
     assert {tirx.ForKind.PARALLEL, tirx.ForKind.VECTORIZED} <= _loop_kinds(softmax)
@@ -341,7 +307,7 @@ def test_softmax_rows_run_in_parallel_on_vectors():
 
 def test_a_kernel_no_rule_takes_is_marked_with_why():
     with HOST, tvm.transform.PassContext(opt_level=3):
-        lowered = sedge_pipeline(HOST)(_row_model(lambda x: relax.op.argmax(x, axis=-1), (2, 10)))
+        lowered = sedge_pipeline(HOST)(one_op_model(lambda x: relax.op.argmax(x, axis=-1), (2, 10)))
     assert unscheduled_kernels(lowered) == {"argmax": "no schedule rule fits this kernel"}
 
 
@@ -351,7 +317,7 @@ def test_a_rule_that_refuses_a_kernel_says_which_primitive_refused(monkeypatch):
         return True
 
     monkeypatch.setattr(schedules, "RULES", (inline_the_output,))
-    funcs = _scheduled(_conv_block((1, 8, 6, 6), (8, 8, 3, 3), 1, 1, 1, residual=False), HOST)
+    funcs = scheduled_kernels(_conv_block((1, 8, 6, 6), (8, 8, 3, 3), 1, 1, 1, residual=False), HOST)
     marked = {name: str(f.attrs[schedules.UNSCHEDULED]) for name, f in funcs.items()
               if schedules.UNSCHEDULED in f.attrs}
     assert marked and all(why.startswith("inline_the_output: ") for why in marked.values()), marked

@@ -8,40 +8,16 @@ import numpy as np
 import pytest
 import torch
 import tvm
+from compiled_models import one_op_model, run_compiled, scheduled_kernels
 from tvm import relax
 
-from sedge.tvm_passes.pipeline import phases, sedge_pipeline
-from sedge.tvm_passes.schedules import unscheduled_kernels
+from sedge.tvm_passes.schedules import UNSCHEDULED
 from sedge.tvm_passes.target import host_target
 
 HOST = tvm.target.Target(host_target())
 AVX2 = tvm.target.Target({"kind": "llvm", "mcpu": "haswell", "num-cores": 2})  # 8 lanes, no AVX-512
 ULP = {"exp": 3, "sigmoid": 3, "tanh": 3, "erf": 6}  # stated; measured 1.0, 2.3, 1.1 and 5.5 ulp at most
 RTOL = 1e-6  # composite ops: max |sedge - torch| / max |torch|
-
-
-def _model(op, shape):
-    bb = relax.BlockBuilder()
-    x = relax.Var("x", relax.TensorType(shape, "float32"))
-    with bb.function("main", [x]):
-        with bb.dataflow():
-            out = bb.emit_output(op(x))
-        bb.emit_func_output(out)
-    return bb.get()
-
-
-def _run(mod, x, target=HOST):
-    with tvm.transform.PassContext(opt_level=3):
-        executable = tvm.compile(sedge_pipeline(target)(mod), target, relax_pipeline=None)
-    return relax.VirtualMachine(executable, tvm.cpu())["main"](tvm.runtime.tensor(x)).numpy()
-
-
-def _lowered_kernels(mod, target=HOST):
-    with target, tvm.transform.PassContext(opt_level=3):
-        for name, passes in phases(target).items():
-            mod = tvm.transform.Sequential(passes)(mod)
-            if name == "schedule":
-                return mod
 
 
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 88.72, 88.73, 89.5, -87.33, -103.9, -104.5, 1e-45, -1e-45]
@@ -53,7 +29,7 @@ EXACT = {"exp": np.exp, "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "tanh": np.ta
 @pytest.mark.parametrize("target", [HOST, AVX2], ids=["host", "avx2"])
 @pytest.mark.parametrize("name", EXACT)
 def test_within_a_few_ulp_over_the_float32_range(name, target):
-    got = _run(_model(getattr(relax.op, name), SWEEP.shape), SWEEP, target)
+    got = run_compiled(one_op_model(getattr(relax.op, name), SWEEP.shape), target, [SWEEP])
     with np.errstate(all="ignore"):
         exact = EXACT[name](SWEEP.astype(np.float64))
         rounded = exact.astype(np.float32)  # inf beyond float32, subnormals below its normals
@@ -81,7 +57,7 @@ COMPOSITES = {  # name: (relax op, torch op)
 def test_composite_ops_match_pytorch(name, shape):
     relax_op, torch_op = COMPOSITES[name]
     x = np.random.default_rng(4).standard_normal(shape, dtype=np.float32) * 8
-    got, want = _run(_model(relax_op, shape), x), torch_op(torch.tensor(x)).numpy()
+    got, want = run_compiled(one_op_model(relax_op, shape), HOST, [x]), torch_op(torch.tensor(x)).numpy()
     assert np.max(np.abs(got - want)) <= RTOL * np.max(np.abs(want))
 
 
@@ -97,27 +73,19 @@ def _conv_activation(activation):
 
 
 def test_no_libm_call_is_left_and_activations_fuse_into_the_conv():
-    mod = _lowered_kernels(_conv_activation(lambda y: relax.op.tanh(relax.op.nn.silu(y))))
-    kernels = {gv.name_hint: f for gv, f in mod.functions.items() if isinstance(f, tvm.tirx.PrimFunc)}
+    kernels = scheduled_kernels(_conv_activation(lambda y: relax.op.tanh(relax.op.nn.silu(y))), HOST)
     assert "fused_conv2d_silu_tanh" in kernels, f"the activations are the conv's epilogue: {sorted(kernels)}"
     for name, func in kernels.items():
         for call in ("T.exp(", "T.sigmoid(", "T.tanh("):
             assert call not in func.script(), f"{name} still calls {call[:-1]}"
-    assert not unscheduled_kernels(mod)
+    assert not [name for name, func in kernels.items() if UNSCHEDULED in func.attrs]
 
 
 def test_numerics_of_the_fused_conv_epilogue():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 8, 9, 9), dtype=np.float32)
     w = rng.standard_normal((12, 8, 3, 3), dtype=np.float32)
-    mod = _conv_activation(lambda y: relax.op.tanh(relax.op.nn.silu(y)))
-    with tvm.transform.PassContext(opt_level=3):
-        executable = tvm.compile(sedge_pipeline(HOST)(mod), HOST, relax_pipeline=None)
-    vm = relax.VirtualMachine(executable, tvm.cpu())
-    params = [tvm.runtime.tensor(w)]
-    if vm.module.implements_function("main_transform_params"):
-        params = list(vm["main_transform_params"](params))
-    got = vm["main"](tvm.runtime.tensor(x), *params).numpy()
+    got = run_compiled(_conv_activation(lambda y: relax.op.tanh(relax.op.nn.silu(y))), HOST, [x], [w])
     want = torch.tanh(torch.nn.functional.silu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w),
                                                                           padding=1))).numpy()
     assert np.max(np.abs(got - want)) <= 1e-5 * np.max(np.abs(want))
@@ -126,7 +94,7 @@ def test_numerics_of_the_fused_conv_epilogue():
 def test_gpu_targets_keep_tvms_ops():
     from sedge.tvm_passes.passes.vector_math import vector_math
 
-    mod = _model(relax.op.sigmoid, (4, 16))
+    mod = one_op_model(relax.op.sigmoid, (4, 16))
     cuda = tvm.target.Target("cuda")
     with cuda:
         kept = vector_math(cuda)(mod)
@@ -139,6 +107,5 @@ def test_gpu_targets_keep_tvms_ops():
 def test_operands_are_bound_once_not_copied_into_every_use():
     """tanh(silu(x)) reads x once: written as trees, each function copies its operand into
     its ~20 uses, and nested or fused ones multiply (2161 reads)."""
-    mod = _lowered_kernels(_model(lambda x: relax.op.tanh(relax.op.nn.silu(x)), (4, 64)))
-    (kernel,) = [f for f in mod.functions.values() if isinstance(f, tvm.tirx.PrimFunc)]
+    (kernel,) = scheduled_kernels(one_op_model(lambda x: relax.op.tanh(relax.op.nn.silu(x)), (4, 64)), HOST).values()
     assert kernel.script().count("x[") <= 3  # the reads/writes declaration and the one load

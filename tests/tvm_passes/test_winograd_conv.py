@@ -5,7 +5,8 @@ import pytest
 import torch
 import tvm
 from tvm import relax, tirx
-from test_schedules import AVX2, HOST, _conv_block, _loop_kinds, _run, _scheduled
+from compiled_models import run_compiled, scheduled_kernels
+from test_schedules import AVX2, HOST, _conv_block, _loop_kinds
 
 from sedge.tvm_passes.passes import PASSES
 from sedge.tvm_passes.passes.winograd_conv import MATRICES
@@ -51,9 +52,9 @@ def test_winograd_matches_direct_convolution(name, target):
     b = rng.standard_normal((1, out_channels, 1, 1), dtype=np.float32)
     residual = "residual" in name
     mod = _two_convs(shape, out_channels, padding, residual)
-    names = list(_scheduled(mod, target))
+    names = list(scheduled_kernels(mod, target))
     assert any("winograd_product" in n for n in names) and not any("conv2d" in n for n in names), "the rewrite applies"
-    got = _run(mod, target, [x, w1, w2, b])
+    got = run_compiled(mod, target, [x], [w1, w2, b])
     t = {k: torch.tensor(v) for k, v in dict(x=x, w1=w1, w2=w2, b=b).items()}
     y = torch.relu(torch.nn.functional.conv2d(t["x"], t["w1"], padding=padding) + t["b"])
     y = torch.nn.functional.conv2d(y, t["w2"], padding=padding) + t["b"]
@@ -80,7 +81,7 @@ def test_transform_matrices_compute_a_correlation(tile):
     ((1, 32, 18, 18), 32, 4),  # 4 does not divide 18
 ])
 def test_the_larger_tile_is_taken_where_it_divides_and_pays(x_shape, out_channels, alpha):
-    funcs = _scheduled(_conv_block(x_shape, (out_channels, x_shape[1], 3, 3), 1, 1, 1, residual=False), HOST)
+    funcs = scheduled_kernels(_conv_block(x_shape, (out_channels, x_shape[1], 3, 3), 1, 1, 1, residual=False), HOST)
     (product,) = [f for name, f in funcs.items() if name.startswith("winograd_product")]
     assert int(product.params[0].shape[0]) == alpha, "one matrix product per position in the (m + 2)^2 input tile"
 
@@ -105,7 +106,7 @@ def test_weights_are_transformed_once_at_load_time():
 ])
 def test_direct_convolution_stays_where_winograd_does_not_apply_or_pay(name, x_shape, w_shape, stride, groups):
     mod = _conv_block(x_shape, w_shape, stride, w_shape[-1] // 2, groups, residual=False)
-    names = list(_scheduled(mod, HOST))
+    names = list(scheduled_kernels(mod, HOST))
     assert any("conv2d" in n for n in names) and not any("winograd" in n for n in names), name
 
 

@@ -1,0 +1,38 @@
+"""Small Relax models compiled through sedge's whole pipeline, shared by the pass and
+schedule tests: build one, run it as the runtime does, or stop at the scheduled kernels."""
+import tvm
+from tvm import relax, tirx
+
+from sedge.tvm_passes.pipeline import phases, sedge_pipeline
+
+
+def one_op_model(op, shape):
+    """`op(x)` for one float32 input x of `shape`."""
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType(shape, "float32"))
+    with bb.function("main", [x]):
+        with bb.dataflow():
+            out = bb.emit_output(op(x))
+        bb.emit_func_output(out)
+    return bb.get()
+
+
+def run_compiled(mod, target, inputs, params=()):
+    """Compile `mod` for `target` and run it on numpy `inputs`, its weights `params` going
+    through `main_transform_params` once first, as the runtime's Executor does."""
+    with tvm.transform.PassContext(opt_level=3):
+        executable = tvm.compile(sedge_pipeline(target)(mod), target, relax_pipeline=None)
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    weights = [tvm.runtime.tensor(p) for p in params]
+    if vm.module.implements_function("main_transform_params"):
+        weights = list(vm["main_transform_params"](weights))
+    return vm["main"](*[tvm.runtime.tensor(x) for x in inputs], *weights).numpy()
+
+
+def scheduled_kernels(mod, target) -> dict:
+    """{name: PrimFunc} of `mod` as the `schedule` phase leaves it."""
+    with target, tvm.transform.PassContext(opt_level=3):
+        for name, passes in phases(target).items():
+            mod = tvm.transform.Sequential(passes)(mod)
+            if name == "schedule":
+                return {gv.name_hint: f for gv, f in mod.functions.items() if isinstance(f, tirx.PrimFunc)}
