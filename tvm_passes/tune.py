@@ -48,8 +48,8 @@ def _check(options: TuneOptions):
                          f"({' and '.join(RECORD_FILES)}, as written by `sedge tune -o DIR`)")
     if bool(options.rpc_tracker) != bool(options.rpc_key):
         raise SedgeError("--rpc-tracker and --rpc-key go together (e.g. --rpc-tracker 127.0.0.1:9190 --rpc-key rasp4)")
-    if options.rpc_tracker:
-        parse_tracker(options.rpc_tracker)
+    if options.rpc_tracker:  # unreachable, or no board under the key: say so before compiling anything
+        servers_for_key(options.rpc_tracker, options.rpc_key)
 
 
 def build_without_tensor_intrinsics(mod, target, _params):
@@ -165,8 +165,6 @@ def tune_model(model, options: TuneOptions) -> Path:
     from sedge.tvm_passes.target import parse_target
 
     _check(options)
-    if options.rpc_tracker:  # unreachable, or no board under the key: say so before compiling anything
-        servers_for_key(options.rpc_tracker, options.rpc_key)
     logging.getLogger("tvm.s_tir.meta_schedule").setLevel(logging.WARNING)  # the bar shows progress
     target = tvm.target.Target(parse_target(options.target, options.target_options))
     if target.kind.name != "llvm":

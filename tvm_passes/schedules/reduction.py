@@ -16,7 +16,7 @@ from tvm import tirx
 from tvm.ir.expr import TensorLoad  # what tirx.BufferLoad builds in this TVM
 
 from sedge.tvm_passes.schedules.cpu import CpuSpec
-from sedge.tvm_passes.schedules.injective import loops_below, vectorize_block
+from sedge.tvm_passes.schedules.injective import loop_work, loops_below, vectorize_block
 
 _SPATIAL, _REDUCE = tirx.IterVar.DataPar, tirx.IterVar.CommReduce
 
@@ -117,13 +117,6 @@ def _feeds_only(sch, producer, consumers) -> bool:
     return bool(found) and all(any(sch.get(c).same_as(sch.get(k)) for k in consumers) for c in found)
 
 
-def _elements(buffer) -> int:
-    count = 1
-    for extent in buffer.shape:
-        count *= int(extent)
-    return count
-
-
 def _is_copy(block) -> bool:
     """Whether `block` only copies its input (the pad of an unpadded conv): nothing to compute once."""
     return isinstance(block.body, tirx.BufferStore) and isinstance(block.body.value, TensorLoad)
@@ -149,8 +142,8 @@ def schedule_rows(sch, block, lanes: int, parallel: bool):
 
 def _unroll_below(sch, block, after, accumulators: int):
     """Unroll the block's scalar loops below `after`, innermost first, as long as they
-    cover no more than the tile's `accumulators` vectors: the write-back must index the accumulator
-    tile with constants for LLVM to keep it in registers. An epilogue that broadcasts the
+    cover no more than the tile's `accumulators` vectors: the write-back must index the
+    accumulator tile with constants for LLVM to keep it in registers. An epilogue that broadcasts the
     tile over more (a squeeze-excite conv's 1x1 output scaling a 14x14 image) keeps its
     outer loops: unrolled, 2940 copies of a sigmoid took minutes to compile."""
     covered = 1
@@ -222,11 +215,9 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
         tiles = [*outer, w_outer, o_outer]
     sch.reorder(*tiles, *reduce_loops, w_inner, o_inner, o_lanes)
     tile = sch.fuse(*tiles)
-    work = reduce_size
-    for i in spatial:
-        work *= int(iters[i].dom.extent)
-    # an epilogue that scales a whole image by the tile (squeeze-excite) is work of its own
-    work = max(work, _elements(sch.get(writer).writes[0].source))
+    # the reduction's iterations; an epilogue that scales a whole image by the tile
+    # (squeeze-excite) is work of its own (exact splits keep each nest's product)
+    work = max(loop_work(sch, main), loop_work(sch, writer))
     if work >= spec.parallel_min_work:
         sch.parallel(tile)
     sch.unroll(w_inner)
