@@ -114,6 +114,46 @@ def test_pool_mean_dense_numerics():
     _close(got, (pooled @ torch.tensor(w).T + torch.tensor(b)).numpy())
 
 
+TRANSPOSES = {  # name: (input shape, axes)
+    "NCHW -> NHWC, rows 4 KiB apart": ((1, 160, 32, 32), (0, 2, 3, 1)),
+    "NHWC -> NCHW batch 2, odd sizes": ((2, 7, 9, 40), (0, 3, 1, 2)),
+    "NHWC -> NCHW, rows shorter than a vector": ((1, 6, 5, 24), (0, 3, 1, 2)),
+    "NCHW -> NHWC, RGB": ((1, 3, 20, 24), (0, 2, 3, 1)),
+    "2D": ((24, 36), (1, 0)),
+}
+
+
+@pytest.mark.parametrize("target", [HOST, AVX2], ids=["host", "avx2"])
+@pytest.mark.parametrize("name", list(TRANSPOSES))
+def test_transpose_numerics(name, target):
+    shape, axes = TRANSPOSES[name]
+    x = np.random.default_rng(2).standard_normal(shape, dtype=np.float32)
+    got = run_compiled(one_op_model(lambda v: relax.op.permute_dims(v, axes), shape), target, [x])
+    np.testing.assert_array_equal(got, x.transpose(axes))
+
+
+def _loop_chain(func):
+    """(kind, extent) of each loop around the kernel's last block, outermost first."""
+    sch = tvm.s_tir.Schedule(func)
+    block = sch.get_child_blocks(sch.get_sblock("root"))[-1]
+    return [(sch.get(loop).kind, int(sch.get(loop).extent)) for loop in sch.get_loops(block)]
+
+
+@pytest.mark.parametrize("shape, axes, rows, lanes", [
+    ((1, 160, 32, 32), (0, 2, 3, 1), 16, 16),  # a model's NCHW input, channels last
+    ((2, 32, 32, 40), (0, 3, 1, 2), 8, 16),  # and back, batch 2: rows of 40 channels, 32 columns
+])
+def test_transposes_run_in_tiles_of_vectors(shape, axes, rows, lanes):
+    """Each input row is read for a tile of consecutive output vectors (tile_transpose), not
+    one element per vector (0.29 ms for the 160x32x32 transpose, 39 us in tiles)."""
+    funcs = scheduled_kernels(one_op_model(lambda v: relax.op.permute_dims(v, axes), shape), HOST)
+    (func,) = [f for name, f in funcs.items() if "transpose" in name]
+    chain = _loop_chain(func)
+    assert chain[0][0] == tirx.ForKind.PARALLEL
+    assert chain[-2] == (tirx.ForKind.SERIAL, rows), f"rows of the input per tile: {chain}"
+    assert chain[-1] == (tirx.ForKind.VECTORIZED, lanes), f"the output's vectors: {chain}"
+
+
 def _loop_kinds(func):
     sch = tvm.s_tir.Schedule(func)
     blocks = sch.get_child_blocks(sch.get_sblock("root"))

@@ -1,4 +1,5 @@
-"""Parallel, vectorised loops for elementwise / layout kernels (and the pads before convs)."""
+"""Parallel, vectorised loops for elementwise / layout kernels (and the pads before convs);
+transposes in tiles."""
 from __future__ import annotations
 
 import tvm
@@ -6,6 +7,8 @@ from tvm import tirx
 from tvm.s_tir.schedule import ScheduleError
 
 from sedge.tvm_passes.schedules.cpu import CpuSpec
+
+_block_realize = tvm.get_global_func("s_tir.schedule.GetSBlockRealize")
 
 
 def vector_lanes(extent: int, lanes: int) -> int:
@@ -65,6 +68,66 @@ def loop_work(sch, block) -> int:
     return work
 
 
+def _column_loop(sch, block):
+    """The loop that walks the innermost (contiguous) dimension of a buffer the block
+    reads, when that is another of the block's own axes than its output's innermost (a
+    transpose); else None."""
+    stmt = sch.get(block)
+    own = stmt.writes[0].region[-1].min
+    if not isinstance(own, tirx.Var):
+        return None  # a layout split (NCHW -> NCHW16c) is no plain transpose
+    loops = sch.get_loops(block)
+    loop_vars = [sch.get(loop).loop_var for loop in loops]
+    bound = list(zip((iv.var for iv in stmt.iter_vars), _block_realize(sch, block).iter_values))
+    for region in stmt.reads:
+        index = region.region[-1].min
+        if not isinstance(index, tirx.Var) or index.same_as(own):
+            continue
+        value = next((v for var, v in bound if var.same_as(index)), None)
+        for loop, var in zip(loops[:-1], loop_vars[:-1]):
+            if value is not None and value.same_as(var):
+                return loop
+    return None
+
+
+def tile_transpose(sch, block, spec: CpuSpec) -> bool:
+    """Run a transpose (NCHW <-> NHWC at a model's edges) in square tiles of vectors; False
+    (before any change) when `block` transposes nothing or its extents give no tile.
+
+    Vectorised along its output alone, a transpose reads a vector's lanes down a column of
+    its input, one row apart; rows a multiple of 4 KiB apart (a 32x32 image's channels)
+    all fall in one L1 set, and the next vector moves to new rows before the last ones are
+    reused: 160x32x32 NCHW -> NHWC ran at 3 GB/s (0.2 ms, 10x a convolution over it).
+    In `lanes` x `lanes` tiles each input row is read for `lanes` consecutive vectors
+    while its cache line is still in L1."""
+    column = _column_loop(sch, block)
+    if column is None:
+        return False
+    loops = sch.get_loops(block)
+    row = loops[-1]
+    column_extent, row_extent = _extent(sch, column), _extent(sch, row)
+    if column_extent is None or row_extent is None:
+        return False
+    column_tile, row_tile = vector_lanes(column_extent, spec.lanes), vector_lanes(row_extent, spec.lanes)
+    if column_tile == 1:
+        return False  # no tile: the vectors of vectorize_block serve as well
+    others = [loop for loop in loops[:-1] if not sch.get_sref(loop).same_as(sch.get_sref(column))]
+    column_outer, column_inner = sch.split(column, [None, column_tile])
+    if row_tile > 1:
+        row_outer, row_inner = sch.split(row, [None, row_tile])
+        sch.reorder(*others, column_outer, row_outer, column_inner, row_inner)
+        sch.vectorize(row_inner)
+    else:  # rows too short for a vector (an RGB image's 3 channels): vectors along the
+        # input's rows, whose lanes' writes land a few cache lines apart
+        row_outer = row
+        sch.reorder(*others, column_outer, row, column_inner)
+        sch.vectorize(column_inner)
+    tiles = sch.fuse(*others, column_outer, row_outer)
+    if loop_work(sch, block) >= spec.parallel_min_work:
+        sch.parallel(tiles)
+    return True
+
+
 def schedule_injective(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     """Schedule `sch`'s function; False (before any change) when it holds a reduction."""
     blocks = sch.get_child_blocks(sch.get_sblock("root"))
@@ -75,5 +138,6 @@ def schedule_injective(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
             sch.compute_inline(block)
         except ScheduleError:  # a block whose result is also an output stays a loop nest of its own
             vectorize_block(sch, block, spec.lanes, parallel=loop_work(sch, block) >= spec.parallel_min_work)
-    vectorize_block(sch, blocks[-1], spec.lanes, parallel=loop_work(sch, blocks[-1]) >= spec.parallel_min_work)
+    if not tile_transpose(sch, blocks[-1], spec):
+        vectorize_block(sch, blocks[-1], spec.lanes, parallel=loop_work(sch, blocks[-1]) >= spec.parallel_min_work)
     return True
