@@ -75,7 +75,7 @@ class _Packer(relax.PyExprMutator):
         group_out = out_channels // groups if groups > 1 and group_in > 1 else None
         vec, o_vectors, _ = self.tile_shape(out_shape[2], out_channels, kh * kw * group_in, self.spec, group_out)
         ob = vec * o_vectors
-        nchw = self._nchw_source(x) if groups == 1 else None
+        nchw = self._nchw_source(x) if groups == 1 or group_in > 1 else None
         shuffled = channel_permutation(self, x) if group_in > 1 else None  # a depthwise conv reads vectors
         shuffle = shuffle_groups(shuffled[1]) if shuffled is not None else None
         if shuffle is not None:
