@@ -128,3 +128,15 @@ def test_sum_pool_imports_as_its_separable_parts(c, expected, tmp_path):
     (function,) = [f for gv, f in model.mod.functions.items() if gv.name_hint.startswith("sedge_StructuredConv")]
     assert _convs(function) == expected
     assert rel_err(compile_and_run(model, x.numpy()), module(x).detach().numpy()) <= RTOL
+
+
+def test_acdc_riffle_folds_into_the_inverse_dct(tmp_path):
+    """The riffle reorders the last product's columns: the importer reorders the inverse
+    DCT matrix's columns and the bias instead of emitting a transpose (a gather kernel per
+    factor). Numerics: secl_widening (with bias) and secl_narrowing above."""
+    module, x, _, _ = build_case("secl_widening")
+    model = load_model(export_onnx(module, x, str(tmp_path / "m.onnx")))
+    (body,) = [f for _, f in model.mod.functions.items()
+               if f.attrs is not None and OP_ATTR in f.attrs and str(f.attrs[OP_ATTR]) == "ACDC"]
+    script = body.script()
+    assert "permute_dims" not in script and script.count("R.take") == 3, "one reordered bias per factor"
