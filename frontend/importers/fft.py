@@ -3,7 +3,7 @@
 Generic path: the real 2-D DFT as matmuls with constant cosine / sine matrices (Relax has no
 FFT op), the per-frequency channel contraction as one batched matmul, the band mask, and an
 inverse DFT whose matrices keep only the cropped, strided output rows and columns. It is
-exact but O(N^2) per transform; sedge's FFT kernel replaces it.
+exact but O(N^2) per transform: no pass replaces it with a fast FFT yet.
 """
 import numpy as np
 from tvm import relax
