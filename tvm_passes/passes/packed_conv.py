@@ -12,9 +12,10 @@ A conv whose input is a channel shuffle (`take` along channels, see channel_shuf
 reads the unshuffled tensor through the shuffle's index arithmetic: its scalar broadcasts
 cost the same in any channel order, so the shuffle kernel disappears.
 
-A dense conv whose input is the NCHW -> NHWC transpose that channels-last puts at the
-model's input reads the NCHW tensor itself: its kernel broadcasts input scalars, which any
-layout serves, so the transpose (a separate pass over the image) folds into the conv's pad.
+A dense or grouped conv whose input is the NCHW -> NHWC transpose that channels-last puts
+at the model's input reads the NCHW tensor itself: its kernel broadcasts input scalars,
+which any layout serves, so the transpose (a separate pass over the image) folds into the
+conv's pad. A depthwise conv reads channel vectors: its input stays transposed.
 """
 import numpy as np
 import tvm

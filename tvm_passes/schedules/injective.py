@@ -84,22 +84,22 @@ def _column_loop(sch, block):
         if not isinstance(index, tirx.Var) or index.same_as(own):
             continue
         value = next((v for var, v in bound if var.same_as(index)), None)
-        for loop, var in zip(loops[:-1], loop_vars[:-1]):
-            if value is not None and value.same_as(var):
-                return loop
+        found = [loop for loop, var in zip(loops[:-1], loop_vars[:-1]) if value is not None and value.same_as(var)]
+        if found:
+            return found[0]
     return None
 
 
 def tile_transpose(sch, block, spec: CpuSpec) -> bool:
-    """Run a transpose (NCHW <-> NHWC at a model's edges) in square tiles of vectors; False
+    """Run a transpose (NCHW <-> NHWC at a model's edges) in tiles of vectors; False
     (before any change) when `block` transposes nothing or its extents give no tile.
 
     Vectorised along its output alone, a transpose reads a vector's lanes down a column of
     its input, one row apart; rows a multiple of 4 KiB apart (a 32x32 image's channels)
     all fall in one L1 set, and the next vector moves to new rows before the last ones are
     reused: 160x32x32 NCHW -> NHWC ran at 3 GB/s (0.2 ms, 10x a convolution over it).
-    In `lanes` x `lanes` tiles each input row is read for `lanes` consecutive vectors
-    while its cache line is still in L1."""
+    In tiles of up to `lanes` rows x `lanes` columns each input row is read for the tile's
+    consecutive vectors while its cache line is still in L1."""
     column = _column_loop(sch, block)
     if column is None:
         return False
@@ -128,6 +128,12 @@ def tile_transpose(sch, block, spec: CpuSpec) -> bool:
     return True
 
 
+def schedule_layout(sch, block, spec: CpuSpec):
+    """A transpose in tiles, any other elementwise or layout block in parallel vectors."""
+    if not tile_transpose(sch, block, spec):
+        vectorize_block(sch, block, spec.lanes, parallel=loop_work(sch, block) >= spec.parallel_min_work)
+
+
 def schedule_injective(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     """Schedule `sch`'s function; False (before any change) when it holds a reduction."""
     blocks = sch.get_child_blocks(sch.get_sblock("root"))
@@ -137,7 +143,6 @@ def schedule_injective(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
         try:
             sch.compute_inline(block)
         except ScheduleError:  # a block whose result is also an output stays a loop nest of its own
-            vectorize_block(sch, block, spec.lanes, parallel=loop_work(sch, block) >= spec.parallel_min_work)
-    if not tile_transpose(sch, blocks[-1], spec):
-        vectorize_block(sch, blocks[-1], spec.lanes, parallel=loop_work(sch, blocks[-1]) >= spec.parallel_min_work)
+            schedule_layout(sch, block, spec)
+    schedule_layout(sch, blocks[-1], spec)
     return True

@@ -12,7 +12,7 @@ import tvm
 
 from sedge.tvm_passes.passes.winograd_conv import INPUT, OUTPUT
 from sedge.tvm_passes.schedules.cpu import CpuSpec
-from sedge.tvm_passes.schedules.injective import loop_work, tile_transpose, vector_lanes, vectorize_block
+from sedge.tvm_passes.schedules.injective import loop_work, schedule_layout, vector_lanes
 from sedge.tvm_passes.schedules.reduction import schedule_rows
 
 
@@ -78,6 +78,6 @@ def schedule_winograd(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     k_outer, k_lanes = _split_channels(sch, k, spec.lanes)
     sch.reorder(b, ty, tx, k_outer, hi, wi, *([k_lanes] if k_lanes is not None else []))
     _finish(sch, sch.fuse(b, ty, tx), [hi, wi], k_lanes, loop_work(sch, nest), spec)
-    if transpose is not None and not tile_transpose(sch, transpose, spec):
-        vectorize_block(sch, transpose, spec.lanes, parallel=loop_work(sch, transpose) >= spec.parallel_min_work)
+    if transpose is not None:
+        schedule_layout(sch, transpose, spec)
     return True
