@@ -1,9 +1,14 @@
 """Band-limited FFT convolutions into Relax: `sedge.FFTConv`.
 
 Generic path: the real 2-D DFT as matmuls with constant cosine / sine matrices (Relax has no
-FFT op), the per-frequency channel contraction as one batched matmul, the band mask, and an
-inverse DFT whose matrices keep only the cropped, strided output rows and columns. It is
-exact but O(N^2) per transform: no pass replaces it with a fast FFT yet.
+FFT op), the per-frequency channel contraction as one batched matmul, and an inverse DFT
+whose matrices keep only the cropped, strided output rows and columns. The band is a
+rectangle of the one-sided spectrum (its kept rows x its first columns), so every matrix
+is restricted to it: only kept coefficients are computed, multiplied and stored (the
+filter spectra, computed from the weights once at load time), as methods.md §4 says
+inference needs; zeroing the rest after a full product made resnet18-fft-50's dominant
+frequency contractions stream twice the filter bytes. It is exact but O(N^2) per
+transform: no pass replaces it with a fast FFT yet.
 """
 import numpy as np
 from tvm import relax
@@ -15,16 +20,15 @@ from sedge.frontend.loaders.pytorch import CUSTOM_CONVERT_MAP
 from sedge.frontend.onnx_ops import register_converter
 
 
-def dft_matrices(hf, wf, rows, cols):
-    """Forward (cos, sin) along W (Wf x Wk) and H (Hf x Hf), inverse ones restricted to `rows` / `cols`."""
-    wk = wf // 2 + 1
-    k = np.arange(wk)
-    angle_w = 2 * np.pi * np.outer(np.arange(wf), k) / wf
-    angle_h = 2 * np.pi * np.outer(np.arange(hf), np.arange(hf)) / hf
+def dft_matrices(hf, wf, band_rows, band_cols, rows, cols):
+    """Forward (cos, sin) along W (Wf x band columns) and H (band rows x Hf); inverse ones
+    from the band to the output `rows` / `cols`."""
+    angle_w = 2 * np.pi * np.outer(np.arange(wf), band_cols) / wf
+    angle_h = 2 * np.pi * np.outer(band_rows, np.arange(hf)) / hf
     # c2r weights: the DC and (even-length) Nyquist columns count once, the others twice
-    weight = np.where((k == 0) | ((wf % 2 == 0) & (k == wf // 2)), 1.0, 2.0)[:, None]
-    inverse_w = 2 * np.pi * np.outer(k, cols) / wf
-    inverse_h = angle_h[rows]
+    weight = np.where((band_cols == 0) | ((wf % 2 == 0) & (band_cols == wf // 2)), 1.0, 2.0)[:, None]
+    inverse_w = 2 * np.pi * np.outer(band_cols, cols) / wf
+    inverse_h = 2 * np.pi * np.outer(rows, band_rows) / hf
     f32 = lambda m: relax.const(np.ascontiguousarray(m, dtype=np.float32))
     return {"cw": f32(np.cos(angle_w)), "sw": f32(np.sin(angle_w)), "ch": f32(np.cos(angle_h)),
             "sh": f32(np.sin(angle_h)), "ich": f32(np.cos(inverse_h) / hf), "ish": f32(np.sin(inverse_h) / hf),
@@ -35,15 +39,20 @@ def emit_fft_conv(bb, x, weight, bias, stride, padding, index):
     batch, C, H, W = shape_of(x)
     O, _, kernel, _ = shape_of(weight)
     hf, wf = fft_geometry(H, W, kernel, padding)
-    wk = wf // 2 + 1
+    mask = band_mask(hf, wf, index).numpy() > 0
+    band_rows, band_cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     rows = np.arange(0, H + 2 * padding - kernel + 1, stride)
     cols = np.arange(0, W + 2 * padding - kernel + 1, stride)
     settings = {"in_channels": C, "out_channels": O, "kernel_size": kernel, "strides": [stride, stride],
                 "pads": [padding] * 4, "index": index, "fft_shape": [hf, wf]}
 
     def body(builder, params):
-        m = dft_matrices(hf, wf, rows, cols)
+        if not mask.any():  # an empty band passes nothing but the bias
+            y = relax.op.zeros([batch, O, len(rows), len(cols)], "float32")
+            return add_channel_bias(builder, builder.emit(y), params[2]) if bias is not None else builder.emit(y)
+        m = dft_matrices(hf, wf, band_rows, band_cols, rows, cols)
         mm, emit = relax.op.matmul, builder.emit
+        kept = len(band_rows) * len(band_cols)
 
         def spectrum(tensor, top, left):
             padded = emit(relax.op.nn.pad(tensor, [0, 0, 0, 0, top, hf - shape_of(tensor)[2] - top, left,
@@ -54,17 +63,16 @@ def emit_fft_conv(bb, x, weight, bias, stride, padding, index):
 
         def by_frequency(tensor, axes):
             permuted = emit(relax.op.permute_dims(tensor, axes))
-            return emit(relax.op.reshape(permuted, [hf * wk] + [shape_of(tensor)[a] for a in axes[2:]]))
+            return emit(relax.op.reshape(permuted, [kept] + [shape_of(tensor)[a] for a in axes[2:]]))
 
         xr, xi = spectrum(params[0], padding, padding)
         fr, fi = spectrum(params[1], 0, 0)
-        # (Hf*Wk, B, C) @ (Hf*Wk, C, O): sum over channels of X * conj(F)
+        # (kept, B, C) @ (kept, C, O): sum over channels of X * conj(F)
         xr, xi = by_frequency(xr, [2, 3, 0, 1]), by_frequency(xi, [2, 3, 0, 1])
         fr, fi = by_frequency(fr, [2, 3, 1, 0]), by_frequency(fi, [2, 3, 1, 0])
-        mask = relax.const(band_mask(hf, wf, index).numpy().reshape(hf, wk, 1, 1))
 
-        def back(product):  # (Hf*Wk, B, O) -> masked (B, O, Hf, Wk)
-            product = emit(relax.op.multiply(emit(relax.op.reshape(emit(product), [hf, wk, batch, O])), mask))
+        def back(product):  # (kept, B, O) -> (B, O, band rows, band columns)
+            product = emit(relax.op.reshape(emit(product), [len(band_rows), len(band_cols), batch, O]))
             return emit(relax.op.permute_dims(product, [2, 3, 0, 1]))
 
         yr = back(relax.op.add(mm(xr, fr), mm(xi, fi)))

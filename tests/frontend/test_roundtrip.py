@@ -11,6 +11,7 @@ import torch
 from roundtrip_cases import CASES, build_case
 from sedge.frontend.export import export_onnx, export_pt2
 from sedge.frontend.importers.construct import OP_ATTR
+from sedge.frontend.layers.fft import BandLimitedConv2d, band_mask, fft_geometry
 from sedge.frontend.loaders import load_model
 
 RTOL = 1e-5
@@ -130,13 +131,39 @@ def test_sum_pool_imports_as_its_separable_parts(c, expected, tmp_path):
     assert rel_err(compile_and_run(model, x.numpy()), module(x).detach().numpy()) <= RTOL
 
 
+def _construct_body(model, op):
+    (body,) = [f for _, f in model.mod.functions.items()
+               if f.attrs is not None and OP_ATTR in f.attrs and str(f.attrs[OP_ATTR]) == op]
+    return body.script()
+
+
 def test_acdc_riffle_folds_into_the_inverse_dct(tmp_path):
     """The riffle reorders the last product's columns: the importer reorders the inverse
     DCT matrix's columns and the bias instead of emitting a transpose (a gather kernel per
     factor). Numerics: secl_widening (with bias) and secl_narrowing above."""
     module, x, _, _ = build_case("secl_widening")
-    model = load_model(export_onnx(module, x, str(tmp_path / "m.onnx")))
-    (body,) = [f for _, f in model.mod.functions.items()
-               if f.attrs is not None and OP_ATTR in f.attrs and str(f.attrs[OP_ATTR]) == "ACDC"]
-    script = body.script()
+    script = _construct_body(load_model(export_onnx(module, x, str(tmp_path / "m.onnx"))), "ACDC")
     assert "permute_dims" not in script and script.count("R.take") == 3, "one reordered bias per factor"
+
+
+def test_fft_import_computes_only_the_kept_band(tmp_path):
+    """A 50% band keeps 11 rows x 6 columns of the 19 x 9 one-sided spectrum: the DFTs and
+    the channel contraction run on those 66 coefficients, not on 171 masked afterwards."""
+    module, x, _, _ = build_case("fft_band_limited")
+    hf, wf = fft_geometry(9, 8, 3, 1)
+    kept = int(band_mask(hf, wf, module.band_index(9, 8)).sum())
+    assert (hf, wf // 2 + 1, kept) == (19, 9, 66)
+    script = _construct_body(load_model(export_onnx(module, x, str(tmp_path / "m.onnx"))), "FFTConv")
+    assert f"R.Tensor(({kept}, 1, 3)" in script and f"R.Tensor(({kept}, 3, 4)" in script
+    assert f"({hf * (wf // 2 + 1)}," not in script, "no tensor over the whole spectrum"
+
+
+def test_fft_conv_with_an_empty_band_passes_the_bias(tmp_path):
+    module = BandLimitedConv2d(3, 4, 3, 1, 1, compress_rate=99).eval()
+    torch.nn.init.uniform_(module.bias)
+    x = torch.randn(1, 3, 6, 6)
+    assert module.band_index(6, 6) == 0, "7 one-sided columns x 0.1 keep none"
+    want = module(x).detach().numpy()
+    np.testing.assert_allclose(want, module.bias.detach().numpy()[None, :, None, None] * np.ones((1, 4, 6, 6)))
+    model = load_model(export_onnx(module, x, str(tmp_path / "m.onnx")))
+    assert rel_err(compile_and_run(model, x.numpy()), want) <= RTOL
