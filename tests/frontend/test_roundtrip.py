@@ -148,13 +148,16 @@ def test_acdc_riffle_folds_into_the_inverse_dct(tmp_path):
 
 def test_fft_import_computes_only_the_kept_band(tmp_path):
     """A 50% band keeps 11 rows x 6 columns of the 19 x 9 one-sided spectrum: the DFTs and
-    the channel contraction run on those 66 coefficients, not on 171 masked afterwards."""
+    the channel contraction run on those 66 coefficients, not on 171 masked afterwards; the
+    complex contraction is one real product per frequency."""
     module, x, _, _ = build_case("fft_band_limited")
     hf, wf = fft_geometry(9, 8, 3, 1)
     kept = int(band_mask(hf, wf, module.band_index(9, 8)).sum())
     assert (hf, wf // 2 + 1, kept) == (19, 9, 66)
     script = _construct_body(load_model(export_onnx(module, x, str(tmp_path / "m.onnx"))), "FFTConv")
     assert f"R.Tensor(({kept}, 1, 3)" in script and f"R.Tensor(({kept}, 3, 4)" in script
+    # one product per frequency: [Xr; Xi] (2 x 3) against [Fr, Fi] (3 x 8), each spectrum read once
+    assert f"R.Tensor(({kept}, 2, 8)" in script
     assert f"({hf * (wf // 2 + 1)}," not in script, "no tensor over the whole spectrum"
 
 
