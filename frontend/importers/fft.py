@@ -72,9 +72,9 @@ def emit_fft_conv(bb, x, weight, bias, stride, padding, index):
         # (kept, [Xr; Xi]: 2B, C) @ (kept, C, [Fr, Fi]: 2O) holds Xr Fr, Xr Fi, Xi Fr, Xi Fi.
         # Each filter spectrum (the bytes that dominate at batch 1) is read once; four
         # separate matmuls read each twice
-        x = emit(relax.op.concat([by_frequency(xr, [2, 3, 0, 1]), by_frequency(xi, [2, 3, 0, 1])], axis=1))
-        f = emit(relax.op.concat([by_frequency(fr, [2, 3, 1, 0]), by_frequency(fi, [2, 3, 1, 0])], axis=2))
-        products = emit(mm(x, f))
+        inputs = emit(relax.op.concat([by_frequency(xr, [2, 3, 0, 1]), by_frequency(xi, [2, 3, 0, 1])], axis=1))
+        filters = emit(relax.op.concat([by_frequency(fr, [2, 3, 1, 0]), by_frequency(fi, [2, 3, 1, 0])], axis=2))
+        products = emit(mm(inputs, filters))
         part = lambda row, column: relax.op.strided_slice(products, [1, 2], [row * batch, column * O],
                                                           [(row + 1) * batch, (column + 1) * O])
 
