@@ -36,6 +36,12 @@ def _let(value, body):
     return tirx.Let(var, value, body(var))
 
 
+def _clamped(x, low: float, high: float, body):
+    """body(x clamped to [low, high]), with NaN passed through (TVM folds `x != x` away, so
+    NaN is tested with isnan; clamping alone would turn it into a bound)."""
+    return _let(x, lambda v: tirx.Select(tirx.isnan(v), v, _let(tirx.max(tirx.min(v, _c(high)), _c(low)), body)))
+
+
 def _poly(x, coefficients):
     """Horner's rule, highest power first."""
     result = _c(coefficients[0])
@@ -62,8 +68,7 @@ def exp_f32(x):
         return _let(tirx.floor(clamped * _c(1.44269504088896341) + _c(0.5)), lambda n: _let(
             clamped - n * _c(0.693359375) - n * _c(-2.12194440e-4), lambda r: scaled(r, n)))  # ln2 in two parts
 
-    return _let(x, lambda v: tirx.Select(  # NaN in, NaN out
-        tirx.isnan(v), v, _let(tirx.max(tirx.min(v, _c(89.0)), _c(-104.0)), reduced)))
+    return _clamped(x, -104.0, 89.0, reduced)
 
 
 def sigmoid_f32(x):
@@ -98,7 +103,7 @@ def erf_f32(x):
         # v times the ratio, not (v * numerator) / denominator: for tiny v the product is subnormal
         return _let(v * v, lambda s: v * (_poly(s, numerator) / _poly(s, denominator)))
 
-    return _let(x, lambda v: tirx.Select(tirx.isnan(v), v, _let(tirx.max(tirx.min(v, _c(4.0)), _c(-4.0)), from_value)))
+    return _clamped(x, -4.0, 4.0, from_value)
 
 
 def gelu_f32(x):

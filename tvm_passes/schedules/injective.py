@@ -84,9 +84,9 @@ def _column_loop(sch, block):
         if not isinstance(index, tirx.Var) or index.same_as(own):
             continue
         value = next((v for var, v in bound if var.same_as(index)), None)
-        found = [loop for loop, var in zip(loops[:-1], loop_vars[:-1]) if value is not None and value.same_as(var)]
-        if found:
-            return found[0]
+        for loop, var in zip(loops[:-1], loop_vars[:-1]):
+            if value is not None and value.same_as(var):
+                return loop
     return None
 
 
