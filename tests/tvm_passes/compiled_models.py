@@ -4,6 +4,10 @@ import tvm
 from tvm import relax, tirx
 
 from sedge.tvm_passes.pipeline import phases, sedge_pipeline
+from sedge.tvm_passes.target import host_target
+
+HOST = tvm.target.Target(host_target())
+AVX2 = tvm.target.Target({"kind": "llvm", "mcpu": "haswell", "num-cores": 2})  # 8 lanes, 16 registers, no AVX-512
 
 
 def one_op_model(op, shape):

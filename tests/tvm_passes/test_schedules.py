@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import tvm
-from compiled_models import one_op_model, run_compiled, scheduled_kernels
+from compiled_models import AVX2, HOST, one_op_model, run_compiled, scheduled_kernels
 from tvm import relax, tirx
 
 from sedge.frontend.loaders import load_model
@@ -17,11 +17,8 @@ from sedge.tvm_passes import schedules
 from sedge.tvm_passes.pipeline import sedge_pipeline
 from sedge.tvm_passes.schedules import unscheduled_kernels
 from sedge.tvm_passes.schedules.cpu import cpu_spec
-from sedge.tvm_passes.target import host_target
 
 RTOL = 1e-4  # max |sedge - torch| / max |torch|
-HOST = tvm.target.Target(host_target())
-AVX2 = tvm.target.Target({"kind": "llvm", "mcpu": "haswell", "num-cores": 2})
 
 
 def _conv_block(x_shape, w_shape, stride, padding, groups, residual):
@@ -207,7 +204,7 @@ def test_an_epilogue_broadcast_over_an_image_is_looped_in_parallel_not_unrolled(
     _close(got, (gate_value * torch.tensor(x)).numpy())
 
 
-def test_epilogue_producers_from_the_other_branch_arescheduled_kernels():
+def test_epilogue_producers_from_the_other_branch_are_scheduled():
     """The kernel ending a ResNet downsampling block after FoldBatchNorm: relu((y + c) +
     (conv1x1_s2(x) + b)), the other branch `y` as its conv left it, so its bias add `y + c`
     comes before the conv in the fused kernel. It goes into the write-back; unscheduled,

@@ -5,8 +5,8 @@ import pytest
 import torch
 import tvm
 from tvm import relax, tirx
-from compiled_models import run_compiled, scheduled_kernels
-from test_schedules import AVX2, HOST, _conv_block, _loop_chain, _loop_kinds
+from compiled_models import AVX2, HOST, run_compiled, scheduled_kernels
+from test_schedules import _conv_block, _loop_chain
 
 from sedge.tvm_passes.passes import PASSES
 from sedge.tvm_passes.passes.winograd_conv import MATRICES
