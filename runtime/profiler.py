@@ -1,8 +1,10 @@
 """Per-kernel profiles through the Relax VM's instrument hook (TVM 0.27 has no profiler).
 
 Each compiled kernel call is timed between the hook's before/after callbacks; VM builtins
-(allocation, shape checks) are left out. Rows: name, total duration, percent, call count,
-argument shapes.
+(allocation, shape checks) are left out. On a GPU, where a call only queues its kernel, the
+hook waits for the device at both callbacks, so each row holds its kernel's run (plus one
+synchronisation, some microseconds) instead of its launch. Rows: name, total duration,
+percent, call count, argument shapes.
 """
 from __future__ import annotations
 
@@ -30,10 +32,13 @@ def profile(executor, inputs, runs: int = 5) -> list[KernelRow]:
     from tvm.runtime.vm import VMInstrumentReturnKind
 
     totals, counts, shapes, started = {}, {}, {}, {}
+    on_cpu = executor.device.dlpack_device_type() == 1  # kDLCPU: a kernel call returns when it is done
 
     def hook(_func, symbol, before_run, _ret, *args):
         if symbol.startswith("vm.builtin."):
             return VMInstrumentReturnKind.NO_OP
+        if not on_cpu:
+            executor.device.sync()
         if before_run:
             started[symbol] = time.perf_counter()
         else:
