@@ -1,7 +1,8 @@
 """sedge against ONNX Runtime and PyTorch, per model, in one process and one run.
 
     python -m benchmarks.models resnet18 mobilenetv2 resnet56 [more zoo names or .onnx files]
-        [--threads N] [--repeat 30] [--warmup 5] [--from-pytorch] [-o benchmarks/results]
+        [--device cpu|cuda] [--threads N] [--repeat 30] [--warmup 5] [--from-pytorch]
+        [-o benchmarks/results]
 
 Each model is exported once to ONNX; sedge compiles that file and ONNX Runtime runs it
 (with --from-pytorch, sedge compiles a zoo model from its PyTorch program instead, as
@@ -12,6 +13,12 @@ run in interleaved blocks of BLOCK runs (sedge, ORT, PyTorch, sedge, ...), so th
 from other processes hits them alike while one engine's spinning worker threads do not
 steal the cores of the next; latencies are medians. sedge's output is checked against ONNX
 Runtime (relative tolerance 1e-4) and its per-kernel profile names the dominant kernel.
+Ratios are to the peer: ONNX Runtime where it runs on the benchmarked device, else PyTorch.
+With --device cuda, sedge compiles for the GPU found here (`--target cuda` reads its arch)
+and PyTorch runs on it (TF32 off, so both compute in fp32; cuDNN picks its fastest kernels);
+every engine takes its input from host memory and returns its output there, as sedge's
+executor does. ONNX Runtime runs there only with its CUDA provider installed; otherwise it
+is the CPU reference the outputs are checked against, untimed.
 Writes <output>/models.json and <output>/models.md and prints the table.
 """
 from __future__ import annotations
@@ -36,23 +43,28 @@ CPU_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", 
              "amx_tile", "asimd", "sve")
 
 
+ENGINE_NAMES = {"sedge": "sedge", "onnxruntime": "ONNX Runtime", "pytorch": "PyTorch"}
+SHORT_NAMES = {"sedge": "sedge", "onnxruntime": "ORT", "pytorch": "PyTorch"}
+
+
 @dataclass
 class ModelResult:
     model: str
     sedge_source: str  # what sedge compiled: "onnx" (the export ORT runs) or "pytorch"
+    peer: str  # the engine the ratios are taken to: "onnxruntime", or "pytorch" where ORT has no GPU
     latency_ms: dict  # engine -> median ms over `repeat` runs
     compile_seconds: float
     max_rel_error: float
     verified: bool
     top_kernels: list = field(default_factory=list)  # [{name, percent, duration_us, shapes}], largest first
 
-    def ratio(self, engine: str) -> float | None:
-        ort, value = self.latency_ms.get("onnxruntime"), self.latency_ms.get(engine)
-        return value / ort if ort and value else None
+    def ratio(self, engine: str, peer: str) -> float | None:
+        base, value = self.latency_ms.get(peer), self.latency_ms.get(engine)
+        return value / base if base and value else None
 
 
-def machine(threads: int) -> dict:
-    """Where the numbers come from: CPU, its vector flags, library versions, threads."""
+def machine(threads: int, device: str = "cpu") -> dict:
+    """Where the numbers come from: CPU, its vector flags, GPU, library versions, threads."""
     from importlib.metadata import version
 
     info = {"model name": platform.processor(), "flags": ""}
@@ -74,7 +86,19 @@ def machine(threads: int) -> dict:
     return {"cpu": info["model name"], "cpu_flags": sorted(f for f in CPU_FLAGS if f in flags),
             "logical_cpus": os.cpu_count(), "threads": threads, "platform": platform.platform(),
             "python": platform.python_version(), "versions": versions, "target": host_target(),
+            "device": device, "gpu": _gpu() if device == "cuda" else None,
             "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+
+
+def _gpu() -> str:
+    import tvm
+
+    from sedge.errors import SedgeError
+
+    gpu = tvm.cuda(0)
+    if not gpu.exist:
+        raise SedgeError("--device cuda, but there is no CUDA device on this machine")
+    return f"{gpu.device_name} (sm_{gpu.compute_version.replace('.', '')})"
 
 
 def _prepare(name: str, workdir: Path):
@@ -103,46 +127,72 @@ def _prepare(name: str, workdir: Path):
     return path, module, first.name, x
 
 
-def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, sedge_model: str):
-    """name -> zero-argument callable running one inference; plus sedge's compile time (of
-    `sedge_model`, the export or `zoo:NAME`), executor and the ORT outputs used for verification."""
+def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, sedge_model: str, device: str):
+    """name -> zero-argument callable running one inference on `device` (the timed engines),
+    the peer the ratios are taken to, sedge's compile time (of `sedge_model`, the export or
+    `zoo:NAME`), its executor and feed, and the ONNX Runtime session that is the reference."""
     import onnxruntime
-    import torch
 
     import sedge
     from sedge.runtime.executor import Executor
 
     started = time.perf_counter()
-    package = sedge.compile(sedge.load(sedge_model), sedge.CompileOptions(output=str(path.with_suffix(".tar"))))
+    package = sedge.compile(sedge.load(sedge_model), sedge.CompileOptions(
+        target="cuda" if device == "cuda" else None, output=str(path.with_suffix(".tar"))))
     compile_seconds = time.perf_counter() - started
-    executor = Executor(package)
+    executor = Executor(package, device)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    ort_on_device = device == "cpu" or "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    provider = "CPUExecutionProvider" if device == "cpu" or not ort_on_device else "CUDAExecutionProvider"
+    session = onnxruntime.InferenceSession(str(path), options, providers=[provider])
     feed = {executor.metadata.inputs[0].name: x}  # the PyTorch program may name its input unlike the export
-    engines = {"sedge": lambda: executor.run(feed), "onnxruntime": lambda: session.run(None, {input_name: x})}
+    engines = {"sedge": lambda: executor.run(feed)}
+    if ort_on_device:
+        engines["onnxruntime"] = lambda: session.run(None, {input_name: x})
     if module is not None:
-        torch.set_num_threads(threads)
-        module = module.to(memory_format=torch.channels_last)
+        engines["pytorch"] = _torch_engine(module, x, threads, device)
+    peer = "onnxruntime" if ort_on_device else "pytorch"
+    return engines, peer, compile_seconds, executor, feed, session
+
+
+def _torch_engine(module, x: np.ndarray, threads: int, device: str):
+    """PyTorch eager, channels-last, inference mode; on a GPU it copies the input there and the
+    output back on every call, as sedge's executor does."""
+    import torch
+
+    torch.set_num_threads(threads)
+    module = module.to(memory_format=torch.channels_last)
+    if device == "cpu":
         tx = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
 
-        def run_torch():
+        def run_on_cpu():
             with torch.inference_mode():
                 return module(tx)
 
-        engines["pytorch"] = run_torch
-    return engines, compile_seconds, executor, feed
+        return run_on_cpu
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False  # fp32, as sedge computes
+    torch.backends.cudnn.benchmark = True
+    module = module.to(device)
+
+    def run_on_gpu():
+        with torch.inference_mode():
+            tx = torch.from_numpy(x).to(device).contiguous(memory_format=torch.channels_last)
+            return module(tx).cpu()
+
+    return run_on_gpu
 
 
 def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path,
-                from_pytorch: bool = False) -> ModelResult:
+                from_pytorch: bool = False, device: str = "cpu") -> ModelResult:
     from sedge.runtime.profiler import profile
 
     path, module, input_name, x = _prepare(name, workdir)
     from_pytorch = from_pytorch and module is not None  # a bare .onnx file has no PyTorch program
     sedge_model = f"zoo:{name.removeprefix('zoo:')}" if from_pytorch else str(path)
-    engines, compile_seconds, executor, feed = _engines(path, module, input_name, x, threads, sedge_model)
-    got, want = engines["sedge"]()[0], engines["onnxruntime"]()[0]
+    engines, peer, compile_seconds, executor, feed, reference = _engines(path, module, input_name, x, threads,
+                                                                         sedge_model, device)
+    got, want = engines["sedge"]()[0], reference.run(None, {input_name: x})[0]
     rel_error = float(np.max(np.abs(got.astype(np.float64) - want)) / max(float(np.max(np.abs(want))), 1e-30))
     for _ in range(warmup):
         for run in engines.values():
@@ -158,7 +208,7 @@ def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path
                 samples[engine].append((time.perf_counter() - started) * 1e3)
     rows = profile(executor, feed, runs=repeat)[:5]
     return ModelResult(
-        model=name, sedge_source="pytorch" if from_pytorch else "onnx",
+        model=name, sedge_source="pytorch" if from_pytorch else "onnx", peer=peer,
         latency_ms={e: float(np.median(s)) for e, s in samples.items()},
         compile_seconds=round(compile_seconds, 2), max_rel_error=rel_error, verified=rel_error <= RTOL,
         top_kernels=[{"name": r.name, "percent": round(r.percent, 1), "duration_us": round(r.duration_us, 1),
@@ -172,27 +222,34 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
     def ratio(value):
         return f"{value:.2f}x" if value else "-"
 
-    lines = ["| model | sedge compiled from | sedge (ms) | ONNX Runtime (ms) | PyTorch (ms) | sedge / ORT | "
-             "PyTorch / ORT | compile (s) | max rel error | dominant sedge kernel |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    peer = results[0].peer if results else "onnxruntime"  # one device, one set of engines per run
+    others = [e for e in ENGINE_NAMES if e != peer]
+    lines = ["| model | sedge compiled from | " + " | ".join(f"{ENGINE_NAMES[e]} (ms)" for e in ENGINE_NAMES) + " | "
+             + " | ".join(f"{SHORT_NAMES[e]} / {SHORT_NAMES[peer]}" for e in others)
+             + " | compile (s) | max rel error | dominant sedge kernel |",
+             "|---|---|" + "---|" * (len(ENGINE_NAMES) + len(others) + 3)]
     for r in results:
         top = r.top_kernels[0] if r.top_kernels else {"name": "-", "percent": 0}
-        lines.append(f"| {r.model} | {r.sedge_source} | {ms(r.latency_ms.get('sedge'))} | "
-                     f"{ms(r.latency_ms.get('onnxruntime'))} | {ms(r.latency_ms.get('pytorch'))} | "
-                     f"{ratio(r.ratio('sedge'))} | {ratio(r.ratio('pytorch'))} | "
+        lines.append(f"| {r.model} | {r.sedge_source} | " + " | ".join(ms(r.latency_ms.get(e)) for e in ENGINE_NAMES)
+                     + " | " + " | ".join(ratio(r.ratio(e, peer)) for e in others) + " | "
                      f"{r.compile_seconds:.1f} | {r.max_rel_error:.1e} {'PASS' if r.verified else 'FAIL'} | "
                      f"{top['name']} ({top['percent']:.0f}%) |")
-    return (f"# sedge vs ONNX Runtime vs PyTorch\n\nCPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), "
+    gpu = f"GPU: {host['gpu']}; " if host.get("gpu") else ""
+    where = ("fp32 (PyTorch with TF32 off), inputs from and outputs to host memory" if host.get("gpu") else "fp32")
+    return (f"# sedge vs ONNX Runtime vs PyTorch\n\n{gpu}CPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), "
             f"{host['threads']} threads of {host['logical_cpus']}; {host['date']}\n"
             f"Versions: {', '.join(f'{k} {v}' for k, v in host['versions'].items())}\n\n"
-            + "\n".join(lines) + f"\n\nMedians of {repeat} runs per engine, interleaved in blocks of {BLOCK}, in one process; batch 1, fp32. "
-            "sedge is checked against ONNX Runtime (max |diff| / max |reference|, tolerance 1e-4).\n")
+            + "\n".join(lines) + f"\n\nMedians of {repeat} runs per engine, interleaved in blocks of {BLOCK}, "
+            f"in one process; batch 1, {where}. sedge is checked against ONNX Runtime (max |diff| / max "
+            "|reference|, tolerance 1e-4).\n")
 
 
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.models", description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", default=list(DEFAULT_MODELS),
                         help="zoo names (resnet18, zoo:mobilenetv2, ...) or .onnx files")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where sedge and PyTorch run (cuda: the GPU of this machine)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for every engine")
     parser.add_argument("--repeat", type=int, default=30, help="timed runs per engine and model (median)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed rounds first")
@@ -216,13 +273,17 @@ def main(argv=None) -> int:
     from sedge.errors import SedgeError
     from sedge.files import atomic_write
 
-    host = machine(args.threads)
+    try:
+        host = machine(args.threads, args.device)
+    except SedgeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
     results = []
     with tempfile.TemporaryDirectory(prefix="sedge-bench-") as tmp:
         for name in args.models:
             try:
                 results.append(bench_model(name, args.repeat, args.warmup, args.threads, Path(tmp),
-                                           args.from_pytorch))
+                                           args.from_pytorch, args.device))
             except SedgeError as err:
                 print(f"error: {name}: {err}", file=sys.stderr)
                 return err.exit_code
