@@ -4,7 +4,9 @@
     -> schedule -> lower -> finalize
 
 The dispatch, legalize, lower and finalize phases are TVM's own cpu_generic / cuda backend
-phases (FuseOps, FuseTIR, FoldConstant: fused kernels, not the bare default build).
+phases (FuseOps, FuseTIR, FoldConstant: fused kernels, not the bare default build). The cuda
+backend's legalize phase ends in dlight's default GPU schedules; they move to the end of the
+`schedule` phase, after sedge's own GPU rules, and keep every kernel those rules leave.
 `lift-params` moves weight-only computations (transposes, layout packing) into a separate
 `main_transform_params` that the runtime calls once at load time, out of the hot path.
 `SCHEDULERS` maps a target kind to the factory of its `schedule` phase.
@@ -30,6 +32,8 @@ def _backend(target: tvm.target.Target):
 
 def phases(target: tvm.target.Target, tuning_records: str | None = None) -> dict[str, list]:
     backend = _backend(target)
+    legalize = backend.legalize_passes(target)
+    defaults = [p for p in legalize if p.info.name == "ApplyDefaultSchedule"]  # dlight's: skips what is scheduled
     schedule = [factory(target) for kind, factory in SCHEDULERS.items() if kind == target.kind.name]
     if tuning_records:
         from tvm.s_tir import meta_schedule as ms  # imported only when tuning records are used
@@ -40,8 +44,8 @@ def phases(target: tvm.target.Target, tuning_records: str | None = None) -> dict
         "rewrite": [factory(target) for factory in PASSES.values()],
         "lift-params": [relax.transform.LiftTransformParams()],
         "dispatch": backend.library_dispatch_passes(target),
-        "legalize": backend.legalize_passes(target),
-        "schedule": schedule,
+        "legalize": [p for p in legalize if p.info.name != "ApplyDefaultSchedule"],
+        "schedule": schedule + defaults,
         "lower": backend.dataflow_lower_passes(target),
         "finalize": backend.finalize_passes(target),
     }
@@ -67,4 +71,4 @@ def sedge_pipeline(target: tvm.target.Target, tuning_records: str | None = None)
     return pipeline
 
 
-from sedge.tvm_passes import schedules  # noqa: E402,F401 - registers the CPU schedules
+from sedge.tvm_passes import schedules  # noqa: E402,F401 - registers the CPU and GPU schedules

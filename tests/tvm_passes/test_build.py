@@ -1,7 +1,8 @@
-"""Builds for other targets: CUDA without a GPU, foreign CPUs without a linker."""
+"""Builds for other targets: CUDA (with and without a GPU), foreign CPUs without a linker."""
 import tarfile
 
 import pytest
+import tvm
 
 import sedge
 from sedge.errors import SedgeError
@@ -17,6 +18,23 @@ def test_cuda_build_schedules_gpu_kernels_without_a_gpu(resnet_onnx, tmp_path):
     assert "blockIdx.x" in tir and "threadIdx.x" in tir  # dlight's default GPU schedules ran
     with pytest.raises(SedgeError, match="run it with --device cuda"):
         Executor(package, "cpu")
+
+
+# The compressed layers' lowerings (sum-pooling, CSG generator, DCTs, band-limited DFT,
+# tensor-train cores) next to a plain CNN: each must legalize and schedule for the GPU.
+GPU_MODELS = ("zoo:resnet56-csg-8x8-128", "zoo:wrn-40-2-acdc", "zoo:resnet56-fft-50", "zoo:wrn-40-2-tt-0.5",
+              "zoo:wrn-40-2-shuffle-4", "zoo:mobilenetv2-struct-a")
+
+
+@pytest.mark.skipif(not tvm.cuda(0).exist, reason="needs a CUDA GPU; without one only the build is checked (above)")
+@pytest.mark.parametrize("model", ("resnet_onnx", *GPU_MODELS))
+def test_cuda_package_matches_the_reference_on_the_gpu(model, request, tmp_path):
+    source = str(request.getfixturevalue(model)) if model == "resnet_onnx" else model
+    package = sedge.compile(sedge.load(source), sedge.CompileOptions(target="cuda", output=str(tmp_path / "m.tar")))
+    result = sedge.run(package, sedge.RunOptions(device="cuda", verify=True, profile=True))
+    assert result.verification.passed, result.verification
+    kernels = {row.name for row in result.profile}
+    assert kernels and all(row.duration_us > 0 for row in result.profile)
 
 
 def test_foreign_cpu_without_linker_ships_objects(resnet_onnx, tmp_path):

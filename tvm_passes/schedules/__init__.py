@@ -1,4 +1,5 @@
-"""Hand-written CPU schedules for the fused kernels of the `schedule` phase.
+"""Hand-written CPU schedules for the fused kernels of the `schedule` phase (GPU rules:
+`gpu.py`, registered for cuda targets on import).
 
 `RULES` is tried in order on every PrimFunc that nothing (tuning records included) has
 scheduled yet; the first rule that accepts the function wins. A kernel no rule takes keeps
@@ -15,6 +16,7 @@ from tvm.s_tir.schedule import ScheduleError
 
 from sedge.errors import one_line
 from sedge.tvm_passes.pipeline import register_scheduler
+from sedge.tvm_passes.schedules import gpu  # noqa: F401 - registers the cuda scheduler
 from sedge.tvm_passes.schedules.cpu import cpu_spec
 from sedge.tvm_passes.schedules.injective import schedule_injective
 from sedge.tvm_passes.schedules.reduction import schedule_reduction
