@@ -13,7 +13,7 @@ import tvm
 from sedge.tvm_passes.passes.winograd_conv import INPUT, OUTPUT
 from sedge.tvm_passes.schedules.cpu import CpuSpec
 from sedge.tvm_passes.schedules.injective import loop_work, schedule_layout, vector_lanes
-from sedge.tvm_passes.schedules.reduction import schedule_rows
+from sedge.tvm_passes.schedules.reduction import is_reduction, schedule_rows
 
 
 def _split_channels(sch, loop, lanes: int):
@@ -60,14 +60,14 @@ def schedule_winograd(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     transform = _annotated(sch, blocks, OUTPUT)
     if transform is None:
         return False
-    if _same_shape(sch, transform[0], blocks[-1]):
-        position, transpose = len(blocks) - 1, None
-    elif len(blocks) > 1 and _same_shape(sch, transform[0], blocks[-2]):
-        # a model's NCHW output: the transpose back fused in. Inlined into it, each output
-        # would recompute its tile's whole transform (0.9 ms for a 56x56x64 output, 0.06 ms
-        # so): the tile's outputs are written channels-last, then transposed in tiles
-        position, transpose = len(blocks) - 2, blocks[-1]
-    else:
+    # the last block of the transform's (channels-last) shape ends the transform and the conv's
+    # epilogue; blocks after it change the layout: the transpose back to a model's NCHW
+    # output, and a reshape after it (a group norm's groups). Inlined into them, each output
+    # would recompute its tile's whole transform (0.9 ms for a 56x56x64 output, 0.06 ms so):
+    # the tile's outputs are written channels-last, then each layout block runs on its own
+    position = max(i for i, b in enumerate(blocks) if _same_shape(sch, transform[0], b))
+    layout = blocks[position + 1:]
+    if any(is_reduction(sch, b) for b in layout):
         return False
     tile, nest = transform[1], blocks[position]
     for block in blocks[:position]:  # the transform and the conv's epilogue: one write per output
@@ -78,6 +78,6 @@ def schedule_winograd(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     k_outer, k_lanes = _split_channels(sch, k, spec.lanes)
     sch.reorder(b, ty, tx, k_outer, hi, wi, *([k_lanes] if k_lanes is not None else []))
     _finish(sch, sch.fuse(b, ty, tx), [hi, wi], k_lanes, loop_work(sch, nest), spec)
-    if transpose is not None:
-        schedule_layout(sch, transpose, spec)
+    for block in layout:
+        schedule_layout(sch, block, spec)
     return True
