@@ -67,6 +67,8 @@ CONVS = {  # name: (input NCHW, out channels, kernel, stride, padding, groups)
     "depthwise packed tiles": ((2, 128, 7, 7), 128, 3, 1, 1, 128),
     # weights over half the L2 (1.2 MB): output-channel tiles outermost instead of pixels
     "3x3 large weights stride 2": ((1, 128, 9, 9), 256, 3, 2, 1, 1),
+    # 29 columns (prime, wider than a register tile): partial last column tiles
+    "3x3 prime width": ((1, 8, 3, 29), 16, 3, 1, 1, 1),
 }
 
 
@@ -306,6 +308,28 @@ def test_grouped_tiles_count_one_input_broadcast_per_group():
     assert tile_shape(32, 160, 5, avx512, group_out=20) == (10, 2, 8)
     # a dense conv shares every broadcast across the tile's vectors: the square-ish tile stays
     assert tile_shape(56, 64, 576, avx512) == (16, 4, 4)
+
+
+def test_rows_with_no_exact_tile_take_a_partial_last_tile():
+    from sedge.tvm_passes.schedules.cpu import CpuSpec
+    from sedge.tvm_passes.schedules.reduction import tile_shape
+
+    avx512 = CpuSpec(lanes=16, registers=32)
+    # a transformer's 197 tokens (prime): exact tiles are single rows of 12 vectors, a weight
+    # load per FMA; 33 tiles of 6 rows (the last one 5) reuse each weight vector 6 times
+    assert tile_shape(197, 384, 384, avx512) == (16, 4, 6)
+    # where an exact tile of several columns exists it stays (resnet's 7x7 maps)
+    assert tile_shape(7, 512, 4608, avx512) == (16, 2, 7)
+
+
+@pytest.mark.parametrize("target", [HOST, AVX2], ids=["host", "avx2"])
+def test_matmul_with_prime_rows_numerics(target):
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((2, 37, 48), dtype=np.float32), rng.standard_normal((48, 40), dtype=np.float32)
+    mod = one_op_model(lambda v: relax.op.matmul(v, relax.const(w)), x.shape)
+    (kernel,) = scheduled_kernels(mod, target).values()
+    assert "T.where" in kernel.script()  # the partial last tile's rows are predicated
+    _close(run_compiled(mod, target, [x]), x @ w)
 
 
 ROW_OPS = {"softmax": (relax.op.nn.softmax, torch.softmax), "log_softmax": (relax.op.nn.log_softmax, torch.log_softmax)}

@@ -56,8 +56,9 @@ def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec,
     `group_out`: output channels per group of a grouped conv whose groups read more than
     one input channel; its vectors stay inside a group (see `output_lanes`).
 
-    Among the tiles that divide the loops exactly and fit the accumulators in registers,
-    take the one doing the most FMAs per load, discounted by the heap round trip of a tile
+    Among the tiles that divide the loops exactly (or, where those are single columns, also
+    the ones whose last tile is partial) and fit the accumulators in registers, take the one
+    doing the most FMAs per load, discounted by the heap round trip of a tile
     too large for the stack (which only a long reduction amortises), preferring tiles whose
     weights (`reduce_size` per output) stay in the L2 cache. A reduction step loads one
     weight vector per output vector and broadcasts one input per column and group: groups
@@ -66,6 +67,17 @@ def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec,
     down 16 columns instead of 4 groups x 4: 0.18 -> 0.21-0.24 of the 3x3 conv's GFLOP/s
     in benchmarks.kernels).
     """
+    best = _best_tile(w_extent, o_extent, reduce_size, spec, group_out, partial=False)
+    if best[2] == 1 < w_extent:
+        # exact tiles leave single columns (197 rows of a transformer's matmul: prime): a
+        # partial last tile instead, its rows predicated, its score discounted by the rows it
+        # wastes (a 197x384x384 matmul: 1x12 -> 6x4 tiles, 1.04 -> 0.30 ms)
+        best = _best_tile(w_extent, o_extent, reduce_size, spec, group_out, partial=True)
+    return best
+
+
+def _best_tile(w_extent, o_extent, reduce_size, spec, group_out, partial: bool):
+    """`tile_shape`'s search; `partial` also admits column tiles that do not divide the columns."""
     group = group_out or o_extent  # the outputs that share each input broadcast
     vec = output_lanes(group, spec.lanes)
     vectors_per_group = group // vec
@@ -75,9 +87,10 @@ def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec,
             continue
         groups = -(-o_vectors // vectors_per_group)
         for w_block in range(1, min(w_extent, spec.accumulators // o_vectors) + 1):
-            if w_extent % w_block:
+            if w_extent % w_block and not partial:
                 continue
-            reuse = w_block * o_vectors / (w_block * groups + o_vectors)
+            used = w_extent / (-(-w_extent // w_block) * w_block)  # 1 for an exact tile
+            reuse = used * w_block * o_vectors / (w_block * groups + o_vectors)
             if not accumulators_on_stack(w_block, o_vectors, vec):
                 reuse *= reduce_size / (reduce_size + HEAP_TILE_STEPS)
             fits_l2 = o_vectors * vec * reduce_size * 4 <= spec.l2_bytes
