@@ -382,6 +382,8 @@ STATISTICS = {  # name: (relax op, numpy reference, input shape)
 @pytest.mark.parametrize("name", STATISTICS)
 def test_per_row_statistics_numerics(name):
     relax_op, reference, shape = STATISTICS[name]
+    (kernel,) = scheduled_kernels(one_op_model(relax_op, shape), HOST).values()
+    assert schedules.UNSCHEDULED not in kernel.attrs  # the row rule took it
     x = np.random.default_rng(4).standard_normal(shape, dtype=np.float32) * 3 + 1
     _close(run_compiled(one_op_model(relax_op, shape), HOST, [x]), reference(x.astype(np.float64)).astype(np.float32))
 

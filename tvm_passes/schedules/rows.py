@@ -37,13 +37,16 @@ def _reduces_rows(block, rows: list[int]) -> bool:
 
 def _reduced_axes(block, values: list[int]) -> int:
     """How many trailing iterators `block` reduces over (a variance over H and W: two),
-    into a tensor of the chain's per-row output shape `values`; 0 when it does not."""
+    into a tensor of the chain's per-row output shape `values` (up to unit dimensions: the
+    mean inside a variance keeps them where the variance may not); 0 when it does not."""
     kinds = [iv.iter_type for iv in block.iter_vars]
     spatial = kinds.index(tirx.IterVar.CommReduce) if tirx.IterVar.CommReduce in kinds else len(kinds)
     if any(k != tirx.IterVar.DataPar for k in kinds[:spatial]) or \
             any(k != tirx.IterVar.CommReduce for k in kinds[spatial:]):
         return 0
-    return len(kinds) - spatial if [int(d) for d in block.writes[0].source.shape] == values else 0
+    written = [int(d) for d in block.writes[0].source.shape]
+    squeezed = [d for d in written if d != 1] == [d for d in values if d != 1]  # kept dims or not
+    return len(kinds) - spatial if squeezed else 0
 
 
 def _fold_single_use(sch, blocks):
