@@ -144,7 +144,7 @@ def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, s
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     ort_on_device = device == "cpu" or "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-    provider = "CPUExecutionProvider" if device == "cpu" or not ort_on_device else "CUDAExecutionProvider"
+    provider = "CUDAExecutionProvider" if device == "cuda" and ort_on_device else "CPUExecutionProvider"
     session = onnxruntime.InferenceSession(str(path), options, providers=[provider])
     feed = {executor.metadata.inputs[0].name: x}  # the PyTorch program may name its input unlike the export
     engines = {"sedge": lambda: executor.run(feed)}

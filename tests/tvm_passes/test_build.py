@@ -33,8 +33,7 @@ def test_cuda_package_matches_the_reference_on_the_gpu(model, request, tmp_path)
     package = sedge.compile(sedge.load(source), sedge.CompileOptions(target="cuda", output=str(tmp_path / "m.tar")))
     result = sedge.run(package, sedge.RunOptions(device="cuda", verify=True, profile=True))
     assert result.verification.passed, result.verification
-    kernels = {row.name for row in result.profile}
-    assert kernels and all(row.duration_us > 0 for row in result.profile)
+    assert result.profile and all(row.duration_us > 0 for row in result.profile)
 
 
 def test_foreign_cpu_without_linker_ships_objects(resnet_onnx, tmp_path):

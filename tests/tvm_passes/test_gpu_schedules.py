@@ -3,28 +3,18 @@
 These check the scheduled TIR, so they need no GPU; test_build.py runs zoo models through
 the same rules on a GPU where one is present and compares them with the reference.
 """
-import numpy as np
 import tvm
-from tvm import relax
 
-from tests.tvm_passes.compiled_models import scheduled_kernels
+from compiled_models import scheduled_kernels
+from test_schedules import _conv_block
 
 CUDA = tvm.target.Target({"kind": "cuda", "arch": "sm_90", "host": {"kind": "llvm"}})
 
 
 def _conv_relu(channels: int, groups: int, kernel: int):
     """relu(conv2d(x) + bias): 64 outputs from `channels` inputs on a 16x16 map."""
-    rng = np.random.default_rng(0)
-    weight = relax.const(rng.random((64, channels // groups, kernel, kernel), dtype=np.float32))
-    bias = relax.const(rng.random((1, 64, 1, 1), dtype=np.float32))
-    bb = relax.BlockBuilder()
-    x = relax.Var("x", relax.TensorType((1, channels, 16, 16), "float32"))
-    with bb.function("main", [x]):
-        with bb.dataflow():
-            conv = bb.emit(relax.op.nn.conv2d(x, weight, padding=kernel // 2, groups=groups))
-            out = bb.emit_output(relax.op.nn.relu(relax.op.add(conv, bias)))
-        bb.emit_func_output(out)
-    return bb.get()
+    return _conv_block((1, channels, 16, 16), (64, channels // groups, kernel, kernel), 1, kernel // 2, groups,
+                       residual=False)
 
 
 def _conv_kernel(mod) -> str:

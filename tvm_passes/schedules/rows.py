@@ -81,14 +81,15 @@ def schedule_rows_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     elif all(_reduced_axes(b, rows) for b in reductions) and loops:
         row_loops = loops  # one value per row
         _fold_single_use(sch, blocks[:-1])
-        for block in sch.get_child_blocks(sch.get_sblock("root")):  # each row's axes as one loop
+        blocks = sch.get_child_blocks(sch.get_sblock("root"))  # those left after folding
+        for block in blocks:  # each row's axes as one loop
             axes = _reduced_axes(sch.get(block), rows) if is_reduction(sch, block) else 0
             if axes > 1:
                 sch.fuse(*sch.get_loops(block)[-axes:])
     else:
         return False
-    work = max(loop_work(sch, b) for b in sch.get_child_blocks(sch.get_sblock("root")))
-    partials = [p for block in sch.get_child_blocks(sch.get_sblock("root")) if is_reduction(sch, block)
+    work = max(loop_work(sch, b) for b in blocks)
+    partials = [p for block in blocks if is_reduction(sch, block)
                 for p in [_vector_partials(sch, block, spec.lanes)] if p is not None]
     blocks = sch.get_child_blocks(sch.get_sblock("root"))  # with the partial-result blocks
     row = sch.fuse(*row_loops) if len(row_loops) > 1 else row_loops[0]
