@@ -45,6 +45,22 @@ def read_onnx(path):
     return proto
 
 
+def _require_static_shapes(main):
+    """A one-line import error at the first value whose shape TVM could not fix at import:
+    one that depends on the input's values (a Slice to an index the model reads from its
+    input, say). sedge compiles static shapes; the passes after import would fail on it."""
+    from tvm import relax, tirx
+
+    for block in main.body.blocks:
+        for binding in block.bindings:
+            ty = binding.var.ty
+            if isinstance(ty, relax.TensorType) and not (
+                    isinstance(ty.shape, relax.ShapeExpr) and all(isinstance(d, tirx.IntImm) for d in ty.shape.values)):
+                op = getattr(getattr(binding.value, "op", None), "name", type(binding.value).__name__)
+                raise ModelImportError(f"'{op}' gives a tensor whose shape is known only at run time ({ty}); "
+                                       "sedge compiles models whose shapes follow from the input shapes alone")
+
+
 def from_onnx_proto(proto, inputs: list[TensorSpec]):
     """Relax module (weights as trailing inputs) and its weights, or a one-line import error."""
     import tvm
@@ -63,6 +79,7 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
                                       "functions in the README") from None
     except Exception as err:
         raise ModelImportError(f"TVM could not import the ONNX model: {one_line(err, last=True)}") from None
+    _require_static_shapes(mod["main"])
     mod, params = relax.frontend.detach_params(mod)
     names = [p.name for p in mod["main"].params[len(inputs):]]
     return mod, [p.numpy() for p in params.get("main", [])], names
@@ -71,10 +88,12 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
 def load(path: str, input_shapes: dict) -> Model:
     import sedge.frontend.importers  # noqa: F401  registers the converters of sedge's functions
     from sedge.frontend.importers.fallback import inline_unconverted_functions
+    from sedge.frontend.importers.fold_shapes import fold_shape_arithmetic
 
     proto = read_onnx(path)
     inputs = _input_specs(proto.graph, input_shapes)
     proto, notes = inline_unconverted_functions(proto)
+    proto = fold_shape_arithmetic(proto, inputs)
     mod, params, names = from_onnx_proto(proto, inputs)
     return Model(mod, params, names, inputs, {"format": "onnx", "path": str(path), "sha256": sha256_file(path)},
                  notes)

@@ -54,6 +54,21 @@ def test_unsupported_op_is_named(unsupported_onnx, tmp_path):
     assert not out.exists()
 
 
+def test_a_shape_that_depends_on_input_values_is_refused(tmp_path):
+    """y = x[:, :n] with n read from a second input: no static shape exists to compile for."""
+    graph = helper.make_graph(
+        [helper.make_node("Slice", ["x", "start", "n", "axis"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8]),
+         helper.make_tensor_value_info("n", TensorProto.INT64, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "k"])],
+        [helper.make_tensor("start", TensorProto.INT64, [1], [0]), helper.make_tensor("axis", TensorProto.INT64, [1], [1])])
+    model, out = tmp_path / "slice.onnx", tmp_path / "m.tar"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), model)
+    _assert_user_error(run_cli("compile", model, "-o", out), 5, "'relax.dynamic_strided_slice'",
+                       "known only at run time", "follow from the input shapes")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("shapes", ["input:[1,3,a,32]", "input[1,3]", "input:[1,0,32,32]", "other:[1,3,32,32]"])
 def test_bad_input_shapes(resnet_onnx, tmp_path, shapes):
     out = tmp_path / "m.tar"

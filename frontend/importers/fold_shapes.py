@@ -1,0 +1,151 @@
+"""Fold an ONNX graph's shape arithmetic into constants before TVM imports it.
+
+PyTorch's TorchScript exporter writes `x.chunk(2, 1)`, `x.view(x.size(0), -1)` and the like
+as Shape -> Gather -> Add / Div / Mul -> Slice / Reshape chains. TVM's ONNX frontend imports
+such a chain as tensor arithmetic done at run time, and the op it feeds as one whose output
+shape is unknown (`R.dynamic_strided_slice` -> `R.Tensor(ndim=4)`), which no later pass can
+compile: torchvision's shufflenet_v2 stopped so in the first conv after a chunk.
+
+Once the model's input shapes are fixed, every such value is a constant. ONNX's own shape
+inference gives the result of each Shape (and Size) node; ONNX's reference evaluator
+computes, in one run, every standard-op node downstream that reads only constants; the
+values the remaining graph reads become Constant nodes, and the folded nodes go.
+"""
+import numpy as np
+
+from sedge.runtime.metadata import TensorSpec
+
+# Results larger than this stay computed by the graph: shape values are a few elements,
+# while an Identity or Transpose of a weight would only duplicate that weight.
+MAX_FOLDED_ELEMENTS = 1024
+_NONDETERMINISTIC = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
+                     "Bernoulli"}
+
+
+def _static_shapes(proto, inputs: list[TensorSpec]) -> dict[str, list[int]]:
+    """{value name: its shape} for every value whose shape ONNX's inference fixes, with the
+    graph inputs at the shapes sedge compiles for (--input-shapes may override the file's)."""
+    import onnx
+
+    model = onnx.ModelProto()
+    model.CopyFrom(proto)
+    given = {s.name: s.shape for s in inputs}
+    for value in model.graph.input:
+        if value.name in given:
+            shape = value.type.tensor_type.shape
+            shape.ClearField("dim")
+            for d in given[value.name]:
+                shape.dim.add().dim_value = d
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # an inconsistent model: nothing is folded, and the import reports the problem
+        return {}
+    shapes = {}
+    for value in [*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output]:
+        tensor_type = value.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim]
+        if tensor_type.HasField("shape") and None not in dims:
+            shapes[value.name] = dims
+    for init in model.graph.initializer:
+        shapes[init.name] = list(init.dims)
+    return shapes
+
+
+def _names_read(nodes) -> set[str]:
+    """Every value name `nodes` read, inside their subgraphs too (an If branch may read an
+    outer value without listing it as an input)."""
+    import onnx
+
+    names = set()
+    for node in nodes:
+        names.update(node.input)
+        for attr in node.attribute:
+            graphs = [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)
+            for graph in graphs:
+                names |= _names_read(graph.node)
+    return names
+
+
+def _shape_value(node, shape: list[int]) -> np.ndarray:
+    if node.op_type == "Size":
+        return np.array(int(np.prod(shape)), dtype=np.int64)
+    attrs = {a.name: a.i for a in node.attribute}
+    start, end = attrs.get("start", 0), attrs.get("end", len(shape))
+    return np.array(shape[start:end], dtype=np.int64)
+
+
+def _foldable(node, constant: set[str], derived: set[str], shapes: dict) -> bool:
+    """Whether `node` is shape arithmetic: a deterministic standard op that reads constants
+    and at least one shape value, with small results (a Reshape of a weight is left alone)."""
+    if node.domain not in ("", "ai.onnx") or node.op_type in _NONDETERMINISTIC or not node.output:
+        return False
+    if any(a.g.node or a.graphs for a in node.attribute):  # If, Loop, Scan
+        return False
+    read = [name for name in node.input if name]
+    if not (all(name in constant or name in derived for name in read) and any(name in derived for name in read)):
+        return False
+    return all(name in shapes and np.prod(shapes[name]) <= MAX_FOLDED_ELEMENTS for name in node.output)
+
+
+def fold_shape_arithmetic(proto, inputs: list[TensorSpec]):
+    """`proto` with the values its graph computes from static shapes replaced by Constant
+    nodes (the same proto when there are none)."""
+    import onnx
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    graph = proto.graph
+    shapes = _static_shapes(proto, inputs)
+    initializers = {init.name: init for init in graph.initializer}
+    constant_nodes = {node.output[0]: node for node in graph.node
+                      if node.op_type == "Constant" and node.domain in ("", "ai.onnx")}
+    constant = set(initializers) | set(constant_nodes)
+    graph_outputs = {value.name for value in graph.output}
+    values, evaluated, derived = {}, [], set()
+    for node in graph.node:
+        if graph_outputs.intersection(node.output):  # the model's results stay the graph's
+            continue
+        if node.op_type in ("Shape", "Size") and node.domain in ("", "ai.onnx") and node.input[0] in shapes:
+            values[node.output[0]] = _shape_value(node, shapes[node.input[0]])
+        elif _foldable(node, constant, derived, shapes):
+            evaluated.append(node)
+        else:
+            continue
+        derived.update(node.output)
+    kept = [node for node in graph.node if not derived.intersection(node.output)]
+    # Constant nodes that only folded nodes read go with them
+    unread = set(constant_nodes) - _names_read(kept) - graph_outputs
+    kept = [node for node in kept if node.output[0] not in unread]
+    needed = _names_read(kept) & derived
+    if not needed:
+        return proto
+    wanted = sorted(needed - set(values))
+    if wanted:
+        # one run of ONNX's reference evaluator over the folded nodes and the constants they read
+        read = _names_read(evaluated) - derived - {""}
+        sub = helper.make_graph(
+            [constant_nodes[name] for name in sorted(read & set(constant_nodes))] + evaluated, "shape_arithmetic",
+            [], [helper.make_empty_tensor_value_info(name) for name in wanted],
+            [initializers[name] for name in sorted(read & set(initializers))]
+            + [numpy_helper.from_array(values[name], name) for name in sorted(set(values) & _names_read(evaluated))])
+        model = helper.make_model(sub, opset_imports=proto.opset_import, ir_version=proto.ir_version)
+        values.update(zip(wanted, ReferenceEvaluator(model).run(wanted, {})))
+    result = onnx.ModelProto()
+    result.CopyFrom(proto)
+    del result.graph.node[:]
+    # Constant nodes, not initializers: TVM makes every initializer a model parameter, and a
+    # Reshape or Slice reading a parameter has a run-time shape again
+    result.graph.node.extend(helper.make_node("Constant", [], [name], value=numpy_helper.from_array(
+        np.asarray(values[name]), name)) for name in sorted(needed))
+    result.graph.node.extend(kept)
+    # drop the initializers that only folded nodes read (TVM would keep each as a model parameter)
+    unused = set(initializers) - _names_read(kept) - graph_outputs
+    _drop(result.graph.initializer, unused)
+    _drop(result.graph.input, unused)
+    return result
+
+
+def _drop(repeated, names: set[str]):
+    for i in reversed(range(len(repeated))):
+        if repeated[i].name in names:
+            del repeated[i]

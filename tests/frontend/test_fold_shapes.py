@@ -1,0 +1,77 @@
+"""Shape arithmetic in ONNX graphs folded to constants before TVM imports them."""
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from sedge.frontend.importers.fold_shapes import fold_shape_arithmetic
+from sedge.frontend.loaders import load_model
+from sedge.frontend.loaders.onnx import read_onnx
+from sedge.runtime.metadata import TensorSpec
+
+
+class _ChunkAndFlatten(torch.nn.Module):
+    """What ShuffleNet v2 and many classifier heads export as Shape -> Gather -> Div -> Slice
+    and Shape -> Gather -> Concat -> Reshape chains."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(6, 6, 1)
+        self.fc = torch.nn.Linear(12 * 5 * 5, 3)
+
+    def forward(self, x):
+        kept, branch = x.chunk(2, dim=1)
+        y = torch.cat([kept, torch.relu(self.conv(branch))], dim=1)
+        return self.fc(y.view(y.size(0), -1))
+
+
+@pytest.fixture(scope="module")
+def chunk_onnx(tmp_path_factory):
+    path = tmp_path_factory.mktemp("m") / "chunk.onnx"
+    torch.manual_seed(0)
+    torch.onnx.export(_ChunkAndFlatten().eval(), (torch.rand(2, 12, 5, 5),), str(path), input_names=["x"],
+                      dynamo=False, opset_version=17)
+    return path
+
+
+def test_shape_chains_become_constants(chunk_onnx):
+    proto = read_onnx(str(chunk_onnx))
+    assert {"Shape", "Gather"} <= {n.op_type for n in proto.graph.node}  # the exporter's chains
+    folded = fold_shape_arithmetic(proto, [TensorSpec("x", [2, 12, 5, 5])])
+    ops = [n.op_type for n in folded.graph.node]
+    assert "Shape" not in ops and "Gather" not in ops and "Div" not in ops
+    assert ops.count("Conv") == 1 and ops.count("Slice") == 2 and ops.count("Gemm") == 1
+    onnx.checker.check_model(folded)
+    # the weights stay initializers (model parameters), not folded copies
+    assert {i.name for i in folded.graph.initializer} == {i.name for i in proto.graph.initializer}
+
+
+def test_folded_model_imports_static_and_matches_torch(chunk_onnx):
+    import tvm
+    from tvm import relax
+
+    model = load_model(str(chunk_onnx))
+    script = model.mod.script()
+    assert "dynamic_strided_slice" not in script and "ndim=" not in script
+    executable = tvm.compile(model.mod, tvm.target.Target({"kind": "llvm"}))
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    x = np.random.default_rng(0).standard_normal((2, 12, 5, 5), dtype=np.float32)
+    got = vm["main"](tvm.runtime.tensor(x), *[tvm.runtime.tensor(p) for p in model.params]).numpy()
+    torch.manual_seed(0)
+    want = _ChunkAndFlatten().eval()(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+class _FlattenPerSample(torch.nn.Module):
+    def forward(self, x):
+        return x.view(x.size(0), -1)
+
+
+def test_input_shapes_given_by_the_user_decide_the_constants(tmp_path):
+    """A batch dimension left dynamic in the file: the folded Reshape takes --input-shapes' batch."""
+    path = tmp_path / "flat.onnx"
+    torch.onnx.export(_FlattenPerSample(), (torch.rand(2, 3, 2),), str(path), input_names=["x"], dynamo=False,
+                      dynamic_axes={"x": {0: "batch"}})
+    assert "Shape" in {n.op_type for n in read_onnx(str(path)).graph.node}
+    model = load_model(str(path), input_shapes={"x": [4, 3, 2]})
+    assert 'R.Tensor((4, 6), dtype="float32")' in model.mod.script()
