@@ -61,7 +61,8 @@ def test_a_shape_that_depends_on_input_values_is_refused(tmp_path):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8]),
          helper.make_tensor_value_info("n", TensorProto.INT64, [1])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "k"])],
-        [helper.make_tensor("start", TensorProto.INT64, [1], [0]), helper.make_tensor("axis", TensorProto.INT64, [1], [1])])
+        [helper.make_tensor("start", TensorProto.INT64, [1], [0]),
+         helper.make_tensor("axis", TensorProto.INT64, [1], [1])])
     model, out = tmp_path / "slice.onnx", tmp_path / "m.tar"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), model)
     _assert_user_error(run_cli("compile", model, "-o", out), 5, "'relax.dynamic_strided_slice'",

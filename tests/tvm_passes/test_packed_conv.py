@@ -104,3 +104,27 @@ def test_constant_weights_are_packed_at_compile_time():
     got = relax.VirtualMachine(executable, tvm.cpu())["main"](tvm.runtime.tensor(data)).numpy()
     want = torch.nn.functional.conv2d(torch.tensor(data), torch.tensor(weight), padding=1).numpy()
     assert np.max(np.abs(got - want)) <= 1e-4 * np.max(np.abs(want))
+
+
+def test_output_channels_round_up_to_whole_vectors_when_exact_ones_are_narrow():
+    from sedge.tvm_passes.passes.packed_conv import padded_channels
+
+    # 58 = 2 x 29, 116 = 4 x 29, 232 = 8 x 29: exact vectors of 2, 4, 8 lanes
+    assert [padded_channels(c, 16) for c in (58, 116, 232, 64, 24, 40, 12)] == [64, 128, 240, 64, 24, 40, 12]
+    assert [padded_channels(c, 8) for c in (58, 116, 24)] == [64, 120, 24]
+
+
+def test_padded_output_channels_are_sliced_off_inside_the_conv_kernel():
+    """116 outputs are computed as 128 over zero-padded packed weights; the slice back to 116
+    fuses into the conv's epilogue with the bias and ReLU: one kernel, no copy pass."""
+    from test_schedules import _conv_block
+
+    target = tvm.target.Target(host_target())  # AVX-512 here: 16 lanes
+    mod = _conv_block((1, 116, 7, 7), (116, 116, 1, 1), 1, 0, 1, residual=False)
+    with tvm.transform.PassContext(opt_level=3):
+        lowered = sedge_pipeline(target)(mod)
+    kernels = [line.split("(")[0].strip() for line in lowered["main"].script().splitlines() if "(x," in line]
+    assert kernels == ["fused_conv2d_strided_slice_add_relu"], "the conv reads x, slices, adds and rectifies"
+    packed = [p for p in lowered["main"].params if len(p.ty.shape) == 5]
+    assert len(packed) == 1 and int(packed[0].ty.shape[0]) * int(packed[0].ty.shape[4]) == 128
+    assert int(packed[0].ty.shape[4]) % 16 == 0, "whole 16-lane vectors per tile"

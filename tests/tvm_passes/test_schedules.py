@@ -69,6 +69,10 @@ CONVS = {  # name: (input NCHW, out channels, kernel, stride, padding, groups)
     "3x3 large weights stride 2": ((1, 128, 9, 9), 256, 3, 2, 1, 1),
     # 29 columns (prime, wider than a register tile): partial last column tiles
     "3x3 prime width": ((1, 8, 3, 29), 16, 3, 1, 1, 1),
+    # ShuffleNet v2's 58 and 116 channels: computed in whole vectors, the padding sliced off
+    "1x1 58 out": ((1, 24, 5, 7), 58, 1, 1, 0, 1),
+    "1x1 116 residual batch 2": ((2, 116, 5, 5), 116, 1, 1, 0, 1),
+    "3x3 58 out stride 2": ((1, 24, 9, 9), 58, 3, 2, 1, 1),
 }
 
 

@@ -8,6 +8,11 @@ weight-only `layout_transform`, which `lift-params` moves to load time; the conv
 becomes a TE compute over the packed weights that legalizes, fuses and is scheduled like
 any channels-last conv (`ob` comes from the same tile choice as the schedule's).
 
+A dense conv whose output channels tile exactly only in narrow vectors (ShuffleNet v2's
+58 = 2 x 29, 116, 232) computes its outputs rounded up to whole vectors over zero-padded
+weights, and a slice drops the padding in the kernel's write-back (a 1x1 conv on 14x14x116:
+4-lane -> 16-lane tiles, 49 -> 15 us).
+
 A conv whose input is a channel shuffle (`take` along channels, see channel_shuffle.py)
 reads the unshuffled tensor through the shuffle's index arithmetic: its scalar broadcasts
 cost the same in any channel order, so the shuffle kernel disappears.
@@ -56,6 +61,16 @@ def packed_conv2d(x, wp, strides, padding, dilation, groups, nchw_input=False, s
         name="conv2d_nhwc_packed")
 
 
+def padded_channels(channels: int, lanes: int) -> int:
+    """The output channels a dense conv computes: `channels` rounded up to whole vectors when
+    that uses at least 1.5x the lanes that exact vectors do (ShuffleNet v2's 58, 116 and 232
+    channels tile exactly only in 2-, 4- and 8-lane vectors), else `channels`."""
+    from sedge.tvm_passes.schedules.reduction import output_lanes  # the schedules import the pass registry
+
+    whole = -(-channels // lanes) * lanes
+    return whole if channels / whole >= 1.5 * output_lanes(channels, lanes) / lanes else channels
+
+
 @relax.expr_functor.mutator
 class _Packer(relax.PyExprMutator):
     def __init__(self, mod, spec, tile_shape):
@@ -74,26 +89,36 @@ class _Packer(relax.PyExprMutator):
         kh, kw, group_in, out_channels = (int(d) for d in w.ty.shape)
         groups = int(attrs.groups)
         group_out = out_channels // groups if groups > 1 and group_in > 1 else None
-        vec, o_vectors, _ = self.tile_shape(out_shape[2], out_channels, kh * kw * group_in, self.spec, group_out)
+        computed = padded_channels(out_channels, self.spec.lanes) if groups == 1 else out_channels
+        vec, o_vectors, _ = self.tile_shape(out_shape[2], computed, kh * kw * group_in, self.spec, group_out)
         ob = vec * o_vectors
         nchw = self._nchw_source(x) if groups == 1 or group_in > 1 else None
         shuffled = channel_permutation(self, x) if group_in > 1 else None  # a depthwise conv reads vectors
         shuffle = shuffle_groups(shuffled[1]) if shuffled is not None else None
         if shuffle is not None:
             x = shuffled[0]
-        if (ob == out_channels and nchw is None and shuffle is None) or str(call.ty.dtype) != str(x.ty.dtype):
+        if str(call.ty.dtype) != str(x.ty.dtype) or (ob == computed == out_channels and nchw is None
+                                                     and shuffle is None):
             return call  # one tile holds every output channel: HWIO is already contiguous per tile
+        pad = [0, 0, 0, 0, 0, 0, 0, computed - out_channels]
         constant = bound_constant(self, w)
         if constant is not None:  # an importer's weight: packed here in numpy, not by FoldConstant
+            weights = np.pad(constant.value.numpy(), np.reshape(pad, (4, 2)))
             packed = relax.const(np.ascontiguousarray(
-                constant.value.numpy().reshape(kh, kw, group_in, out_channels // ob, ob).transpose(3, 0, 1, 2, 4)))
+                weights.reshape(kh, kw, group_in, computed // ob, ob).transpose(3, 0, 1, 2, 4)))
         else:
+            if computed != out_channels:
+                w = self.builder_.emit(relax.op.nn.pad(w, pad))
             packed = self.builder_.emit(relax.op.layout_transform(
                 w, index_map=lambda h, s, i, o: (o // ob, h, s, i, o % ob)))
-        return self.builder_.call_te(
+        conv = self.builder_.call_te(
             packed_conv2d, x if nchw is None else nchw, packed, strides=[int(s) for s in attrs.strides],
             padding=[int(p) for p in attrs.padding], dilation=[int(d) for d in attrs.dilation],
             groups=groups, nchw_input=nchw is not None, shuffle_groups=shuffle, primfunc_name_hint="conv2d")
+        if computed == out_channels:
+            return conv
+        # the padding's outputs dropped: the slice fuses into the conv kernel's write-back
+        return relax.op.strided_slice(self.builder_.emit(conv), axes=[3], begin=[0], end=[out_channels])
 
     def _nchw_source(self, x):
         """The NCHW tensor `x` transposes to NHWC, or None."""
