@@ -36,8 +36,11 @@ def static_shape(expr) -> tuple | None:
 
 
 def bound_value(mutator: relax.PyExprMutator, expr):
-    """What the variable `expr` is bound to (None for a function parameter), or `expr` itself."""
-    return mutator.lookup_binding(expr) if isinstance(expr, relax.Var) else expr
+    """What the variable `expr` is bound to, through aliases (`y = x`), or `expr` itself when
+    it is no variable; None for a function parameter."""
+    while isinstance(expr, relax.Var):
+        expr = mutator.lookup_binding(expr)
+    return expr
 
 
 def bound_constant(mutator: relax.PyExprMutator, expr) -> Constant | None:

@@ -11,7 +11,7 @@ any channels-last conv (`ob` comes from the same tile choice as the schedule's).
 A dense conv whose output channels tile exactly only in narrow vectors (ShuffleNet v2's
 58 = 2 x 29, 116, 232) computes its outputs rounded up to whole vectors over zero-padded
 weights, and a slice drops the padding in the kernel's write-back (a 1x1 conv on 14x14x116:
-4-lane -> 16-lane tiles, 49 -> 15 us).
+4-lane -> 16-lane tiles, 57 -> 18 us per call in torchvision's shufflenet_v2).
 
 A conv whose input is a channel shuffle (`take` along channels, see channel_shuffle.py)
 reads the unshuffled tensor through the shuffle's index arithmetic: its scalar broadcasts
@@ -26,14 +26,17 @@ import numpy as np
 import tvm
 from tvm import relax, te, topi
 
-from sedge.tvm_passes.passes import bound_constant, bound_value, op_name, register_pass, rewrite_for_cpu
-from sedge.tvm_passes.passes.channel_shuffle import channel_permutation, shuffle_groups
+from sedge.tvm_passes.passes import (bound_constant, bound_value, op_name, register_pass, rewrite_for_cpu,
+                                     static_shape)
+from sedge.tvm_passes.passes.channel_shuffle import channel_gather, shuffle_groups
 
 
-def packed_conv2d(x, wp, strides, padding, dilation, groups, nchw_input=False, shuffle_groups=None):
+def packed_conv2d(x, wp, strides, padding, dilation, groups, nchw_input=False, shuffle_groups=None,
+                  channel_index=None):
     """NHWC conv over weights packed as (O/ob, KH, KW, I/groups, ob); `nchw_input` reads
     an NCHW `x` as if transposed to NHWC; `shuffle_groups` g reads `x` as if channel-shuffled,
-    shuffled[i*g + j] = x[j*C/g + i]."""
+    shuffled[i*g + j] = x[j*C/g + i]; `channel_index` (a constant tensor) reads `x` as if
+    gathered along its channels, gathered[c] = x[channel_index[c]]."""
     if nchw_input:
         x = topi.transpose(x, [0, 2, 3, 1])
     _, height, width, _ = (int(d) for d in x.shape)
@@ -50,6 +53,8 @@ def packed_conv2d(x, wp, strides, padding, dilation, groups, nchw_input=False, s
 
     def channel(o):  # the input channel a group reads; written plainly when there is one group
         wanted = rc if groups == 1 else o // per_group * group_in + rc
+        if channel_index is not None:
+            return channel_index[wanted]
         if shuffle_groups is None:
             return wanted
         return wanted % shuffle_groups * (int(x.shape[3]) // shuffle_groups) + wanted // shuffle_groups
@@ -93,12 +98,14 @@ class _Packer(relax.PyExprMutator):
         vec, o_vectors, _ = self.tile_shape(out_shape[2], computed, kh * kw * group_in, self.spec, group_out)
         ob = vec * o_vectors
         nchw = self._nchw_source(x) if groups == 1 or group_in > 1 else None
-        shuffled = channel_permutation(self, x) if group_in > 1 else None  # a depthwise conv reads vectors
-        shuffle = shuffle_groups(shuffled[1]) if shuffled is not None else None
-        if shuffle is not None:
-            x = shuffled[0]
+        gathered = channel_gather(self, x) if group_in > 1 else None  # a depthwise conv reads vectors
+        shuffle = index = None
+        if gathered is not None:
+            x, channels = gathered
+            shuffle = shuffle_groups(channels) if len(channels) == static_shape(x)[3] else None
+            index = None if shuffle else relax.const(channels.astype("int32"))  # a table where no formula
         if str(call.ty.dtype) != str(x.ty.dtype) or (ob == computed == out_channels and nchw is None
-                                                     and shuffle is None):
+                                                     and gathered is None):
             return call  # one tile holds every output channel: HWIO is already contiguous per tile
         pad = [0, 0, 0, 0, 0, 0, 0, computed - out_channels]
         constant = bound_constant(self, w)
@@ -114,7 +121,8 @@ class _Packer(relax.PyExprMutator):
         conv = self.builder_.call_te(
             packed_conv2d, x if nchw is None else nchw, packed, strides=[int(s) for s in attrs.strides],
             padding=[int(p) for p in attrs.padding], dilation=[int(d) for d in attrs.dilation],
-            groups=groups, nchw_input=nchw is not None, shuffle_groups=shuffle, primfunc_name_hint="conv2d")
+            groups=groups, nchw_input=nchw is not None, shuffle_groups=shuffle, channel_index=index,
+            primfunc_name_hint="conv2d")
         if computed == out_channels:
             return conv
         # the padding's outputs dropped: the slice fuses into the conv kernel's write-back
