@@ -129,7 +129,10 @@ def fold_shape_arithmetic(proto, inputs: list[TensorSpec]):
             [initializers[name] for name in sorted(read & set(initializers))]
             + [numpy_helper.from_array(values[name], name) for name in sorted(set(values) & _names_read(evaluated))])
         model = helper.make_model(sub, opset_imports=proto.opset_import, ir_version=proto.ir_version)
-        values.update(zip(wanted, ReferenceEvaluator(model).run(wanted, {})))
+        try:
+            values.update(zip(wanted, ReferenceEvaluator(model).run(wanted, {})))
+        except Exception:  # an op the reference evaluator lacks: TVM imports the graph as it is
+            return proto
     result = onnx.ModelProto()
     result.CopyFrom(proto)
     del result.graph.node[:]
