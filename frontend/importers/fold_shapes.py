@@ -113,21 +113,22 @@ def fold_shape_arithmetic(proto, inputs: list[TensorSpec]):
             continue
         derived.update(node.output)
     kept = [node for node in graph.node if not derived.intersection(node.output)]
+    read_by_kept = _names_read(kept)  # Constant nodes read nothing: the same once they go below
     # Constant nodes that only folded nodes read go with them
-    unread = set(constant_nodes) - _names_read(kept) - graph_outputs
+    unread = set(constant_nodes) - read_by_kept - graph_outputs
     kept = [node for node in kept if node.output[0] not in unread]
-    needed = _names_read(kept) & derived
+    needed = read_by_kept & derived
     if not needed:
         return proto
     wanted = sorted(needed - set(values))
     if wanted:
         # one run of ONNX's reference evaluator over the folded nodes and the constants they read
-        read = _names_read(evaluated) - derived - {""}
+        read = _names_read(evaluated)
         sub = helper.make_graph(
             [constant_nodes[name] for name in sorted(read & set(constant_nodes))] + evaluated, "shape_arithmetic",
             [], [helper.make_empty_tensor_value_info(name) for name in wanted],
             [initializers[name] for name in sorted(read & set(initializers))]
-            + [numpy_helper.from_array(values[name], name) for name in sorted(set(values) & _names_read(evaluated))])
+            + [numpy_helper.from_array(values[name], name) for name in sorted(read & set(values))])
         model = helper.make_model(sub, opset_imports=proto.opset_import, ir_version=proto.ir_version)
         try:
             values.update(zip(wanted, ReferenceEvaluator(model).run(wanted, {})))
@@ -142,7 +143,7 @@ def fold_shape_arithmetic(proto, inputs: list[TensorSpec]):
         np.asarray(values[name]), name)) for name in sorted(needed))
     result.graph.node.extend(kept)
     # drop the initializers that only folded nodes read (TVM would keep each as a model parameter)
-    unused = set(initializers) - _names_read(kept) - graph_outputs
+    unused = set(initializers) - read_by_kept - graph_outputs
     _drop(result.graph.initializer, unused)
     _drop(result.graph.input, unused)
     return result

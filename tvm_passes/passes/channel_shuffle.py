@@ -104,7 +104,7 @@ class _Shuffles(relax.PyExprMutator):
                 break
             chain.append(value)
             source = value.args[0]
-        value = bound_value(self, source)
+        # `value` is what `source` is bound to
         if static_shape(source) == shape and op_name(value) == "relax.permute_dims" and _axes(value) == _TO_NCHW:
             chain.append(value)  # an NHWC tensor turned NCHW for the chain: start from the NHWC one
             source = value.args[0]
