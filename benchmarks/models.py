@@ -14,6 +14,9 @@ from other processes hits them alike while one engine's spinning worker threads 
 steal the cores of the next; latencies are medians. sedge's output is checked against ONNX
 Runtime (relative tolerance 1e-4) and its per-kernel profile names the dominant kernel.
 Ratios are to the peer: ONNX Runtime where it runs on the benchmarked device, else PyTorch.
+A model that fails (a file sedge refuses, an internal error) gets a row saying why, and the
+run goes on to the next model; the exit code is then the first failure's (1 for an
+internal error).
 With --device cuda, sedge compiles for the GPU found here (`--target cuda` reads its arch)
 and PyTorch runs on it (TF32 off, so both compute in fp32; cuDNN picks its fastest kernels);
 every engine takes its input from host memory and returns its output there, as sedge's
@@ -54,9 +57,15 @@ class ModelResult:
     peer: str  # the engine the ratios are taken to: "onnxruntime", or "pytorch" where ORT has no GPU
     latency_ms: dict  # engine -> median ms over `repeat` runs
     compile_seconds: float
-    max_rel_error: float
+    max_rel_error: float | None  # None when it did not run
     verified: bool
     top_kernels: list = field(default_factory=list)  # [{name, percent, duration_us, shapes}], largest first
+    error: str | None = None  # why the model did not run (one line); its other fields are then empty
+
+    @classmethod
+    def failed(cls, model: str, error: str) -> ModelResult:
+        return cls(model=model, sedge_source="-", peer="-", latency_ms={}, compile_seconds=0.0,
+                   max_rel_error=None, verified=False, error=error)
 
     def ratio(self, engine: str, peer: str) -> float | None:
         base, value = self.latency_ms.get(peer), self.latency_ms.get(engine)
@@ -222,13 +231,18 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
     def ratio(value):
         return f"{value:.2f}x" if value else "-"
 
-    peer = results[0].peer if results else "onnxruntime"  # one device, one set of engines per run
+    # one device, one set of engines per run
+    peer = next((r.peer for r in results if not r.error), "onnxruntime")
     others = [e for e in ENGINE_NAMES if e != peer]
     lines = ["| model | sedge compiled from | " + " | ".join(f"{ENGINE_NAMES[e]} (ms)" for e in ENGINE_NAMES) + " | "
              + " | ".join(f"{SHORT_NAMES[e]} / {SHORT_NAMES[peer]}" for e in others)
              + " | compile (s) | max rel error | dominant sedge kernel |",
              "|---|---|" + "---|" * (len(ENGINE_NAMES) + len(others) + 3)]
     for r in results:
+        if r.error:
+            lines.append(f"| {r.model} | - | " + " | ".join("-" for _ in [*ENGINE_NAMES, *others]) +
+                         f" | - | - | failed: {r.error.replace('|', '/')} |")
+            continue
         top = r.top_kernels[0] if r.top_kernels else {"name": "-", "percent": 0}
         lines.append(f"| {r.model} | {r.sedge_source} | " + " | ".join(ms(r.latency_ms.get(e)) for e in ENGINE_NAMES)
                      + " | " + " | ".join(ratio(r.ratio(e, peer)) for e in others) + " | "
@@ -270,7 +284,7 @@ def main(argv=None) -> int:
     # ONNX Runtime and PyTorch leave their threads unpinned; TVM pins its workers to cores,
     # which on a shared machine parks a worker behind another process: unpinned, all alike
     os.environ.setdefault("TVM_BIND_THREADS", "0")
-    from sedge.errors import SedgeError
+    from sedge.errors import SedgeError, one_line
     from sedge.files import atomic_write
 
     try:
@@ -278,15 +292,19 @@ def main(argv=None) -> int:
     except SedgeError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
-    results = []
+    results, exit_codes = [], []
     with tempfile.TemporaryDirectory(prefix="sedge-bench-") as tmp:
         for name in args.models:
             try:
                 results.append(bench_model(name, args.repeat, args.warmup, args.threads, Path(tmp),
                                            args.from_pytorch, args.device))
-            except SedgeError as err:
-                print(f"error: {name}: {err}", file=sys.stderr)
-                return err.exit_code
+            except Exception as err:  # one model's failure is a row of the table, not the end of the run
+                internal = not isinstance(err, SedgeError)
+                results.append(ModelResult.failed(name, f"internal error: {type(err).__name__}: {one_line(err)}"
+                                                  if internal else one_line(err)))
+                exit_codes.append(1 if internal else err.exit_code)
+                print(f"error: {name}: {results[-1].error}", file=sys.stderr, flush=True)
+                continue
             print(f"{name}: " + ", ".join(f"{e} {v:.2f} ms" for e, v in results[-1].latency_ms.items()), flush=True)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -295,6 +313,8 @@ def main(argv=None) -> int:
     atomic_write(out / "models.json", lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
     atomic_write(out / "models.md", lambda tmp: Path(tmp).write_text(table))
     print(table)
+    if exit_codes:
+        return exit_codes[0]
     return 0 if all(r.verified for r in results) else 1
 
 

@@ -22,3 +22,40 @@ def test_on_a_gpu_without_onnx_runtime_there_pytorch_is_the_peer():
     assert "| sedge / PyTorch | ORT / PyTorch |" in table
     assert "| 1.00 | - | 4.00 | 0.25x | - |" in table  # ORT was the untimed CPU reference
     assert "GPU: NVIDIA H200 (sm_90)" in table and "TF32 off" in table
+
+
+def test_a_model_that_did_not_run_is_a_row_saying_why():
+    failed = ModelResult.failed("bad.onnx", "unsupported operator 'Foo'")
+    table = markdown([failed, _result("onnxruntime", sedge=1.0, onnxruntime=2.0, pytorch=4.0)], HOST, repeat=3)
+    assert "| bad.onnx | - | - | - | - | - | - | - | - | failed: unsupported operator 'Foo' |" in table
+    assert "| sedge / ORT | PyTorch / ORT |" in table  # the peer comes from the model that ran
+
+
+def test_one_failing_model_does_not_end_the_run(tmp_path, monkeypatch, capsys):
+    """A refused model and a compiler bug each become a row; the models after them still
+    run; the exit code is the first failure's, and both files are written."""
+    import json
+
+    from benchmarks import models
+    from sedge.errors import ModelImportError
+
+    def bench_model(name, *args):
+        if name == "refused.onnx":
+            raise ModelImportError("model file 'refused.onnx' is not an ONNX model")
+        if name == "buggy":
+            raise AssertionError("emit_te now only supports Tensor that has ShapeExpr shape\nmore detail")
+        return _result("onnxruntime", sedge=1.0, onnxruntime=2.0)
+
+    monkeypatch.setattr(models, "bench_model", bench_model)
+    code = models.main(["refused.onnx", "buggy", "good", "-o", str(tmp_path), "--repeat", "1"])
+    assert code == ModelImportError.exit_code
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["error: refused.onnx: model file 'refused.onnx' is not an ONNX model",
+                   "error: buggy: internal error: AssertionError: emit_te now only supports Tensor that has ShapeExpr "
+                   "shape"]
+    rows = json.loads((tmp_path / "models.json").read_text())["results"]
+    assert [r["error"] for r in rows] == ["model file 'refused.onnx' is not an ONNX model",
+                                          "internal error: AssertionError: emit_te now only supports Tensor that has "
+                                          "ShapeExpr shape", None]
+    assert rows[2]["latency_ms"] == {"sedge": 1.0, "onnxruntime": 2.0}
+    assert "failed: internal error: AssertionError" in (tmp_path / "models.md").read_text()
