@@ -4,7 +4,8 @@
     -> schedule -> lower -> finalize
 
 The dispatch, legalize, lower and finalize phases are TVM's own cpu_generic / cuda backend
-phases (FuseOps, FuseTIR, FoldConstant: fused kernels, not the bare default build). The cuda
+phases (FuseOps, FuseTIR, FoldConstant: fused kernels, not the bare default build); ops
+with a legalization of sedge's own (legalize.py) legalize through it there. The cuda
 backend's legalize phase ends in dlight's default GPU schedules; they move to the end of the
 `schedule` phase, after sedge's own GPU rules, and keep every kernel those rules leave.
 `lift-params` moves weight-only computations (transposes, layout packing) into a separate
@@ -15,6 +16,7 @@ import tvm
 from tvm import relax
 
 from sedge.registry import Registry
+from sedge.tvm_passes import legalize  # noqa: F401 - registers sedge's legalizations over TVM's
 from sedge.tvm_passes.passes import PASSES
 
 SCHEDULERS = Registry("scheduler for target kind")

@@ -70,6 +70,21 @@ def test_a_shape_that_depends_on_input_values_is_refused(tmp_path):
     assert not out.exists()
 
 
+def test_a_gather_index_outside_its_axis_is_refused(tmp_path):
+    """Index 9 of 4 channels: imported as TVM's trusting gather, it read past the tensor at
+    run time (only `run --verify` noticed, through ONNX Runtime's own refusal)."""
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["x", "channels"], ["y"], axis=1)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor("channels", TensorProto.INT64, [3], [0, 9, 2])])
+    model, out = tmp_path / "gather.onnx", tmp_path / "m.tar"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), model)
+    _assert_user_error(run_cli("compile", model, "-o", out), 5, "Gather node writing 'y' reads index 9 along axis 1",
+                       "4 elements", "-4..3")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("shapes", ["input:[1,3,a,32]", "input[1,3]", "input:[1,0,32,32]", "other:[1,3,32,32]"])
 def test_bad_input_shapes(resnet_onnx, tmp_path, shapes):
     out = tmp_path / "m.tar"
