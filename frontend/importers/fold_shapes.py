@@ -22,9 +22,10 @@ _NONDETERMINISTIC = {"RandomNormal", "RandomNormalLike", "RandomUniform", "Rando
                      "Bernoulli"}
 
 
-def _static_shapes(proto, inputs: list[TensorSpec]) -> dict[str, list[int]]:
+def static_shapes(proto, inputs: list[TensorSpec]) -> dict[str, list[int]]:
     """{value name: its shape} for every value whose shape ONNX's inference fixes, with the
-    graph inputs at the shapes sedge compiles for (--input-shapes may override the file's)."""
+    graph inputs at the shapes sedge compiles for (--input-shapes may override the file's).
+    The loader runs it once, for the fold and for the gather-index check."""
     import onnx
 
     model = onnx.ModelProto()
@@ -49,6 +50,12 @@ def _static_shapes(proto, inputs: list[TensorSpec]) -> dict[str, list[int]]:
     for init in model.graph.initializer:
         shapes[init.name] = list(init.dims)
     return shapes
+
+
+def constant_nodes(graph) -> dict:
+    """{value name: the standard Constant node that gives it}."""
+    return {node.output[0]: node for node in graph.node
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx")}
 
 
 def _names_read(nodes) -> set[str]:
@@ -87,19 +94,17 @@ def _foldable(node, constant: set[str], derived: set[str], shapes: dict) -> bool
     return all(name in shapes and np.prod(shapes[name]) <= MAX_FOLDED_ELEMENTS for name in node.output)
 
 
-def fold_shape_arithmetic(proto, inputs: list[TensorSpec]):
+def fold_shape_arithmetic(proto, shapes: dict[str, list[int]]):
     """`proto` with the values its graph computes from static shapes replaced by Constant
-    nodes (the same proto when there are none)."""
+    nodes (the same proto when there are none); `shapes` is `static_shapes(proto, ...)`."""
     import onnx
     from onnx import helper, numpy_helper
     from onnx.reference import ReferenceEvaluator
 
     graph = proto.graph
-    shapes = _static_shapes(proto, inputs)
     initializers = {init.name: init for init in graph.initializer}
-    constant_nodes = {node.output[0]: node for node in graph.node
-                      if node.op_type == "Constant" and node.domain in ("", "ai.onnx")}
-    constant = set(initializers) | set(constant_nodes)
+    constants = constant_nodes(graph)
+    constant = set(initializers) | set(constants)
     graph_outputs = {value.name for value in graph.output}
     values, evaluated, derived = {}, [], set()
     for node in graph.node:
@@ -115,7 +120,7 @@ def fold_shape_arithmetic(proto, inputs: list[TensorSpec]):
     kept = [node for node in graph.node if not derived.intersection(node.output)]
     read_by_kept = _names_read(kept)  # Constant nodes read nothing: the same once they go below
     # Constant nodes that only folded nodes read go with them
-    unread = set(constant_nodes) - read_by_kept - graph_outputs
+    unread = set(constants) - read_by_kept - graph_outputs
     kept = [node for node in kept if node.output[0] not in unread]
     needed = read_by_kept & derived
     if not needed:
@@ -125,7 +130,7 @@ def fold_shape_arithmetic(proto, inputs: list[TensorSpec]):
         # one run of ONNX's reference evaluator over the folded nodes and the constants they read
         read = _names_read(evaluated)
         sub = helper.make_graph(
-            [constant_nodes[name] for name in sorted(read & set(constant_nodes))] + evaluated, "shape_arithmetic",
+            [constants[name] for name in sorted(read & set(constants))] + evaluated, "shape_arithmetic",
             [], [helper.make_empty_tensor_value_info(name) for name in wanted],
             [initializers[name] for name in sorted(read & set(initializers))]
             + [numpy_helper.from_array(values[name], name) for name in sorted(read & set(values))])

@@ -10,8 +10,7 @@ axis length ONNX's shape inference gives; indices the model computes at run time
 import numpy as np
 
 from sedge.errors import ModelImportError
-from sedge.frontend.importers.fold_shapes import _static_shapes
-from sedge.runtime.metadata import TensorSpec
+from sedge.frontend.importers.fold_shapes import constant_nodes
 
 GATHERS = ("Gather", "GatherElements")
 
@@ -19,24 +18,21 @@ GATHERS = ("Gather", "GatherElements")
 def _stored_tensors(graph) -> dict:
     """{value name: TensorProto} for the graph's initializers and Constant nodes' values."""
     stored = {init.name: init for init in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
-            stored.update({node.output[0]: a.t for a in node.attribute if a.name == "value"})
+    for name, node in constant_nodes(graph).items():
+        stored.update({name: a.t for a in node.attribute if a.name == "value"})
     return stored
 
 
-def require_indices_in_range(proto, inputs: list[TensorSpec]):
+def require_indices_in_range(proto, shapes: dict[str, list[int]]):
     """A one-line ModelImportError at the first Gather / GatherElements whose stored
-    indices lie outside [-n, n - 1] for the n elements along its axis (ONNX's rule)."""
+    indices lie outside [-n, n - 1] for the n elements along its axis (ONNX's rule);
+    `shapes` is `fold_shapes.static_shapes(proto, ...)`."""
     from onnx import numpy_helper
 
     graph = proto.graph
     stored = _stored_tensors(graph)
     gathers = [node for node in graph.node if node.op_type in GATHERS and node.domain in ("", "ai.onnx")
                and len(node.input) > 1 and node.input[1] in stored]
-    if not gathers:
-        return
-    shapes = _static_shapes(proto, inputs)
     for node in gathers:
         shape = shapes.get(node.input[0])
         if not shape:

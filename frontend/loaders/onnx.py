@@ -88,14 +88,15 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
 def load(path: str, input_shapes: dict) -> Model:
     import sedge.frontend.importers  # noqa: F401  registers the converters of sedge's functions
     from sedge.frontend.importers.fallback import inline_unconverted_functions
-    from sedge.frontend.importers.fold_shapes import fold_shape_arithmetic
+    from sedge.frontend.importers.fold_shapes import fold_shape_arithmetic, static_shapes
     from sedge.frontend.importers.gather_indices import require_indices_in_range
 
     proto = read_onnx(path)
     inputs = _input_specs(proto.graph, input_shapes)
     proto, notes = inline_unconverted_functions(proto)
-    proto = fold_shape_arithmetic(proto, inputs)
-    require_indices_in_range(proto, inputs)
+    shapes = static_shapes(proto, inputs)  # one shape inference, read by both
+    require_indices_in_range(proto, shapes)
+    proto = fold_shape_arithmetic(proto, shapes)
     mod, params, names = from_onnx_proto(proto, inputs)
     return Model(mod, params, names, inputs, {"format": "onnx", "path": str(path), "sha256": sha256_file(path)},
                  notes)

@@ -6,6 +6,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from sedge.errors import ModelImportError
+from sedge.frontend.importers.fold_shapes import static_shapes
 from sedge.frontend.importers.gather_indices import require_indices_in_range
 from sedge.frontend.loaders import load_model
 from sedge.runtime.metadata import TensorSpec
@@ -31,7 +32,8 @@ def _model(op, indices, axis, stored_as="initializer", out_shape=None):
     ("GatherElements", np.zeros((1, 4, 6)), 2),
 ])
 def test_indices_inside_the_axis_are_accepted(op, indices, axis):
-    require_indices_in_range(_model(op, indices, axis), [X])
+    model = _model(op, indices, axis)
+    require_indices_in_range(model, static_shapes(model, [X]))
 
 
 @pytest.mark.parametrize("op, indices, axis, bad, n", [
@@ -43,7 +45,8 @@ def test_indices_inside_the_axis_are_accepted(op, indices, axis):
 @pytest.mark.parametrize("stored_as", ["initializer", "constant"])
 def test_an_index_outside_the_axis_is_refused(op, indices, axis, bad, n, stored_as):
     with pytest.raises(ModelImportError) as refused:
-        require_indices_in_range(_model(op, indices, axis, stored_as), [X])
+        model = _model(op, indices, axis, stored_as)
+        require_indices_in_range(model, static_shapes(model, [X]))
     message = str(refused.value)
     assert f"{op} node writing 'y' reads index {bad} along axis {axis % 3}, which has {n} elements" in message
     assert f"{-n}..{n - 1}" in message and "\n" not in message
