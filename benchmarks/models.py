@@ -1,4 +1,4 @@
-"""sedge against ONNX Runtime and PyTorch, per model, in one process and one run.
+"""sedge against ONNX Runtime and PyTorch, per model, in one process per model and one run.
 
     python -m benchmarks.models resnet18 mobilenetv2 resnet56 [more zoo names or .onnx files]
         [--device cpu|cuda] [--threads N] [--repeat 30] [--warmup 5] [--from-pytorch]
@@ -14,22 +14,28 @@ from other processes hits them alike while one engine's spinning worker threads 
 steal the cores of the next; latencies are medians. sedge's output is checked against ONNX
 Runtime (relative tolerance 1e-4) and its per-kernel profile names the dominant kernel.
 Ratios are to the peer: ONNX Runtime where it runs on the benchmarked device, else PyTorch.
-A model that fails (a file sedge refuses, an internal error) gets a row saying why, and the
-run goes on to the next model; the exit code is then the first failure's (1 for an
-internal error).
+Each model runs in a process of its own (all its engines in that one process, so its ratios
+are still taken in one process): a model whose process dies (ONNX Runtime's session for
+resnet18-fft-50 outgrows a 23 GB machine, and the kernel's out-of-memory killer ends it)
+costs its own row, not the run. A model that fails (a file sedge refuses, an internal
+error, a killed process) gets a row saying why, and the run goes on to the next model; the
+exit code is then the first failure's (1 for an internal error or a killed process).
 With --device cuda, sedge compiles for the GPU found here (`--target cuda` reads its arch)
 and PyTorch runs on it (TF32 off, so both compute in fp32; cuDNN picks its fastest kernels);
 every engine takes its input from host memory and returns its output there, as sedge's
 executor does. ONNX Runtime runs there only with its CUDA provider installed; otherwise it
 is the CPU reference the outputs are checked against, untimed.
-Writes <output>/models.json and <output>/models.md and prints the table.
+Writes <output>/models.json and <output>/models.md after every model (a run stopped midway
+keeps the rows it finished) and prints the table.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -112,9 +118,8 @@ def _gpu() -> str:
 
 def _prepare(name: str, workdir: Path):
     """(ONNX path, PyTorch module or None, input name, input array) for a zoo name or .onnx file."""
-    import onnx
-
     from sedge.errors import SedgeError
+    from sedge.frontend.loaders.onnx import read_onnx
 
     if name.endswith(".onnx"):
         if not Path(name).is_file():
@@ -128,7 +133,7 @@ def _prepare(name: str, workdir: Path):
         path = workdir / f"{zoo_name}.onnx"
         export_zoo_model(zoo_name, str(path))
         module = build(zoo_name)
-    graph = onnx.load(str(path), load_external_data=False).graph
+    graph = read_onnx(str(path)).graph  # a file that is no ONNX model is refused here, as sedge refuses it
     initializers = {i.name for i in graph.initializer}
     (first,) = [i for i in graph.input if i.name not in initializers][:1]
     shape = [d.dim_value for d in first.type.tensor_type.shape.dim]
@@ -254,8 +259,64 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
             f"{host['threads']} threads of {host['logical_cpus']}; {host['date']}\n"
             f"Versions: {', '.join(f'{k} {v}' for k, v in host['versions'].items())}\n\n"
             + "\n".join(lines) + f"\n\nMedians of {repeat} runs per engine, interleaved in blocks of {BLOCK}, "
-            f"in one process; batch 1, {where}. sedge is checked against ONNX Runtime (max |diff| / max "
-            "|reference|, tolerance 1e-4).\n")
+            f"each model's engines in one process; batch 1, {where}. sedge is checked against ONNX Runtime "
+            "(max |diff| / max |reference|, tolerance 1e-4).\n")
+
+
+def bench_or_failure(name: str, *args) -> tuple[ModelResult, int]:
+    """`bench_model`'s result and exit code 0, or a failed row and the failure's exit code:
+    a refused model's (4, 5, ...) or 1 for an internal error."""
+    from sedge.errors import SedgeError, one_line
+
+    try:
+        return bench_model(name, *args), 0
+    except SedgeError as err:
+        return ModelResult.failed(name, one_line(err)), err.exit_code
+    except Exception as err:  # a compiler bug is this model's row, not the end of the run
+        return ModelResult.failed(name, f"internal error: {type(err).__name__}: {one_line(err)}"), 1
+
+
+class ChildProcessDied(Exception):
+    """The process running a model ended without a result (killed, or crashed in native code)."""
+
+
+def _run_and_send(connection, function, args):
+    connection.send(function(*args))
+    connection.close()
+
+
+def in_child_process(function, *args):
+    """`function(*args)` in a fresh process: a native crash or the out-of-memory killer ends
+    that process, not the run. "spawn", because forking a process whose TVM, ONNX Runtime
+    and PyTorch thread pools are running copies their locks mid-use."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_run_and_send, args=(send, function, args))
+    started = time.perf_counter()
+    process.start()
+    send.close()  # the child's copy is the only writer left: its death ends the pipe
+    try:
+        return receive.recv()
+    except EOFError:
+        process.join()
+        code = process.exitcode
+        how = (f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}")
+        hint = " (the out-of-memory killer's signal)" if code == -signal.SIGKILL else ""
+        raise ChildProcessDied(f"its process {how} after {time.perf_counter() - started:.0f} s{hint}") from None
+    finally:
+        process.join()
+        receive.close()
+
+
+def write_report(out: Path, results: list[ModelResult], host: dict, args) -> str:
+    """models.json and models.md for the models run so far (each file replaced whole); the table."""
+    from sedge.files import atomic_write
+
+    table = markdown(results, host, args.repeat)
+    report = {"machine": host, "repeat": args.repeat, "warmup": args.warmup, "results": [asdict(r) for r in results]}
+    atomic_write(out / "models.json", lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
+    atomic_write(out / "models.md", lambda tmp: Path(tmp).write_text(table))
+    return table
 
 
 def _parse(argv):
@@ -284,34 +345,30 @@ def main(argv=None) -> int:
     # ONNX Runtime and PyTorch leave their threads unpinned; TVM pins its workers to cores,
     # which on a shared machine parks a worker behind another process: unpinned, all alike
     os.environ.setdefault("TVM_BIND_THREADS", "0")
-    from sedge.errors import SedgeError, one_line
-    from sedge.files import atomic_write
+    from sedge.errors import SedgeError
 
     try:
         host = machine(args.threads, args.device)
     except SedgeError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
     results, exit_codes = [], []
     with tempfile.TemporaryDirectory(prefix="sedge-bench-") as tmp:
         for name in args.models:
             try:
-                results.append(bench_model(name, args.repeat, args.warmup, args.threads, Path(tmp),
-                                           args.from_pytorch, args.device))
-            except Exception as err:  # one model's failure is a row of the table, not the end of the run
-                internal = not isinstance(err, SedgeError)
-                results.append(ModelResult.failed(name, f"internal error: {type(err).__name__}: {one_line(err)}"
-                                                  if internal else one_line(err)))
-                exit_codes.append(1 if internal else err.exit_code)
-                print(f"error: {name}: {results[-1].error}", file=sys.stderr, flush=True)
-                continue
-            print(f"{name}: " + ", ".join(f"{e} {v:.2f} ms" for e, v in results[-1].latency_ms.items()), flush=True)
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    table = markdown(results, host, args.repeat)
-    report = {"machine": host, "repeat": args.repeat, "warmup": args.warmup, "results": [asdict(r) for r in results]}
-    atomic_write(out / "models.json", lambda tmp: Path(tmp).write_text(json.dumps(report, indent=1)))
-    atomic_write(out / "models.md", lambda tmp: Path(tmp).write_text(table))
+                result, exit_code = in_child_process(bench_or_failure, name, args.repeat, args.warmup, args.threads,
+                                                     Path(tmp), args.from_pytorch, args.device)
+            except ChildProcessDied as err:
+                result, exit_code = ModelResult.failed(name, str(err)), 1
+            results.append(result)
+            if result.error:
+                exit_codes.append(exit_code)
+                print(f"error: {name}: {result.error}", file=sys.stderr, flush=True)
+            else:
+                print(f"{name}: " + ", ".join(f"{e} {v:.2f} ms" for e, v in result.latency_ms.items()), flush=True)
+            table = write_report(out, results, host, args)
     print(table)
     if exit_codes:
         return exit_codes[0]

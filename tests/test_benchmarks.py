@@ -1,5 +1,14 @@
-"""The benchmark harness's table: ratios are taken to the peer that ran on the same device."""
-from benchmarks.models import ModelResult, markdown
+"""The benchmark harness: ratios are taken to the peer that ran on the same device, and a
+model that fails, however it fails, is a row of the report, not the end of the run."""
+import functools
+import json
+import operator
+import signal
+
+import pytest
+
+from benchmarks import models
+from benchmarks.models import ChildProcessDied, ModelResult, in_child_process, markdown
 
 HOST = {"cpu": "test CPU", "cpu_flags": ["avx2"], "threads": 2, "logical_cpus": 2, "date": "today",
         "versions": {"sedge": "0"}}
@@ -34,9 +43,6 @@ def test_a_model_that_did_not_run_is_a_row_saying_why():
 def test_one_failing_model_does_not_end_the_run(tmp_path, monkeypatch, capsys):
     """A refused model and a compiler bug each become a row; the models after them still
     run; the exit code is the first failure's, and both files are written."""
-    import json
-
-    from benchmarks import models
     from sedge.errors import ModelImportError
 
     def bench_model(name, *args):
@@ -47,6 +53,7 @@ def test_one_failing_model_does_not_end_the_run(tmp_path, monkeypatch, capsys):
         return _result("onnxruntime", sedge=1.0, onnxruntime=2.0)
 
     monkeypatch.setattr(models, "bench_model", bench_model)
+    monkeypatch.setattr(models, "in_child_process", lambda function, *args: function(*args))
     code = models.main(["refused.onnx", "buggy", "good", "-o", str(tmp_path), "--repeat", "1"])
     assert code == ModelImportError.exit_code
     err = capsys.readouterr().err.splitlines()
@@ -59,3 +66,45 @@ def test_one_failing_model_does_not_end_the_run(tmp_path, monkeypatch, capsys):
                                           "ShapeExpr shape", None]
     assert rows[2]["latency_ms"] == {"sedge": 1.0, "onnxruntime": 2.0}
     assert "failed: internal error: AssertionError" in (tmp_path / "models.md").read_text()
+
+
+def test_a_model_runs_in_a_process_of_its_own():
+    assert in_child_process(operator.mul, 6, 7) == 42
+
+
+def test_a_killed_model_process_is_reported_with_its_signal():
+    """What the out-of-memory killer does to ONNX Runtime's session for resnet18-fft-50."""
+    with pytest.raises(ChildProcessDied, match=r"^its process was killed by SIGKILL after \d+ s \(the "
+                                               r"out-of-memory killer's signal\)$"):
+        in_child_process(functools.partial(signal.raise_signal, signal.SIGKILL))
+
+
+def test_a_killed_model_is_a_row_and_the_report_is_written_after_every_model(tmp_path, monkeypatch, capsys):
+    """The killed model's row says so and the next model runs; when the run itself is stopped
+    (here at the third model), the report already holds the rows finished before."""
+    def in_child(function, name, *args):
+        if name == "huge":
+            raise ChildProcessDied("its process was killed by SIGKILL after 87 s (the out-of-memory killer's signal)")
+        if name == "stopped":
+            raise KeyboardInterrupt
+        return _result("onnxruntime", sedge=1.0, onnxruntime=2.0), 0
+
+    monkeypatch.setattr(models, "in_child_process", in_child)
+    with pytest.raises(KeyboardInterrupt):
+        models.main(["huge", "good", "stopped", "-o", str(tmp_path), "--repeat", "1"])
+    assert capsys.readouterr().err == ("error: huge: its process was killed by SIGKILL after 87 s (the out-of-memory "
+                                       "killer's signal)\n")
+    rows = json.loads((tmp_path / "models.json").read_text())["results"]
+    assert [r["error"] for r in rows] == ["its process was killed by SIGKILL after 87 s (the out-of-memory killer's "
+                                          "signal)", None]
+    table = (tmp_path / "models.md").read_text()
+    assert "| huge | - |" in table and "failed: its process was killed by SIGKILL" in table and "| 1.00 | 2.00 |" in table
+
+
+def test_a_file_that_is_no_onnx_model_is_refused_as_sedge_refuses_it(tmp_path):
+    from sedge.errors import ModelImportError
+
+    junk = tmp_path / "junk.onnx"
+    junk.write_text("junk")
+    with pytest.raises(ModelImportError, match="junk.onnx' is not a valid ONNX model"):
+        models._prepare(str(junk), tmp_path)
