@@ -61,6 +61,9 @@ def _require_static_shapes(main):
                                        "sedge compiles models whose shapes follow from the input shapes alone")
 
 
+_INDEX_DTYPES = (np.int32, np.int64)
+
+
 def from_onnx_proto(proto, inputs: list[TensorSpec]):
     """Relax module (weights as trailing inputs) and its weights, or a one-line import error."""
     import tvm
@@ -82,17 +85,18 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
     _require_static_shapes(mod["main"])
     mod, params = relax.frontend.detach_params(mod)
     values = [p.numpy() for p in params.get("main", [])]
-    # integer initializers (a hashed layer's index map, a fixed channel order) are structure,
-    # not weights: bound as constants, the compiler folds the arithmetic the importer puts
-    # on them (negative indices wrapped by a where) and checks the gathers they index, as it
-    # does for the PyTorch import; left as weights, each gather by them compiled to TVM's
-    # unchecked take and printed its warning (72 lines for wrn-40-2-hashed-0.25)
+    # int32 / int64 initializers, ONNX's index types (a hashed layer's index map, a fixed
+    # channel order), are structure, not weights (int8 / uint8 ones may be quantized weights
+    # and stay weights). Bound as constants, the compiler folds the arithmetic the importer
+    # puts on them (negative indices wrapped by a where) and checks the gathers they index,
+    # as it does for the PyTorch import; left as weights, each gather by them compiled to
+    # TVM's unchecked take and printed its warning (72 lines for wrn-40-2-hashed-0.25)
     structure = {var.name: tvm.runtime.tensor(value) for var, value in zip(mod["main"].params[len(inputs):], values)
-                 if value.dtype.kind in "iub"}
+                 if value.dtype in _INDEX_DTYPES}
     if structure:
         mod = relax.transform.BindParams("main", structure)(mod)
     names = [p.name for p in mod["main"].params[len(inputs):]]
-    return mod, [v for v in values if v.dtype.kind not in "iub"], names
+    return mod, [v for v in values if v.dtype not in _INDEX_DTYPES], names
 
 
 def load(path: str, input_shapes: dict) -> Model:
