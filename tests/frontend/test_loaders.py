@@ -83,17 +83,19 @@ def test_a_failing_reference_engine_is_a_user_error(tmp_path):
         reference_outputs(source, {"x": np.zeros(2, np.float32)})
 
 
-def test_onnx_integer_initializers_are_structure_not_weights(tmp_path, capfd):
-    """A hashed layer's weight matrix gathered from its real weights by a stored index map
-    (negative indices included, which the importer wraps in a where): the index map is bound
-    as a constant, so the compiled gather is checked and folded, prints no warning from TVM's
-    unchecked take, and matches ONNX Runtime; the real weights stay weights."""
+@pytest.mark.parametrize("low", [0, -5])
+def test_onnx_integer_initializers_are_structure_not_weights(tmp_path, capfd, low):
+    """A hashed layer's weight matrix gathered from its real weights by a stored index map:
+    the index map is bound as a constant, so the compiled gather is checked, prints no
+    warning from TVM's unchecked take, and matches ONNX Runtime; the real weights stay
+    weights. TVM's import wraps the indices, where(i < 0, i + n, i): gone when no index is
+    negative, kept (and folded) when some are."""
     import sedge
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
     real = numpy_helper.from_array(rng.standard_normal(5).astype(np.float32), "real")
-    index = numpy_helper.from_array(rng.integers(-5, 5, (8, 6)).astype(np.int64), "index")
+    index = numpy_helper.from_array(rng.integers(low, 5, (8, 6)).astype(np.int64), "index")
     graph = helper.make_graph(
         [helper.make_node("Gather", ["real", "index"], ["w"], axis=0), helper.make_node("MatMul", ["x", "w"], ["y"])],
         "hashed", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
@@ -103,6 +105,7 @@ def test_onnx_integer_initializers_are_structure_not_weights(tmp_path, capfd):
                      .SerializeToString())
     model = load_model(str(path))
     assert model.param_names == ["real"] and len(model.params) == 1
+    assert ("R.where" in model.mod["main"].script()) == (low < 0)
     package = sedge.compile(model, sedge.CompileOptions(output=str(tmp_path / "hashed.tar")))
     x = {"x": rng.standard_normal((2, 8)).astype(np.float32)}
     assert sedge.verify(package, x, sedge.run(package, sedge.RunOptions(inputs=x)).outputs).passed
