@@ -287,8 +287,9 @@ def _run_and_send(connection, function, args):
 
 def in_child_process(function, *args):
     """`function(*args)` in a fresh process: a native crash or the out-of-memory killer ends
-    that process, not the run. "spawn", because forking a process whose TVM, ONNX Runtime
-    and PyTorch thread pools are running copies their locks mid-use."""
+    that process, not the run. "spawn": a fresh interpreter that inherits nothing from the
+    models before it (a fork of a process that has loaded PyTorch or TVM copies their thread
+    pools' locks in whatever state they are)."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_run_and_send, args=(send, function, args))
@@ -298,7 +299,7 @@ def in_child_process(function, *args):
     try:
         return receive.recv()
     except EOFError:
-        process.join()
+        process.join()  # for its exit code
         code = process.exitcode
         how = (f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}")
         hint = " (the out-of-memory killer's signal)" if code == -signal.SIGKILL else ""
