@@ -68,7 +68,7 @@ def _drop_wraps_of_nonnegative_indices(main):
     """`main` with TVM's wrap of a Gather's indices, where(i < 0, i + n, i), replaced by `i`
     when `i` is a constant with no negative index: nothing to wrap, and FoldConstant would
     otherwise compile and run a kernel per op of the wrap (a hashed WideResNet's 36 wraps
-    made its compile 14.0 s where it is 7.6 s). Negative constant indices keep their wrap,
+    made its compile 14.0 s where it is 7.4 s). Negative constant indices keep their wrap,
     which folds."""
     from tvm.relax.dpl import is_const, is_op, rewrite_call, wildcard
 
