@@ -299,14 +299,14 @@ def in_child_process(function, *args):
     try:
         return receive.recv()
     except EOFError:
-        process.join()  # for its exit code
-        code = process.exitcode
-        how = (f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}")
-        hint = " (the out-of-memory killer's signal)" if code == -signal.SIGKILL else ""
-        raise ChildProcessDied(f"its process {how} after {time.perf_counter() - started:.0f} s{hint}") from None
+        pass  # the child ended without a result: its exit code says how
     finally:
         process.join()
         receive.close()
+    code = process.exitcode
+    how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+    hint = " (the out-of-memory killer's signal)" if code == -signal.SIGKILL else ""
+    raise ChildProcessDied(f"its process {how} after {time.perf_counter() - started:.0f} s{hint}")
 
 
 def write_report(out: Path, results: list[ModelResult], host: dict, args) -> str:
