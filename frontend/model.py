@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sedge.runtime.metadata import TensorSpec
+from sedge.contract import TensorSpec
 
 
 @dataclass

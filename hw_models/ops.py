@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sedge.runtime.metadata import LayerRecord, dtype_bytes
+from sedge.contract import LayerRecord, dtype_bytes
 
 
 @dataclass(frozen=True)

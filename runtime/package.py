@@ -21,7 +21,7 @@ import numpy as np
 
 from sedge.errors import SedgeError
 from sedge.files import atomic_write
-from sedge.runtime.metadata import Metadata
+from sedge.contract import Metadata
 
 LIBRARY_NAMES = ("mod.so", "mod.tar")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sedge.errors import SedgeError, one_line
-from sedge.runtime.metadata import Metadata, TensorSpec
+from sedge.contract import Metadata, TensorSpec
 from sedge.runtime.package import write_package
 from sedge.tvm_passes import instruments
 from sedge.tvm_passes.layer_records import layer_records

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from sedge.registry import Registry
-from sedge.runtime.metadata import LayerRecord, dtype_bytes
+from sedge.contract import LayerRecord, dtype_bytes
 
 RECORDERS = Registry("layer recorder")
 register_recorder = RECORDERS.register

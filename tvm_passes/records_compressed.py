@@ -14,7 +14,7 @@ and attrs["dense_macs"] where the compute differs):
 """
 import math
 
-from sedge.runtime.metadata import dtype_bytes
+from sedge.contract import dtype_bytes
 from sedge.tvm_passes.layer_records import CallInfo, register_recorder
 
 

@@ -13,7 +13,7 @@ values the remaining graph reads become Constant nodes, and the folded nodes go.
 """
 import numpy as np
 
-from sedge.runtime.metadata import TensorSpec
+from sedge.contract import TensorSpec
 
 # Results larger than this stay computed by the graph: shape values are a few elements,
 # while an Identity or Transpose of a weight would only duplicate that weight.

@@ -2,7 +2,7 @@
 from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError, one_line
 from sedge.files import sha256_file
 from sedge.frontend.model import Model
-from sedge.runtime.metadata import TensorSpec
+from sedge.contract import TensorSpec
 
 # converters for sedge's custom torch ops: fn(node, importer). TVM looks them up by
 # `node.target.__name__`, which has no namespace: keys are "structured_conv.default", ...

@@ -4,7 +4,7 @@ from onnx import TensorProto, helper
 
 from sedge.frontend.importers.fallback import inline_unconverted_functions
 from sedge.frontend.loaders.onnx import from_onnx_proto
-from sedge.runtime.metadata import TensorSpec
+from sedge.contract import TensorSpec
 
 
 def _model_with_unknown_function():

@@ -9,7 +9,7 @@ from sedge.errors import ModelImportError
 from sedge.frontend.importers.fold_shapes import static_shapes
 from sedge.frontend.importers.gather_indices import require_indices_in_range
 from sedge.frontend.loaders import load_model
-from sedge.runtime.metadata import TensorSpec
+from sedge.contract import TensorSpec
 
 X = TensorSpec("x", [1, 4, 6], "float32")
 

@@ -8,7 +8,7 @@ from toy_records import conv, csg, toy_network
 from sedge.boards import load_board
 from sedge.errors import SedgeError
 from sedge.hw_models import estimate
-from sedge.runtime.metadata import LayerRecord
+from sedge.contract import LayerRecord
 
 
 def board_with_buffer(size, name="raspberry-pi-4"):

@@ -1,6 +1,6 @@
 """A small fixed network as plain layer records, one of each operator kind the model knows
 (and one it does not), so the hardware models are tested without any model file."""
-from sedge.runtime.metadata import LayerRecord
+from sedge.contract import LayerRecord
 
 F32 = 4
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sedge.errors import SedgeError
-from sedge.runtime.metadata import FORMAT_NAME, LayerRecord, Metadata, TensorSpec
+from sedge.contract import FORMAT_NAME, LayerRecord, Metadata, TensorSpec
 from sedge.runtime.package import atomic_write, open_package, write_package
 
 

@@ -7,7 +7,7 @@ import tvm
 from tvm import relax
 
 from sedge.frontend.loaders.pytorch import from_program
-from sedge.runtime.metadata import TensorSpec
+from sedge.contract import TensorSpec
 from sedge.tvm_passes.passes import PASSES, op_name
 from sedge.tvm_passes.pipeline import phases
 from sedge.tvm_passes.target import host_target

@@ -69,7 +69,7 @@ def test_pytorch_relu6_fuses_into_the_conv_without_transposes():
     """The PyTorch importer's `relax.clip` (ReLU6) becomes maximum/minimum: no transpose
     pair around it, one conv kernel with the clamp in its epilogue; numerics against PyTorch."""
     from sedge.frontend.loaders.pytorch import from_program
-    from sedge.runtime.metadata import TensorSpec
+    from sedge.contract import TensorSpec
     from compiled_models import run_compiled
     from test_schedules import _close
 

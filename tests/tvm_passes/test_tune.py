@@ -7,7 +7,7 @@ import torch
 
 from sedge.errors import SedgeError
 from sedge.frontend.model import Model
-from sedge.runtime.metadata import TensorSpec
+from sedge.contract import TensorSpec
 from sedge.tvm_passes.tune import RECORD_FILES, TuneOptions, tune_model
 
 

@@ -1,8 +1,10 @@
-"""The package metadata (metadata.json) and its per-layer records, as plain Python.
+"""The contract every stage shares: tensor specs, per-layer records, package metadata
+(metadata.json), dtype sizes, as plain Python.
 
-This is the contract between the compiler (which writes it), the runtime (which loads
-packages by it) and the hardware models (which read only the layer records). It imports
-nothing heavy, so a board without torch or the compiler, and `hw_models`, can use it.
+The frontend fills tensor specs, the compiler writes the metadata and its layer records,
+the runtime loads packages by it and the hardware models read only the layer records. It
+lives in the ground package and imports nothing heavy, so that no stage has to import
+another's insides for it: a board without torch or the compiler, and `hw_models`, use it.
 """
 from __future__ import annotations
 
