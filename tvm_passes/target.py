@@ -59,10 +59,20 @@ def _parse_one(text: str) -> dict:
         raise SedgeError(f"unknown target kind '{kind}'; allowed: {', '.join(KINDS)} "
                          "(as 'kind -option=value ...', inline JSON or a .json file)")
     config["kind"] = kind
-    for word in words[1:]:
+    rest = words[1:]
+    while rest:
+        word = rest.pop(0)
         name, sep, value = word.lstrip("-").partition("=")
-        if not word.startswith("-") or not sep:
-            raise SedgeError(f"bad target option '{word}' in '{text}'; expected -option=value")
+        if not word.startswith("-") or not name:
+            raise SedgeError(f"bad target option '{word}' in '{text}'; expected -option=value or -option value")
+        if not sep:  # TVM's old parser also took "-num-cores 2"
+            if not rest or rest[0].startswith("-"):
+                raise SedgeError(f"target option '{word}' in '{text}' has no value; expected -{name}=VALUE "
+                                 f"or -{name} VALUE")
+            value = rest.pop(0)
+        if not value:
+            raise SedgeError(f"target option '-{name}=' in '{text}' has an empty value; give one, "
+                             f"e.g. -{name}=VALUE, or leave the option out")
         if name == "mcpu" and value == "native":
             value = host_target()["mcpu"]
         config[name] = _convert(kind, name, value)
@@ -97,12 +107,20 @@ def parse_target(text: str | None, overrides: dict | None = None) -> dict:
             config["host"] = parts[1]
         elif len(parts) > 1:
             raise SedgeError(f"bad target '{text}'; only 'cuda, llvm ...' (device, host) pairs may be combined")
-    for (kind, option), value in (overrides or {}).items():
-        if kind != config.get("kind"):
-            raise SedgeError(f"--target-{kind}-{option} given, but the target is '{config.get('kind')}'")
-        config[option] = _convert(kind, option, str(value))
     if config.get("kind") == "cuda" and "host" not in config:
         config["host"] = host_target()
+    for (kind, option), value in (overrides or {}).items():
+        # tvmc applied --target-<kind>-<option> to every target of that kind: the device, or the
+        # host of a "cuda, llvm" pair
+        host = config.get("host") if isinstance(config.get("host"), dict) else {}
+        if kind == config.get("kind"):
+            config[option] = _convert(kind, option, str(value))
+        elif kind == host.get("kind"):
+            config["host"] = {**host, option: _convert(kind, option, str(value))}
+        else:
+            raise SedgeError(f"--target-{kind}-{option} given, but the target is '{config.get('kind')}'")
+    if isinstance(config.get("host"), dict):
+        config["host"] = _with_triple_defaults(config["host"])
     return validate(_with_triple_defaults(config))
 
 

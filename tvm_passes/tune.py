@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,6 +159,19 @@ def _cost_model() -> str:
     return "xgb"
 
 
+def with_num_cores(config: dict, options: TuneOptions) -> dict:
+    """MetaSchedule's CPU rules need the target's "num-cores" (TVM stops with `Target does not
+    have attribute "num-cores"`); tvmc users write plain "llvm", so a missing count is this
+    machine's, or for boards behind an RPC tracker, stated with a note."""
+    if config.get("kind") != "llvm" or "num-cores" in config:
+        return config
+    cores = os.cpu_count() or 1
+    if options.rpc_tracker:
+        print(f"note: the target gives no -num-cores; tuning for {cores} cores (this machine's). For a board "
+              f"with another count, add it: --target \"llvm ... -num-cores N\"", file=sys.stderr)
+    return {**config, "num-cores": cores}
+
+
 def tune_model(model, options: TuneOptions) -> Path:
     """Tune `model` (a sedge.frontend.model.Model); returns the records directory."""
     import tvm
@@ -166,7 +180,7 @@ def tune_model(model, options: TuneOptions) -> Path:
 
     _check(options)
     logging.getLogger("tvm.s_tir.meta_schedule").setLevel(logging.WARNING)  # the bar shows progress
-    target = tvm.target.Target(parse_target(options.target, options.target_options))
+    target = tvm.target.Target(with_num_cores(parse_target(options.target, options.target_options), options))
     if target.kind.name != "llvm":
         raise SedgeError(f"sedge tune measures CPU kernels; got a '{target.kind.name}' target")
     output = Path(options.output)
