@@ -124,8 +124,9 @@ def load(path: str, input_shapes: dict) -> Model:
     from sedge.frontend.importers.fallback import inline_unconverted_functions
     from sedge.frontend.importers.fold_shapes import fold_shape_arithmetic, static_shapes
     from sedge.frontend.importers.gather_indices import require_indices_in_range
+    from sedge.frontend.importers.graph_inputs import separate_weights
 
-    proto = read_onnx(path)
+    proto = separate_weights(read_onnx(path), input_shapes)
     inputs = _input_specs(proto.graph, input_shapes)
     proto, notes = inline_unconverted_functions(proto)
     shapes = static_shapes(proto, inputs)  # one shape inference, read by both
