@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from sedge.errors import SedgeError
 
 FORMAT_NAME = "sedge-package"
-FORMAT_VERSION = 1
+# 2: metadata.json lists the SHA-256 of every other member ("members"), checked on load.
+# Version 1 packages (no hashes) stay readable; see docs/reliability.md.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -75,6 +78,8 @@ class Metadata:
     params: list[TensorSpec]
     source: dict = field(default_factory=dict)
     build: dict = field(default_factory=dict)
+    # member name -> hex SHA-256 of every member but metadata.json (format version 2)
+    members: dict[str, str] = field(default_factory=dict)
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
 
@@ -85,20 +90,30 @@ class Metadata:
     def from_json(cls, text: str, where: str = "metadata.json") -> "Metadata":
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise SedgeError(f"{where} is not valid JSON ({err})") from None
+        except (json.JSONDecodeError, RecursionError) as err:
+            raise SedgeError(f"{where} is not valid JSON ({str(err)[:120]})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
             raise SedgeError(f"{where} is not a sedge package's metadata (expected format '{FORMAT_NAME}')")
-        if data.get("format_version") != FORMAT_VERSION:
-            raise SedgeError(f"{where} has package format version {data.get('format_version')}; "
-                             f"this sedge reads version {FORMAT_VERSION}")
+        version = data.get("format_version")
+        if version not in READABLE_VERSIONS or isinstance(version, bool):
+            raise SedgeError(f"{where} has package format version {version}; this sedge reads versions "
+                             f"{', '.join(map(str, READABLE_VERSIONS))}: compile the model again with this sedge")
+        members = data.get("members")
+        if version >= 2 and not (isinstance(members, dict) and members and all(
+                isinstance(k, str) and isinstance(v, str) and len(v) == 64 for k, v in members.items())):
+            raise SedgeError(f"{where} lacks the members' SHA-256 hashes a version {version} package must hold; "
+                             f"compile the model again")
         try:
             data["inputs"] = [TensorSpec(**t) for t in data["inputs"]]
             data["outputs"] = [TensorSpec(**t) for t in data["outputs"]]
             data["params"] = [TensorSpec(**t) for t in data["params"]]
             data["layers"] = [LayerRecord.from_dict(r) for r in data["layers"]]
+            for spec in data["inputs"] + data["outputs"] + data["params"]:
+                if not (isinstance(spec.name, str) and isinstance(spec.dtype, str) and isinstance(spec.shape, list)
+                        and all(type(d) is int and d >= 0 for d in spec.shape)):
+                    raise TypeError(f"tensor {str(spec.name)[:40]!r} needs a name, a list of sizes >= 0 and a dtype")
             return cls(**data)
-        except (KeyError, TypeError) as err:
+        except (KeyError, TypeError, AttributeError) as err:
             raise SedgeError(f"{where} is missing or has a malformed field ({err})") from None
 
 

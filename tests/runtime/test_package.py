@@ -1,4 +1,5 @@
 """The package format: members, metadata round trip, atomic writes, refusal of foreign files."""
+import dataclasses
 import io
 import json
 import tarfile
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from sedge.errors import SedgeError
-from sedge.contract import FORMAT_NAME, LayerRecord, Metadata, TensorSpec
+from sedge.contract import FORMAT_NAME, FORMAT_VERSION, LayerRecord, Metadata, TensorSpec
 from sedge.runtime.package import atomic_write, open_package, write_package
 
 
@@ -22,7 +23,7 @@ def test_compiled_package_members_and_metadata(compiled_resnet):
     with tarfile.open(compiled_resnet.path) as tar:
         assert sorted(tar.getnames()) == ["metadata.json", "mod.so", "params.npz"]
         meta = json.load(tar.extractfile("metadata.json"))
-    assert meta["format"] == FORMAT_NAME and meta["format_version"] == 1
+    assert meta["format"] == FORMAT_NAME and meta["format_version"] == FORMAT_VERSION
     assert meta["tvm_version"].startswith("0.27")
     assert meta["inputs"] == [{"name": "input", "shape": [1, 3, 32, 32], "dtype": "float32"}]
     assert meta["outputs"][0]["name"] == "output_0" and meta["outputs"][0]["shape"] == [1, 10]
@@ -39,7 +40,8 @@ def test_round_trip(tmp_path):
     weights = [np.arange(8, dtype=np.float32).reshape(4, 2)]
     write_package(tmp_path / "p.tar", library, weights, _metadata())
     package = open_package(tmp_path / "p.tar")
-    assert package.metadata == _metadata()
+    assert dataclasses.replace(package.metadata, members={}) == _metadata()
+    assert sorted(package.metadata.members) == ["mod.so", "params.npz"]
     np.testing.assert_array_equal(package.params[0], weights[0])
     assert package.library_path.read_bytes() == b"not really a library"
     assert len(package.sha256) == 64
@@ -66,7 +68,8 @@ def _tar(path, members: dict):
 
 
 @pytest.mark.parametrize("members, message", [
-    ({"graph.json": b"{}"}, "is not a sedge package: it must hold"),
+    ({"graph.json": b"{}"}, "is not a sedge package: unexpected member 'graph.json'"),
+    ({"metadata.json": b"{}", "mod.so": b""}, "is not a sedge package: it must hold"),
     ({"metadata.json": b"{not json", "params.npz": b"", "mod.so": b""}, "is not valid JSON"),
     ({"metadata.json": json.dumps({"format": "tvmc"}).encode(), "params.npz": b"", "mod.so": b""},
      "is not a sedge package's metadata"),
