@@ -82,14 +82,9 @@ def machine(threads: int, device: str = "cpu") -> dict:
     """Where the numbers come from: CPU, its vector flags, GPU, library versions, threads."""
     from importlib.metadata import version
 
-    info = {"model name": platform.processor(), "flags": ""}
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("model name", "flags", "Features") and value.strip():
-                info[key.strip()] = value.strip()
-    flags = set((info.get("flags") or info.get("Features", "")).split())
+    from sedge.host import this_host
+
+    host = this_host()
     versions = {}
     for dist in ("sedge", "apache-tvm", "onnxruntime", "torch", "numpy", "onnx"):
         try:
@@ -98,8 +93,9 @@ def machine(threads: int, device: str = "cpu") -> dict:
             versions[dist] = "absent"
     from sedge.tvm_passes.target import host_target
 
-    return {"cpu": info["model name"], "cpu_flags": sorted(f for f in CPU_FLAGS if f in flags),
-            "logical_cpus": os.cpu_count(), "threads": threads, "platform": platform.platform(),
+    return {"cpu": host.cpu_name, "cpu_flags": sorted(f for f in CPU_FLAGS if f in host.flags),
+            "logical_cpus": host.logical_cpus, "physical_cores": host.physical_cores,
+            "l2_bytes_per_core": host.cache_share_bytes("L2"), "threads": threads, "platform": platform.platform(),
             "python": platform.python_version(), "versions": versions, "target": host_target(),
             "device": device, "gpu": _gpu() if device == "cuda" else None,
             "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}

@@ -18,7 +18,7 @@ from sedge.errors import SedgeError
 
 BOARDS_DIR = Path(__file__).parent
 
-__all__ = ["Board", "Compute", "MemoryLevel", "list_boards", "load_board"]
+__all__ = ["Board", "Compute", "MemoryLevel", "board_for_target", "list_boards", "load_board"]
 
 
 def list_boards() -> list[str]:
@@ -32,6 +32,20 @@ def load_board(name_or_path: str) -> Board:
         data = host.detect(data)
     check_board(data, str(name_or_path))
     return Board.from_dict(path.stem, data, str(path))
+
+
+def board_for_target(target: dict) -> Board | None:
+    """The board a (TVM JSON) target is compiled for: the one its `tag` names (`sedge compile
+    --board` sets it), else the shipped board whose own target has the same kind and -mcpu;
+    None when neither tells."""
+    if target.get("tag"):
+        return load_board(target["tag"])
+    mcpu = target.get("mcpu")
+    for name in list_boards() if mcpu else []:
+        words = tomllib.loads((BOARDS_DIR / f"{name}.toml").read_text()).get("compute", {}).get("target", "").split()
+        if words[:1] == [target.get("kind")] and f"-mcpu={mcpu}" in words:
+            return load_board(name)
+    return None
 
 
 def _locate(name_or_path: str, relative_to: Path) -> Path:

@@ -27,9 +27,8 @@ from sedge.hw_models.energy import op_energy_pj
 from sedge.hw_models.result import Estimate, LayerEstimate
 from sedge.hw_models.tiling import Traffic, geometry, traffic
 from sedge.errors import SedgeError
-from sedge.contract import LayerRecord, dtype_bytes
+from sedge.contract import PRECISION_BYTES, LayerRecord, dtype_bytes
 
-PRECISION_BYTES = {"int8": 1, "fp16": 2, "fp32": 4}
 
 
 @dataclass(frozen=True)

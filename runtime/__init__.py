@@ -1,9 +1,6 @@
 """The runtime: the package format, loading and running packages, timing and profiles, devices.
 
 It never imports the compiler (`sedge.tvm_passes`) or the frontend, and never torch: a board
-runs packages with TVM's runtime alone. Importing it sets TVM's thread count to the physical
-cores (see threads.py) before TVM's thread pool starts, unless TVM_NUM_THREADS is set.
+runs packages with TVM's runtime alone. Importing it changes nothing process-wide; the
+Executor sizes TVM's thread pool when it loads a package (threads.py).
 """
-from sedge.runtime.threads import set_default_threads
-
-set_default_threads()

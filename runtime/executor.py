@@ -15,6 +15,7 @@ import numpy as np
 from sedge.errors import SedgeError, one_line
 from sedge.runtime.package import Package
 from sedge.runtime.stats import TimingStats
+from sedge.runtime.threads import set_default_threads
 
 DEVICES = ("cpu", "cuda")
 
@@ -38,6 +39,7 @@ class Executor:
         import tvm
         from tvm.runtime.vm import VirtualMachine  # the runtime's VM: a board needs no compiler library
 
+        set_default_threads()  # before this process's first kernel starts TVM's thread pool
         self.package = package
         self.metadata = package.metadata
         if package.library_path.suffix != ".so":

@@ -2,25 +2,14 @@
 
 TVM's own default is half the logical CPUs (it assumes two hardware threads per core), which
 on a machine without SMT (many servers' vCPUs, every Cortex-A board) leaves half the cores
-idle. Physical cores come from Linux's CPU topology; elsewhere, the logical count.
+idle. The core count comes from the host model (sedge.host). The Executor sets it when it
+loads a package, which is before TVM starts its pool: importing the runtime changes nothing.
 """
 import os
-from pathlib import Path
 
-
-def physical_cores() -> int:
-    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    cores = set()
-    for cpu in cpus:
-        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
-        try:
-            cores.add(((topology / "physical_package_id").read_text().strip(),
-                       (topology / "core_id").read_text().strip()))
-        except OSError:
-            return len(cpus)
-    return max(1, len(cores))
+from sedge.host import this_host
 
 
 def set_default_threads():
     """Set TVM_NUM_THREADS (read once, when TVM starts its pool) unless the user has."""
-    os.environ.setdefault("TVM_NUM_THREADS", str(physical_cores()))
+    os.environ.setdefault("TVM_NUM_THREADS", str(this_host().physical_cores))

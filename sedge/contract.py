@@ -117,6 +117,10 @@ class Metadata:
             raise SedgeError(f"{where} is missing or has a malformed field ({err})") from None
 
 
+# bytes per element of the precisions the estimates and boards speak of
+PRECISION_BYTES = {"int8": 1, "fp16": 2, "fp32": 4}
+
+
 def dtype_bytes(dtype: str) -> int:
     """Bytes per element of a TVM/numpy dtype name such as 'float32' or 'int8'."""
     bits = "".join(ch for ch in dtype if ch.isdigit())

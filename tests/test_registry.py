@@ -20,12 +20,9 @@ def test_register_keeps_order_and_refuses_duplicates():
 def test_every_stage_registry_is_filled():
     from sedge.frontend.onnx_ops import CONVERTERS
     from sedge.tvm_passes.layer_records import RECORDERS
-    from sedge.tvm_passes.passes import PASSES
-    from sedge.tvm_passes.pipeline import SCHEDULERS
+    from sedge.tvm_passes.records_compressed import COMPRESSED_RECORDERS
 
     import sedge.frontend.importers  # noqa: F401  registers the converters
 
-    assert list(PASSES) == ["FoldBatchNorm", "ScalarClampsAsOps", "InlineConstructs", "ChannelsLast", "SinkChannelShuffles",
-                           "WinogradConv", "PackConvWeights", "VectorMath"]
-    assert "llvm" in SCHEDULERS and "relax.nn.conv2d" in RECORDERS and "CSGConv" in RECORDERS
+    assert "relax.nn.conv2d" in RECORDERS and "CSGConv" in COMPRESSED_RECORDERS
     assert {"StructuredConv", "ACDC", "CSGConv", "FFTConv"} <= set(CONVERTERS)

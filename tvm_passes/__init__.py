@@ -1,5 +1,6 @@
 """The compiler: targets, rewrite passes, kernels and schedules, the pipeline, and the build.
 
-Registries: `passes.PASSES` (rewrite phase), `pipeline.SCHEDULERS` (schedule phase, by target
-kind), `layer_records.RECORDERS` (per-layer records, by op or compressed construct).
+The pipeline is one recipe (`pipeline.phases`): each phase an ordered list of passes.
+Name tables: `pipeline.SCHEDULES` (schedule phase, by target kind), `layer_records.RECORDERS`
+and `records_compressed.COMPRESSED_RECORDERS` (per-layer records, by op or construct).
 """

@@ -23,6 +23,7 @@ DUMP_FORMATS = ("relax", "tir", "ll", "asm")
 @dataclass
 class CompileOptions:
     target: str | None = None  # tvmc string, inline JSON or .json path; None = this host
+    board: str | None = None  # a board name or .toml file: its target (unless `target` is given) and caches
     target_options: dict = field(default_factory=dict)  # {(kind, option): value} from --target-<kind>-<opt>
     output: str = "module.tar"
     opt_level: int = 3
@@ -48,20 +49,36 @@ def _check(options: CompileOptions):
                          "(written by `sedge tune -o DIR`)")
 
 
-def _pass_context(options: CompileOptions, collected: instruments.PassRecorder, timing):
+def _pass_context(options: CompileOptions, target, collected: instruments.PassRecorder, timing):
     import tvm
 
+    from sedge.tvm_passes.pass_names import canonical_names
+
+    disabled = canonical_names(options.disabled_passes, "--disabled-pass", target)
+    before = canonical_names(options.print_ir_before, "--print-ir-before", target)
+    after = canonical_names(options.print_ir_after, "--print-ir-after", target)
     extra = [timing] if timing else []
-    printers = [instruments.PrintIR(options.print_ir_before, options.print_ir_after)] \
-        if options.print_ir_before or options.print_ir_after else []
+    printers = [instruments.PrintIR(before, after)] if before or after else []
     # tvmc scripts use TVM <= 0.19 names: `tir.*` options are `tirx.*` in 0.27
     config = {("tirx." + k[4:] if k.startswith("tir.") else k): v for k, v in options.pass_config.items()}
     try:
         return tvm.transform.PassContext(opt_level=options.opt_level, config=config,
-                                         disabled_pass=options.disabled_passes,
+                                         disabled_pass=disabled,
                                          instruments=[collected, *extra, *printers])
     except (ValueError, AttributeError, TypeError) as err:
         raise SedgeError(f"bad --pass-config: {one_line(err)}") from None
+
+
+def _target_config(options: CompileOptions) -> dict:
+    """The JSON target; with a board, tagged with it, so that the schedules read its caches."""
+    if not options.board:
+        return parse_target(options.target, options.target_options)
+    from sedge.boards import BOARDS_DIR, load_board
+
+    board = load_board(options.board)
+    shipped = Path(board.source).parent == BOARDS_DIR
+    config = parse_target(options.target or board.compute.target, options.target_options)
+    return {**config, "tag": board.name if shipped else str(Path(board.source).resolve())}
 
 
 def _library_name(target: dict, options: CompileOptions) -> str:
@@ -80,13 +97,13 @@ def compile_model(model, options: CompileOptions) -> Path:
     from sedge.tvm_passes.schedules import unscheduled_kernels
 
     _check(options)
-    target_config = parse_target(options.target, options.target_options)
+    target_config = _target_config(options)
     target = tvm.target.Target(target_config)
     records = layer_records(model.mod)
     collected = instruments.PassRecorder()
     timing = tvm.ir.instrument.PassTimingInstrument() if options.print_pass_times else None
     started = time.perf_counter()
-    with _pass_context(options, collected, timing):
+    with _pass_context(options, target, collected, timing):
         lowered = sedge_pipeline(target, options.tuning_records)(model.mod)
         executable = tvm.compile(lowered, target, relax_pipeline=None)
         if timing:

@@ -3,57 +3,20 @@
 The walk visits `main`'s bindings in order. A value computed only from weights (function
 parameters after `num_input`, constants, and ops on those, such as a transposed weight)
 counts as a weight; everything else is an activation. `RECORDERS` maps a Relax op name
-(`relax.nn.conv2d`) or a compressed construct's `sedge.op` attribute to a function
-`CallInfo -> LayerRecord | None` (None: the op moves no data worth a record, e.g. reshape).
+(`relax.nn.conv2d`), and records_compressed's `COMPRESSED_RECORDERS` a compressed
+construct's `sedge.op` attribute, to a function `CallInfo -> LayerRecord | None` (None:
+the op moves no data worth a record, e.g. reshape).
 """
 import math
-from dataclasses import dataclass, field
 
+from sedge.contract import LayerRecord
 from sedge.registry import Registry
-from sedge.contract import LayerRecord, dtype_bytes
+from sedge.tvm_passes.call_info import CallInfo, plain
+from sedge.tvm_passes.records_compressed import COMPRESSED_RECORDERS
 
+# Relax op name -> recorder; the compressed constructs' recorders are in records_compressed.py
 RECORDERS = Registry("layer recorder")
 register_recorder = RECORDERS.register
-
-
-@dataclass
-class CallInfo:
-    name: str  # a unique layer name: <kind>_<index>
-    key: str  # op name or sedge.op value
-    attrs: dict  # the call's attributes, or the construct function's attributes
-    input_shapes: list  # activation arguments
-    weight_shapes: list  # weight arguments
-    output_shape: list
-    dtype: str
-    extra: dict = field(default_factory=dict)
-
-    def record(self, op: str, macs: int = 0, adds: int = 0, weight_bytes: int | None = None, **kw) -> LayerRecord:
-        size = dtype_bytes(self.dtype)
-        if weight_bytes is None:
-            weight_bytes = sum(math.prod(s) for s in self.weight_shapes) * size
-        return LayerRecord(
-            name=self.name, op=op, input_shapes=self.input_shapes, output_shape=self.output_shape,
-            weight_shapes=self.weight_shapes, attrs=kw.pop("attrs", _plain(self.attrs)), macs=int(macs),
-            adds=int(adds), weight_bytes=int(weight_bytes),
-            input_bytes=sum(math.prod(s) for s in self.input_shapes) * size,
-            output_bytes=math.prod(self.output_shape) * size, dtype=self.dtype, **kw)
-
-
-def _plain(value):
-    """TVM attribute values (Array, IntImm, String) -> JSON-friendly Python values."""
-    import tvm
-
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)) or type(value).__name__ in ("Array", "Shape"):
-        return [_plain(v) for v in value]
-    if isinstance(value, tvm.tirx.IntImm):
-        return int(value.value)
-    if isinstance(value, (bool, int, float)):
-        return value
-    if hasattr(value, "value") and isinstance(value.value, (int, float)):
-        return value.value
-    return str(value)
 
 
 def call_attrs(call) -> dict:
@@ -62,7 +25,7 @@ def call_attrs(call) -> dict:
     # Attrs objects expose their fields as attributes (no keys() in 0.27)
     fields = [n for n in dir(call.attrs)
               if not n.startswith("_") and n != "id_" and not callable(getattr(call.attrs, n))]
-    return {name: _plain(getattr(call.attrs, name)) for name in fields}
+    return {name: plain(getattr(call.attrs, name)) for name in fields}
 
 
 def _shape(expr) -> list | None:
@@ -106,7 +69,7 @@ def layer_records(mod, function: str = "main") -> list[LayerRecord]:
                 weights.add(binding.var)
                 continue
             key, attrs = _key_and_attrs(mod, value)
-            recorder = RECORDERS.get(key)
+            recorder = RECORDERS.get(key) or COMPRESSED_RECORDERS.get(key)
             output_shape = _shape(binding.var)
             if recorder is None or output_shape is None:
                 continue
@@ -130,7 +93,7 @@ def _key_and_attrs(mod, call):
     if isinstance(call.op, relax.GlobalVar):
         callee = mod[call.op]
         attrs = dict(callee.attrs.items()) if callee.attrs is not None else {}
-        return str(attrs.get("sedge.op", call.op.name_hint)), _plain(attrs)
+        return str(attrs.get("sedge.op", call.op.name_hint)), plain(attrs)
     return str(getattr(call.op, "name", call.op)), call_attrs(call)
 
 
@@ -178,8 +141,3 @@ def _elementwise(info: CallInfo):
 def _batch_norm(info: CallInfo):
     elements = math.prod(info.output_shape)
     return info.record("elementwise", macs=elements, adds=elements, attrs={"kind": "batch_norm"})
-
-
-# the compressed constructs' recorders register themselves on import; they need the
-# registry above, so they are imported last
-from sedge.tvm_passes import records_compressed  # noqa: E402,F401

@@ -4,8 +4,12 @@ back to TVM's where it does not apply.
 They are registered as the ops' FLegalize attribute (at a higher level than TVM's), not
 passed to LegalizeOps as a map: FoldConstant legalizes every call it meets through that
 attribute too, before the legalize phase runs. A SedgeError raised in one reaches the
-caller as itself, through TVM's FFI, once registered with it.
+caller as itself, through TVM's FFI, once registered with it. Both registrations change
+TVM process-wide, so they happen in `install()`, which the pipeline calls when it is built,
+never on import.
 """
+import functools
+
 import numpy as np
 import tvm
 import tvm_ffi
@@ -14,7 +18,6 @@ from tvm.ir.expr import Constant
 
 from sedge.errors import SedgeError
 
-tvm_ffi.register_error(SedgeError)
 _TVM_TAKE = tvm.ir.Op.get("relax.take").get_attr("FLegalize")
 
 
@@ -50,4 +53,8 @@ def take_by_constant_index(bb: relax.BlockBuilder, call: relax.Call) -> relax.Ex
     return bb.call_te(_gather, data, indices, axis, primfunc_name_hint="take")
 
 
-tvm.ir.register_op_attr("relax.take", "FLegalize", take_by_constant_index, level=11)
+@functools.cache  # once per process: TVM refuses a second registration at the same level
+def install():
+    """Register sedge's legalizations over TVM's, and SedgeError with TVM's FFI."""
+    tvm_ffi.register_error(SedgeError)
+    tvm.ir.register_op_attr("relax.take", "FLegalize", take_by_constant_index, level=11)

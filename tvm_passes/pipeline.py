@@ -1,26 +1,56 @@
-"""The compilation pipeline: named phases, each a list of passes, composed into one pass.
+"""The compilation pipeline, as one recipe: named phases, each an ordered list of passes.
 
-    import-cleanup -> rewrite (sedge's passes) -> lift-params -> dispatch -> legalize
-    -> schedule -> lower -> finalize
+    import-cleanup -> rewrite -> lift-params -> dispatch -> legalize -> schedule -> lower -> finalize
 
-The dispatch, legalize, lower and finalize phases are TVM's own cpu_generic / cuda backend
-phases (FuseOps, FuseTIR, FoldConstant: fused kernels, not the bare default build); ops
-with a legalization of sedge's own (legalize.py) legalize through it there. The cuda
-backend's legalize phase ends in dlight's default GPU schedules; they move to the end of the
-`schedule` phase, after sedge's own GPU rules, and keep every kernel those rules leave.
-`lift-params` moves weight-only computations (transposes, layout packing) into a separate
-`main_transform_params` that the runtime calls once at load time, out of the hot path.
-`SCHEDULERS` maps a target kind to the factory of its `schedule` phase.
+`phases(target)` below is the whole recipe: every pass that runs, in run order, each with
+the reason it stands where it does. sedge's own passes are plain factories
+(`target -> tvm.transform.Pass`, one per file in `passes/`); a pass's name is the one its
+`tvm.transform.Pass` carries. The dispatch, legalize, lower and finalize phases are TVM's
+own cpu_generic / cuda backend phases (FuseOps, FuseTIR, FoldConstant: fused kernels, not
+the bare default build). `sedge passes list` prints this recipe; `pass_names(target)` is
+the lookup by name that `--disabled-pass` and `--print-ir-before/after` are checked against.
 """
 import tvm
 from tvm import relax
 
-from sedge.registry import Registry
-from sedge.tvm_passes import legalize  # noqa: F401 - registers sedge's legalizations over TVM's
-from sedge.tvm_passes.passes import PASSES
+from sedge.tvm_passes import legalize
+from sedge.tvm_passes.passes.channel_shuffle import sink_channel_shuffles
+from sedge.tvm_passes.passes.channels_last import channels_last
+from sedge.tvm_passes.passes.fold_batch_norm import fold_batch_norm
+from sedge.tvm_passes.passes.inline_constructs import inline_constructs
+from sedge.tvm_passes.passes.packed_conv import pack_conv_weights
+from sedge.tvm_passes.passes.scalar_clamps import scalar_clamps_as_ops
+from sedge.tvm_passes.passes.vector_math import vector_math
+from sedge.tvm_passes.passes.winograd_conv import winograd_conv
+from sedge.tvm_passes.schedules import cpu_schedules
+from sedge.tvm_passes.schedules.gpu import gpu_schedules
 
-SCHEDULERS = Registry("scheduler for target kind")
-register_scheduler = SCHEDULERS.register
+# sedge's own rewrites, in run order
+REWRITE = (
+    # first: batch-norms fold into their convs while those are still NCHW / OIHW
+    fold_batch_norm,
+    # clamps (ReLU6, hard-sigmoid bounds) become Relax ops before the layout rewrite, which
+    # moves ops but not the TIR functions TVM's importer made of them
+    scalar_clamps_as_ops,
+    # after every pass that replaces a compressed construct, before the layout rewrite: the
+    # constructs left are inlined into their generic bodies, so that layouts, weight
+    # packing and fusion reach their convs
+    inline_constructs,
+    # channels-last on CPUs: the convs' output channels innermost, vectorised
+    channels_last,
+    # after channels-last: channel shuffles are NHWC gathers, sunk into their consumers
+    sink_channel_shuffles,
+    # before packing: Winograd takes the 3x3 convs it pays on, packing takes the rest
+    winograd_conv,
+    # after channels-last: HWIO weights packed per output-channel tile
+    pack_conv_weights,
+    # last: the ops it replaces (exp, tanh, erf, softmax) stay Relax ops until then, so
+    # that every rewrite above saw them
+    vector_math,
+)
+
+# the schedule phase's own rules, by target kind
+SCHEDULES = {"llvm": cpu_schedules, "cuda": gpu_schedules}
 
 
 def _backend(target: tvm.target.Target):
@@ -32,28 +62,39 @@ def _backend(target: tvm.target.Target):
     return pipeline
 
 
-def phases(target: tvm.target.Target, tuning_records: str | None = None) -> dict[str, list]:
+def phases(target: tvm.target.Target, tuning_records: str | None = None) -> dict[str, list[tvm.transform.Pass]]:
+    """The recipe: phase name -> its passes, in run order."""
+    legalize.install()  # sedge's legalizations over TVM's, before FoldConstant first legalizes an op
     backend = _backend(target)
-    legalize = backend.legalize_passes(target)
-    defaults = [p for p in legalize if p.info.name == "ApplyDefaultSchedule"]  # dlight's: skips what is scheduled
-    schedule = [factory(target) for kind, factory in SCHEDULERS.items() if kind == target.kind.name]
-    if tuning_records:
-        from tvm.s_tir import meta_schedule as ms  # imported only when tuning records are used
-
-        schedule.insert(0, _apply_database(ms.database.JSONDatabase(work_dir=tuning_records)))
+    tvm_legalize = backend.legalize_passes(target)
+    dlight_defaults = [p for p in tvm_legalize if p.info.name == "ApplyDefaultSchedule"]
     return {
+        # batch-norm, layer-norm and friends as plain arithmetic: the rewrites below see convs,
+        # multiplies and adds, not training-time ops
         "import-cleanup": [relax.transform.DecomposeOpsForInference()],
-        "rewrite": [factory(target) for factory in PASSES.values()],
+        "rewrite": [factory(target) for factory in REWRITE],
+        # weight-only work (transposes, packing) moves to main_transform_params, run once at load
         "lift-params": [relax.transform.LiftTransformParams()],
         "dispatch": backend.library_dispatch_passes(target),
-        "legalize": [p for p in legalize if p.info.name != "ApplyDefaultSchedule"],
-        "schedule": schedule + defaults,
+        # TVM's legalization and fusion; dlight's default GPU schedules move to the schedule phase
+        "legalize": [p for p in tvm_legalize if p.info.name != "ApplyDefaultSchedule"],
+        "schedule": [
+            # tuning records first: a tuned kernel is scheduled, and the hand rules skip it
+            *([_apply_tuning_records(tuning_records)] if tuning_records else []),
+            SCHEDULES[target.kind.name](target),
+            # dlight's defaults last (GPUs): they keep every kernel sedge's rules scheduled
+            *dlight_defaults,
+        ],
         "lower": backend.dataflow_lower_passes(target),
         "finalize": backend.finalize_passes(target),
     }
 
 
-def _apply_database(database):
+def _apply_tuning_records(work_dir: str) -> tvm.transform.Pass:
+    from tvm.s_tir import meta_schedule as ms  # imported only when tuning records are used
+
+    database = ms.database.JSONDatabase(work_dir=work_dir)
+
     @tvm.transform.module_pass(opt_level=0, name="SedgeApplyTuningRecords")
     def apply(mod, _ctx):
         with database:
@@ -63,6 +104,8 @@ def _apply_database(database):
 
 
 def sedge_pipeline(target: tvm.target.Target, tuning_records: str | None = None) -> tvm.transform.Pass:
+    """The recipe as one module pass: every phase's passes, in order, under `target`."""
+
     @tvm.transform.module_pass(opt_level=0, name="SedgePipeline")
     def pipeline(mod, _ctx):
         with target:
@@ -71,6 +114,3 @@ def sedge_pipeline(target: tvm.target.Target, tuning_records: str | None = None)
         return mod
 
     return pipeline
-
-
-from sedge.tvm_passes import schedules  # noqa: E402,F401 - registers the CPU and GPU schedules

@@ -15,7 +15,12 @@ and attrs["dense_macs"] where the compute differs):
 import math
 
 from sedge.contract import dtype_bytes
-from sedge.tvm_passes.layer_records import CallInfo, register_recorder
+from sedge.registry import Registry
+from sedge.tvm_passes.call_info import CallInfo
+
+# a compressed construct's `sedge.op` attribute -> its recorder (layer_records.py looks here)
+COMPRESSED_RECORDERS = Registry("compressed layer recorder")
+register_recorder = COMPRESSED_RECORDERS.register
 
 
 def _sum_pool_adds(batch, in_channels, height, width, c, n, kernel, pads, dilations, group):

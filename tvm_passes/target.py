@@ -5,12 +5,12 @@ strings such as "llvm -mcpu=skylake-avx512" or "cuda -arch=sm_80, llvm". `mcpu=n
 is rejected by TVM's LLVM, so the host CPU is detected through LLVM itself.
 """
 import json
-import os
 import re
 import shlex
 from pathlib import Path
 
 from sedge.errors import SedgeError, one_line
+from sedge.host import this_host
 
 # the kinds sedge builds for; `--target-<kind>-<option>` flags are generated for these
 KINDS = ("llvm", "cuda")
@@ -28,7 +28,7 @@ def host_target() -> dict:
     """The machine sedge runs on: LLVM's name for this CPU, every core."""
     from tvm.target import codegen
 
-    return {"kind": "llvm", "mcpu": str(codegen.llvm_get_system_cpu()), "num-cores": os.cpu_count() or 1}
+    return {"kind": "llvm", "mcpu": str(codegen.llvm_get_system_cpu()), "num-cores": this_host().logical_cpus}
 
 
 def _convert(kind: str, option: str, value: str):

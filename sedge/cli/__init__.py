@@ -13,6 +13,7 @@ import traceback
 import warnings
 
 from sedge.errors import SedgeError
+from sedge.registry import Registry
 
 COMMAND_MODULES = [
     "compile",
@@ -25,9 +26,10 @@ COMMAND_MODULES = [
     "compress",
     "tune",
     "bench",
+    "passes",
 ]
 
-_COMMANDS = {}
+_COMMANDS = Registry("sedge command")
 
 
 def command(name, help, tvmc=False):
@@ -37,9 +39,7 @@ def command(name, help, tvmc=False):
     """
 
     def register(configure):
-        if name in _COMMANDS:
-            raise RuntimeError(f"sedge command '{name}' registered twice")
-        _COMMANDS[name] = (help, configure, tvmc)
+        _COMMANDS.register(name)((help, configure, tvmc))
         return configure
 
     return register
@@ -78,6 +78,9 @@ def _run(argv, prog, tvmc_only):
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`sedge passes list | head`)
+        sys.stderr.close()  # nothing more can be said; keep Python's shutdown quiet
+        return 0
     except Exception as err:  # a bug in sedge, not bad input: still one line unless --verbose
         if args.verbose:
             traceback.print_exc()

@@ -29,6 +29,8 @@ def configure(p):
             if option not in ("kind", "host", "tag", "keys", "device", "from_device", "target_device_type"):
                 p.add_argument(f"--target-{kind}-{option}", dest=f"target_opt__{kind}__{option}",
                                metavar="VALUE", help="sets this option of the target")
+    p.add_argument("--board", help="a board name (`sedge boards list`) or .toml file to compile for: its target, "
+                                   "unless --target is given, and its cache sizes")
     p.add_argument("-o", "--output", default="module.tar", help="package path (default module.tar)")
     p.add_argument("--cross-compiler", help="C compiler that links the library for the target, e.g. "
                                             "aarch64-linux-gnu-gcc")
@@ -95,7 +97,7 @@ def options_from_args(args):
             _, kind, option = name.split("__")
             target_options[(kind, option)] = value
     return CompileOptions(
-        target=args.target, target_options=target_options, output=args.output, opt_level=args.opt_level,
+        target=args.target, board=args.board, target_options=target_options, output=args.output, opt_level=args.opt_level,
         cross_compiler=args.cross_compiler, cross_compiler_options=args.cross_compiler_options,
         tuning_records=args.tuning_records, disabled_passes=args.disabled_pass,
         pass_config=_pass_config(args.pass_config), dump_code=args.dump_code,

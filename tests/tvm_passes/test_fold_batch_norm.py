@@ -8,7 +8,8 @@ from tvm import relax
 
 from sedge.frontend.loaders.pytorch import from_program
 from sedge.contract import TensorSpec
-from sedge.tvm_passes.passes import PASSES, op_name
+from sedge.tvm_passes.passes import op_name
+from sedge.tvm_passes.passes.fold_batch_norm import fold_batch_norm
 from sedge.tvm_passes.pipeline import phases
 from sedge.tvm_passes.target import host_target
 from compiled_models import run_compiled
@@ -71,7 +72,7 @@ def _import(model, shape):
 
 def _rewritten(mod):
     with TARGET:
-        return tvm.transform.Sequential(phases(TARGET)["import-cleanup"] + [PASSES["FoldBatchNorm"](TARGET)])(mod)
+        return tvm.transform.Sequential(phases(TARGET)["import-cleanup"] + [fold_batch_norm(TARGET)])(mod)
 
 
 def _ops(func):

@@ -4,8 +4,7 @@ import pytest
 import tvm
 from tvm import relax
 
-from sedge.tvm_passes.passes import PASSES
-from sedge.tvm_passes.pipeline import sedge_pipeline
+from sedge.tvm_passes.pipeline import REWRITE, sedge_pipeline
 from sedge.tvm_passes.target import host_target
 
 
@@ -24,7 +23,7 @@ def test_weights_are_packed_once_at_load_time():
     target = tvm.target.Target(host_target())
     mod = _deep_conv()
     with target:
-        for factory in PASSES.values():
+        for factory in REWRITE:
             mod = factory(target)(mod)
         mod = relax.transform.LiftTransformParams()(mod)
     main, load_time = mod["main"].script(), mod["main_transform_params"].script()
@@ -93,7 +92,7 @@ def test_constant_weights_are_packed_at_compile_time():
     target = tvm.target.Target(host_target())
     with target:
         rewritten = mod
-        for factory in PASSES.values():
+        for factory in REWRITE:
             rewritten = factory(target)(rewritten)
     script = rewritten["main"].script()
     assert "layout_transform" not in script, "the weight is packed at compile time"

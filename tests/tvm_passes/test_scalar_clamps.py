@@ -7,8 +7,8 @@ from onnx import TensorProto, helper
 from tvm import relax
 from tvm.relax.frontend.onnx import from_onnx
 
-from sedge.tvm_passes.passes import PASSES
-from sedge.tvm_passes.pipeline import sedge_pipeline
+from sedge.tvm_passes.passes.scalar_clamps import scalar_clamps_as_ops
+from sedge.tvm_passes.pipeline import REWRITE, sedge_pipeline
 from sedge.tvm_passes.target import host_target
 
 TARGET = tvm.target.Target(host_target())
@@ -29,7 +29,7 @@ def _conv_relu6(weight):
 
 def test_clip_becomes_maximum_minimum_in_channels_last():
     mod = _conv_relu6(np.ones((8, 4, 3, 3), np.float32))
-    for factory in PASSES.values():
+    for factory in REWRITE:
         mod = factory(TARGET)(mod)
     text = mod["main"].script()
     assert "R.clip" not in text and "R.maximum" in text and "R.minimum" in text
@@ -59,7 +59,7 @@ def test_clip_bounds_are_evaluated_in_numpy():
     mod = _conv_relu6(np.ones((8, 4, 3, 3), np.float32))
     assert "R.isnan" in mod["main"].script() or "call_tir" in mod["main"].script()
     with tvm.transform.PassContext(opt_level=3, disabled_pass=["FoldConstant"]):
-        mod = tvm.transform.Sequential([PASSES["ScalarClampsAsOps"](TARGET)])(mod)
+        mod = tvm.transform.Sequential([scalar_clamps_as_ops(TARGET)])(mod)
     text = mod["main"].script()
     assert "R.isnan" not in text and "R.where" not in text
     assert "R.maximum" in text and "R.minimum" in text

@@ -8,9 +8,8 @@ from tvm import relax, tirx
 from compiled_models import AVX2, HOST, run_compiled, scheduled_kernels
 from test_schedules import _conv_block, _loop_chain
 
-from sedge.tvm_passes.passes import PASSES
 from sedge.tvm_passes.passes.winograd_conv import MATRICES
-from sedge.tvm_passes.pipeline import phases
+from sedge.tvm_passes.pipeline import REWRITE, phases
 
 RTOL = 1e-4  # max |sedge - torch| / max |torch|, as for every lowering
 
@@ -132,7 +131,7 @@ def test_the_larger_tile_is_taken_where_it_divides_and_pays(x_shape, out_channel
 def test_weights_are_transformed_once_at_load_time():
     mod = _conv_block((1, 32, 16, 16), (32, 32, 3, 3), 1, 1, 1, residual=False)
     with HOST:
-        for factory in PASSES.values():
+        for factory in REWRITE:
             mod = factory(HOST)(mod)
         mod = relax.transform.LiftTransformParams()(mod)
     assert "winograd_weight" not in mod["main"].script()

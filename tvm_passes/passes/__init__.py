@@ -1,17 +1,16 @@
-"""sedge's own Relax rewrite passes, one per file, in one registry.
+"""sedge's own Relax rewrite passes, one per file, and the helpers they share.
 
-`PASSES` maps a pass name to a factory `tvm.target.Target -> tvm.transform.Pass`, in the
-order the `rewrite` phase runs them. Register with `@register_pass("Name")`.
-A pass returns the module unchanged where it cannot handle a case (or target).
+Each pass module offers a factory `tvm.target.Target -> tvm.transform.Pass`; the pass's
+name is the one its `tvm.transform.Pass` carries. The `rewrite` phase of the recipe in
+`tvm_passes/pipeline.py` lists them in run order. A pass returns the module unchanged
+where it cannot handle a case (or target).
 """
 import tvm
 from tvm import relax
 from tvm.ir.expr import Constant
 
-from sedge.registry import Registry
-
-PASSES = Registry("pass")
-register_pass = PASSES.register
+from sedge.tvm_passes.schedules.cpu import cpu_spec
+from sedge.tvm_passes.schedules.reduction import tile_shape
 
 
 def mutate_functions(mutator: relax.PyExprMutator):
@@ -55,20 +54,5 @@ def rewrite_for_cpu(mod, target, mutator_class):
     the register tiles the CPU schedule will choose get its spec and tile choice here."""
     if target.kind.name != "llvm":
         return mod
-    # the schedules import the pipeline, which imports this registry: import them late
-    from sedge.tvm_passes.schedules.cpu import cpu_spec
-    from sedge.tvm_passes.schedules.reduction import tile_shape
-
     return mutate_functions(mutator_class(mod, cpu_spec(target), tile_shape))
 
-
-# registration order is run order: batch-norms fold into convs while those are still NCHW/OIHW;
-# clamps become Relax ops before the layout rewrite sees them
-from sedge.tvm_passes.passes import fold_batch_norm  # noqa: E402,F401,I001 - registers its pass
-from sedge.tvm_passes.passes import scalar_clamps  # noqa: E402,F401 - registers its pass
-from sedge.tvm_passes.passes import inline_constructs  # noqa: E402,F401 - after construct passes, before layouts
-from sedge.tvm_passes.passes import channels_last  # noqa: E402,F401 - registers its pass
-from sedge.tvm_passes.passes import channel_shuffle  # noqa: E402,F401 - after channels_last: NHWC shuffles
-from sedge.tvm_passes.passes import winograd_conv  # noqa: E402,F401 - before packing: takes its 3x3 convs
-from sedge.tvm_passes.passes import packed_conv  # noqa: E402,F401 - after channels_last: packs its HWIO weights
-from sedge.tvm_passes.passes import vector_math  # noqa: E402,F401 - last: the ops it replaces stay Relax ops until then

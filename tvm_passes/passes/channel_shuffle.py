@@ -33,8 +33,7 @@ import numpy as np
 import tvm
 from tvm import relax
 
-from sedge.tvm_passes.passes import (bound_constant, bound_value, mutate_functions, op_name, register_pass,
-                                     static_shape)
+from sedge.tvm_passes.passes import bound_constant, bound_value, mutate_functions, op_name, static_shape
 
 _LAYOUT_OPS = ("relax.reshape", "relax.permute_dims")
 _TO_NCHW, _TO_NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
@@ -222,7 +221,6 @@ def _axes(permute) -> list[int]:
     return list(range(len(permute.ty.shape)))[::-1] if axes is None else [int(a) for a in axes]
 
 
-@register_pass("SinkChannelShuffles")
 def sink_channel_shuffles(target: tvm.target.Target) -> tvm.transform.Pass:
     @tvm.transform.module_pass(opt_level=0, name="SinkChannelShuffles")
     def rewrite(mod, _ctx):

@@ -9,7 +9,7 @@ import numpy as np
 import tvm
 from tvm import relax
 
-from sedge.tvm_passes.passes import mutate_functions, op_name, register_pass
+from sedge.tvm_passes.passes import mutate_functions, op_name
 
 # pooling and elementwise ops follow their input's layout (TVM refuses a desired one for them)
 DESIRED_LAYOUTS = {"relax.nn.conv2d": ["NHWC", "HWIO"]}
@@ -34,7 +34,6 @@ def _fold_constant_transposes(mod, _ctx):
     return mutate_functions(_ConstantTransposes(mod))
 
 
-@register_pass("ChannelsLast")
 def channels_last(target: tvm.target.Target) -> tvm.transform.Pass:
     if target.kind.name != "llvm":
         return tvm.transform.Sequential([], name="ChannelsLast")  # GPUs keep their own layouts

@@ -21,7 +21,7 @@ import tvm
 from tvm import relax
 from tvm.ir.expr import Constant, StringImm
 
-from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name, register_pass, static_shape
+from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name, static_shape
 
 _AFFINE = ("relax.add", "relax.subtract", "relax.multiply", "relax.divide")
 _COMMUTATIVE = ("relax.add", "relax.multiply")
@@ -210,7 +210,6 @@ class _Folder(relax.PyExprMutator):
         return conv if all(s is not None and _per_channel(s, out_shape, channel) for s in shapes) else None
 
 
-@register_pass("FoldBatchNorm")
 def fold_batch_norm(target: tvm.target.Target) -> tvm.transform.Pass:
     @tvm.transform.module_pass(opt_level=0, name="FoldBatchNorm")
     def rewrite(mod, _ctx):

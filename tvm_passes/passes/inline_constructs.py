@@ -6,14 +6,11 @@ that replace constructs have run, a call that is left is only a boundary: the la
 rewrite stops at it (an NCHW <-> NHWC transpose on each side), `lift-params` cannot see its
 weight transposes (they ran on every inference), and fusion cannot cross it. Inlined, the
 generic path gets the channels-last layout, load-time weight packing, fusion and schedules
-of every other conv. Passes that replace a construct register before this one.
+of every other conv. Passes that replace a construct run before this one.
 """
 import tvm
 from tvm import relax
 
-from sedge.tvm_passes.passes import register_pass
 
-
-@register_pass("InlineConstructs")
-def inline_constructs(target: tvm.target.Target) -> tvm.transform.Pass:
+def inline_constructs(_target: tvm.target.Target) -> tvm.transform.Pass:
     return relax.transform.InlinePrivateFunctions()

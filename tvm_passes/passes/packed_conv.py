@@ -26,9 +26,9 @@ import numpy as np
 import tvm
 from tvm import relax, te, topi
 
-from sedge.tvm_passes.passes import (bound_constant, bound_value, op_name, register_pass, rewrite_for_cpu,
-                                     static_shape)
+from sedge.tvm_passes.passes import bound_constant, bound_value, op_name, rewrite_for_cpu, static_shape
 from sedge.tvm_passes.passes.channel_shuffle import channel_gather, shuffle_groups
+from sedge.tvm_passes.schedules.reduction import output_lanes
 
 
 def packed_conv2d(x, wp, strides, padding, dilation, groups, nchw_input=False, shuffle_groups=None,
@@ -70,8 +70,6 @@ def padded_channels(channels: int, lanes: int) -> int:
     """The output channels a dense conv computes: `channels` rounded up to whole vectors when
     that uses at least 1.5x the lanes that exact vectors do (ShuffleNet v2's 58, 116 and 232
     channels tile exactly only in 2-, 4- and 8-lane vectors), else `channels`."""
-    from sedge.tvm_passes.schedules.reduction import output_lanes  # the schedules import the pass registry
-
     whole = -(-channels // lanes) * lanes
     return whole if channels / whole >= 1.5 * output_lanes(channels, lanes) / lanes else channels
 
@@ -137,7 +135,6 @@ class _Packer(relax.PyExprMutator):
         return None
 
 
-@register_pass("PackConvWeights")
 def pack_conv_weights(target: tvm.target.Target) -> tvm.transform.Pass:
     @tvm.transform.module_pass(opt_level=0, name="PackConvWeights")
     def rewrite(mod, _ctx):

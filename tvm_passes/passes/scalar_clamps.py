@@ -12,7 +12,7 @@ import tvm
 from tvm import relax, tirx
 from tvm.ir.expr import TensorLoad  # what tirx.BufferLoad builds in this TVM
 
-from sedge.tvm_passes.passes import bound_constant, mutate_functions, op_name, register_pass
+from sedge.tvm_passes.passes import bound_constant, mutate_functions, op_name
 
 _OPS = {tirx.Max: relax.op.maximum, tirx.Min: relax.op.minimum}
 
@@ -85,7 +85,6 @@ class _Rewriter(relax.PyExprMutator):
         return op(args[0], bound) if op else call
 
 
-@register_pass("ScalarClampsAsOps")
 def scalar_clamps_as_ops(_target: tvm.target.Target) -> tvm.transform.Pass:
     @tvm.transform.module_pass(opt_level=0, name="ScalarClampsAsOps")
     def rewrite(mod, _ctx):

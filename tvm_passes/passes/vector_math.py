@@ -18,7 +18,7 @@ overflows early (inf at x = 88.5, where exp is 2.7e38) and flushes subnormal res
 import tvm
 from tvm import relax, te, tirx
 
-from sedge.tvm_passes.passes import mutate_functions, op_name, register_pass, static_shape
+from sedge.tvm_passes.passes import mutate_functions, op_name, static_shape
 
 F32 = "float32"
 
@@ -173,7 +173,6 @@ class _VectorMath(relax.PyExprMutator):
                                      log=name == "relax.nn.log_softmax", primfunc_name_hint=name.rsplit(".", 1)[-1])
 
 
-@register_pass("VectorMath")
 def vector_math(target: tvm.target.Target) -> tvm.transform.Pass:
     @tvm.transform.module_pass(opt_level=0, name="VectorMath")
     def rewrite(mod, _ctx):

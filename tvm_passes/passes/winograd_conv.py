@@ -22,7 +22,10 @@ import numpy as np
 import tvm
 from tvm import relax, te, tirx, topi
 
-from sedge.tvm_passes.passes import op_name, register_pass, rewrite_for_cpu
+from sedge.tvm_passes.passes import op_name, rewrite_for_cpu
+# the transforms' block names and annotations (holding the output tile size), by which
+# schedules/winograd.py recognises them
+from sedge.tvm_passes.schedules.winograd import INPUT, OUTPUT
 
 # F(m x m, 3x3) for output tiles m = 2 and 4 (Lavin & Gray, sections 4.1-4.2): output
 # transform A^T (m x a), input transform B^T (a x a), weight transform G (a x 3), a = m + 2
@@ -45,9 +48,6 @@ MATRICES = {
 # slower, 12x12x24: 27% faster)
 MIN_TILES = 32
 MIN_CHANNELS = 24
-# the block annotations, holding the output tile size, by which schedules/winograd.py
-# recognises the transforms
-INPUT, OUTPUT = "winograd_input", "winograd_output"
 OPAQUE = 8  # relax's OpPatternKind.kOpaque: FuseOps fuses nothing into the kernel
 
 
@@ -195,7 +195,6 @@ class _Winograd(relax.PyExprMutator):
         return call_te(winograd_output, m, batch, out_h, out_w, primfunc_name_hint=OUTPUT)
 
 
-@register_pass("WinogradConv")
 def winograd_conv(target: tvm.target.Target) -> tvm.transform.Pass:
     @tvm.transform.module_pass(opt_level=0, name="WinogradConv")
     def rewrite(mod, _ctx):

@@ -1,5 +1,7 @@
-"""Hand-written CPU schedules for the fused kernels of the `schedule` phase (GPU rules:
-`gpu.py`, registered for cuda targets on import).
+"""Hand-written CPU schedules for the fused kernels (vectorised, parallel, register-tiled).
+
+The `schedule` phase runs these on CPU targets and `gpu.py`'s rules on GPUs; the recipe in
+pipeline.py picks one of the two by target kind.
 
 `RULES` is tried in order on every PrimFunc that nothing (tuning records included) has
 scheduled yet; the first rule that accepts the function wins. A kernel no rule takes keeps
@@ -15,8 +17,6 @@ from tvm import tirx
 from tvm.s_tir.schedule import ScheduleError
 
 from sedge.errors import one_line
-from sedge.tvm_passes.pipeline import register_scheduler
-from sedge.tvm_passes.schedules import gpu  # noqa: F401 - registers the cuda scheduler
 from sedge.tvm_passes.schedules.cpu import cpu_spec
 from sedge.tvm_passes.schedules.injective import schedule_injective
 from sedge.tvm_passes.schedules.reduction import schedule_reduction
@@ -47,7 +47,6 @@ def unscheduled_kernels(mod: tvm.IRModule) -> dict[str, str]:
             if isinstance(func, tirx.PrimFunc) and func.attrs is not None and UNSCHEDULED in func.attrs}
 
 
-@register_scheduler("llvm")
 def cpu_schedules(target: tvm.target.Target) -> tvm.transform.Pass:
     spec = cpu_spec(target)
 

@@ -2,9 +2,16 @@
 
 Read from the target's LLVM features (AVX2, AVX-512, NEON, ...), never from shapes.
 """
+import functools
+import json
 from dataclasses import dataclass
 
 import tvm
+
+
+# the L2 share of a CPU nothing describes (a foreign -mcpu no board file names): 1 MiB,
+# the L2 of current x86 server/desktop cores
+DEFAULT_L2_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -12,8 +19,8 @@ class CpuSpec:
     lanes: int  # fp32 elements per vector register
     registers: int  # architectural vector registers
     # the cache one output tile's weights are re-read from while the tile sweeps the image:
-    # 1 MiB, the L2 of current x86 server/desktop cores and the shared L2 of Arm clusters
-    l2_bytes: int = 1 << 20
+    # each core's share of the L2 (cache_bytes below)
+    l2_bytes: int = DEFAULT_L2_BYTES
     # below this many loop iterations a kernel runs on one core: waking the other workers
     # costs microseconds, and on a busy machine one descheduled worker stalls the barrier
     parallel_min_work: int = 1 << 16
@@ -36,4 +43,27 @@ def cpu_spec(target: tvm.target.Target) -> CpuSpec:
     lanes = next((n for feature, n in _VECTOR_FEATURES if codegen.llvm_cpu_has_features([feature], target)), 1)
     # x86-64 has 32 vector registers with AVX-512, 16 otherwise; aarch64 has 32
     wide_file = lanes == 16 or codegen.llvm_cpu_has_features(["neon"], target)
-    return CpuSpec(lanes=lanes, registers=32 if wide_file else 16)
+    return CpuSpec(lanes=lanes, registers=32 if wide_file else 16, l2_bytes=cache_bytes(target))
+
+
+def cache_bytes(target: tvm.target.Target) -> int:
+    """Each core's share of the L2 of the machine `target` compiles for: from the board file
+    the target names (`--board`) or whose -mcpu it has, else from this machine when the
+    code runs here, else DEFAULT_L2_BYTES."""
+    return _cache_bytes(str(target))
+
+
+@functools.lru_cache(maxsize=16)  # every pass and schedule of a compile asks for the same target
+def _cache_bytes(target_json: str) -> int:
+    from sedge.boards import board_for_target
+    from sedge.host import this_host
+    from sedge.tvm_passes.target import is_host_compatible
+
+    config = json.loads(target_json)
+    board = board_for_target(config)
+    if board is not None:
+        l2 = next((level for level in board.sram if level.name == "L2"), None)
+        return int(l2.size_bytes) // board.compute.units if l2 else DEFAULT_L2_BYTES
+    if is_host_compatible(config):
+        return this_host().cache_share_bytes("L2") or DEFAULT_L2_BYTES
+    return DEFAULT_L2_BYTES

@@ -1,4 +1,4 @@
-"""GPU schedules that run before TVM's dlight defaults in the `schedule` phase.
+"""GPU schedules for the kernels whose dlight default is wrong or wasteful, before dlight's.
 
 dlight's `ApplyDefaultSchedule` leaves a kernel alone once a rule here has scheduled it,
 so these rules take the kernels whose dlight schedule is wrong or wasteful.
@@ -20,8 +20,6 @@ from tvm.s_tir.dlight.analysis import normalize_prim_func
 from tvm.s_tir.dlight.base import try_inline
 from tvm.s_tir.dlight.gpu.base import GPUScheduleRule
 from tvm.s_tir.schedule import ScheduleError
-
-from sedge.tvm_passes.pipeline import register_scheduler
 
 MAX_SERIAL_REDUCTION = 64  # products per output one thread sums alone: a 1x1 conv's group of channels
 THREADS_PER_BLOCK = 128  # small feature maps (8x8x640 outputs) still fill the multiprocessors
@@ -62,6 +60,6 @@ class ThreadPerOutput(GPUScheduleRule):
         return sch
 
 
-@register_scheduler("cuda")
 def gpu_schedules(target: tvm.target.Target) -> tvm.transform.Pass:
-    return dl.ApplyDefaultSchedule(ThreadPerOutput())
+    # named apart from the dlight defaults that follow it (both are ApplyDefaultSchedule)
+    return tvm.transform.Sequential([dl.ApplyDefaultSchedule(ThreadPerOutput())], name="SedgeGpuSchedules")

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import tvm
 
-from sedge.tvm_passes.passes.winograd_conv import INPUT, OUTPUT
 from sedge.tvm_passes.schedules.cpu import CpuSpec
 from sedge.tvm_passes.schedules.injective import loop_work, schedule_layout, vector_lanes
 from sedge.tvm_passes.schedules.reduction import is_reduction, schedule_rows
+
+# the names (and attributes) of the transforms' blocks, which passes/winograd_conv.py creates
+INPUT, OUTPUT = "winograd_input", "winograd_output"
 
 
 def _split_channels(sch, loop, lanes: int):

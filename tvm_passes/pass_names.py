@@ -1,0 +1,84 @@
+"""Passes by name: the recipe as a table for `sedge passes list`, and the check of the names
+users give `--disabled-pass` and `--print-ir-before/after`.
+
+A name is valid when a pass of that name can run in a compile: a pass of the recipe (or a
+step inside one, such as ChannelsLast's ConvertLayout), or one of TVM's registered
+transforms, which run inside the recipe's passes and in TVM's TIR lowering. tvmc scripts
+name TIR passes as TVM <= 0.19 did (`tir.UnrollLoop`); 0.27 calls them `tirx.*` or `s_tir.*`.
+"""
+import inspect
+
+import tvm
+import tvm_ffi
+from tvm import relax
+
+from sedge.errors import SedgeError
+from sedge.tvm_passes.pipeline import REWRITE, SCHEDULES, phases
+
+# TVM passes whose Python constructor has another name than the pass
+_TVM_CONSTRUCTORS = {"DecomposeOps": "DecomposeOpsForInference"}
+
+
+def _first_line(doc: str | None) -> str:
+    return (doc or "").strip().split("\n")[0].rstrip(".")
+
+
+def _sedge_summaries(target: tvm.target.Target) -> dict[str, str]:
+    """Pass name -> the first line of its module's docstring, for sedge's own passes."""
+    factories = (*REWRITE, SCHEDULES[target.kind.name])
+    return {factory(target).info.name: _first_line(inspect.getmodule(factory).__doc__) for factory in factories}
+
+
+def _tvm_summary(name: str) -> str:
+    constructor = _TVM_CONSTRUCTORS.get(name, name)
+    for namespace in (relax.transform, relax.backend, tvm.s_tir.dlight):
+        if hasattr(namespace, constructor):
+            return f"TVM: {_first_line(getattr(namespace, constructor).__doc__)}"
+    return "TVM's pass"
+
+
+def recipe_table(target: tvm.target.Target) -> list[tuple[str, str, str]]:
+    """(phase, pass name, one-line summary) for every pass of the recipe, in run order."""
+    sedge = _sedge_summaries(target)
+    return [(phase, p.info.name, sedge.get(p.info.name) or _tvm_summary(p.info.name))
+            for phase, passes in phases(target).items() for p in passes]
+
+
+def _with_steps(p: tvm.transform.Pass):
+    yield p.info.name
+    for step in getattr(p, "passes", None) or []:  # a Sequential's own passes
+        yield from _with_steps(step)
+
+
+def recipe_names(target: tvm.target.Target) -> list[str]:
+    """The names of the recipe's passes and of the steps inside them, in run order."""
+    names = [name for passes in phases(target).values() for p in passes for name in _with_steps(p)]
+    return list(dict.fromkeys(names))
+
+
+def _registered_tvm_names() -> set[str]:
+    """Names of TVM's registered transforms: relax.transform.X runs as X, tirx.transform.X as
+    tirx.X, s_tir.transform.X as s_tir.X."""
+    names = set()
+    for function in tvm_ffi.registry.list_global_func_names():
+        namespace, sep, name = function.partition(".transform.")
+        if sep and name:
+            names.add(name if namespace.startswith("relax") else f"{namespace}.{name}")
+    return names
+
+
+def canonical_names(names: list[str], flag: str, target: tvm.target.Target) -> list[str]:
+    """`names` as TVM 0.27 calls them (tvmc's `tir.X` -> `tirx.X` or `s_tir.X`); a SedgeError
+    naming the valid ones when any is no pass that can run."""
+    recipe = recipe_names(target)
+    known = set(recipe) | _registered_tvm_names()
+    canonical, unknown = [], []
+    for name in names:
+        if name.startswith("tir."):
+            name = next((n for n in (f"tirx.{name[4:]}", f"s_tir.{name[4:]}") if n in known), name)
+        (canonical if name in known else unknown).append(name)
+    if unknown:
+        raise SedgeError(f"unknown pass name(s) {', '.join(unknown)} in {flag}; valid: the recipe's passes "
+                         f"{', '.join(recipe)}, or a TVM transform (e.g. tir.UnrollLoop); "
+                         "`sedge passes list` shows the recipe")
+    return canonical
