@@ -25,3 +25,8 @@ class Registry(dict):
             return entry
 
         return add
+
+    def update_from(self, entries: dict):
+        """File every entry of `entries` under its key, duplicates refused as by `register`."""
+        for name, entry in entries.items():
+            self.register(name)(entry)

@@ -12,7 +12,7 @@ from tvm.relax.frontend.onnx.onnx_frontend import OnnxOpConverter
 
 from sedge.frontend.importers.construct import emit_sedge_call, shape_of
 from sedge.frontend.layers.acdc import dct_matrix, riffle
-from sedge.frontend.loaders.pytorch import CUSTOM_CONVERT_MAP
+from sedge.frontend.loaders.pytorch import register_torch_converter
 from sedge.frontend.onnx_ops import register_converter
 
 
@@ -52,4 +52,4 @@ def convert_acdc(node, importer):
 
 
 # TVM keys custom ops by the OpOverload name without its namespace
-CUSTOM_CONVERT_MAP["acdc.default"] = convert_acdc
+register_torch_converter("acdc.default")(convert_acdc)

@@ -9,7 +9,7 @@ from tvm import relax
 from tvm.relax.frontend.onnx.onnx_frontend import OnnxOpConverter
 
 from sedge.frontend.importers.construct import add_channel_bias, emit_sedge_call, shape_of
-from sedge.frontend.loaders.pytorch import CUSTOM_CONVERT_MAP
+from sedge.frontend.loaders.pytorch import register_torch_converter
 from sedge.frontend.onnx_ops import register_converter
 
 
@@ -49,4 +49,4 @@ def convert_csg_conv(node, importer):
 
 
 # TVM keys custom ops by the OpOverload name without its namespace
-CUSTOM_CONVERT_MAP["csg_conv.default"] = convert_csg_conv
+register_torch_converter("csg_conv.default")(convert_csg_conv)

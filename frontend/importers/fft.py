@@ -17,7 +17,7 @@ from tvm.relax.frontend.onnx.onnx_frontend import OnnxOpConverter
 
 from sedge.frontend.layers.fft import band_mask, fft_geometry
 from sedge.frontend.importers.construct import add_channel_bias, emit_sedge_call, shape_of
-from sedge.frontend.loaders.pytorch import CUSTOM_CONVERT_MAP
+from sedge.frontend.loaders.pytorch import register_torch_converter
 from sedge.frontend.onnx_ops import register_converter
 
 
@@ -108,4 +108,4 @@ def convert_fft_conv(node, importer):
 
 
 # TVM keys custom ops by the OpOverload name without its namespace
-CUSTOM_CONVERT_MAP["fft_conv.default"] = convert_fft_conv
+register_torch_converter("fft_conv.default")(convert_fft_conv)

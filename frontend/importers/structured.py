@@ -10,7 +10,7 @@ from tvm.relax.frontend.onnx.onnx_frontend import OnnxOpConverter
 
 from sedge.frontend.layers.structured import sum_pool_weight
 from sedge.frontend.importers.construct import add_channel_bias, emit_sedge_call, shape_of
-from sedge.frontend.loaders.pytorch import CUSTOM_CONVERT_MAP
+from sedge.frontend.loaders.pytorch import register_torch_converter
 from sedge.frontend.onnx_ops import register_converter
 
 
@@ -78,4 +78,4 @@ def convert_structured_conv(node, importer):
 
 
 # TVM keys custom ops by the OpOverload name without its namespace
-CUSTOM_CONVERT_MAP["structured_conv.default"] = convert_structured_conv
+register_torch_converter("structured_conv.default")(convert_structured_conv)

@@ -3,10 +3,12 @@ from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError, one_l
 from sedge.files import sha256_file
 from sedge.frontend.model import Model
 from sedge.contract import TensorSpec
+from sedge.registry import Registry
 
 # converters for sedge's custom torch ops: fn(node, importer). TVM looks them up by
 # `node.target.__name__`, which has no namespace: keys are "structured_conv.default", ...
-CUSTOM_CONVERT_MAP = {}
+CUSTOM_CONVERT_MAP = Registry("torch.export converter for")
+register_torch_converter = CUSTOM_CONVERT_MAP.register
 
 
 def _read_program(path):

@@ -5,12 +5,10 @@ body calls); `SYMBOLICS`: torch custom op -> symbolic for torch's TorchScript ON
 which writes one `sedge.<Name>` node per layer. export.py attaches the functions the graph uses.
 """
 from sedge.frontend.onnx_functions import acdc, csg, fft, structured
+from sedge.registry import Registry
 
-FUNCTIONS = {}
-SYMBOLICS = {}
+FUNCTIONS = Registry("sedge ONNX function")
+SYMBOLICS = Registry("TorchScript ONNX symbolic for")
 for _family in (structured, acdc, csg, fft):
-    for _registry, _entries in ((FUNCTIONS, _family.FUNCTIONS), (SYMBOLICS, _family.SYMBOLICS)):
-        duplicate = set(_registry) & set(_entries)
-        if duplicate:
-            raise RuntimeError(f"sedge ONNX functions registered twice: {sorted(duplicate)}")
-        _registry.update(_entries)
+    FUNCTIONS.update_from(_family.FUNCTIONS)
+    SYMBOLICS.update_from(_family.SYMBOLICS)
