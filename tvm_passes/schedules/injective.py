@@ -82,6 +82,8 @@ def _column_loop(sch, block):
     loop_vars = [sch.get(loop).loop_var for loop in loops]
     bound = list(zip((iv.var for iv in stmt.iter_vars), _block_realize(sch, block).iter_values))
     for region in stmt.reads:
+        if not region.region:
+            continue  # a 0-d buffer (a scalar constant, as in a ViT's attention scale) has no column
         index = region.region[-1].min
         if not isinstance(index, tirx.Var) or index.same_as(own):
             continue
@@ -161,7 +163,7 @@ def _gathers_innermost(sch, block) -> bool:
             return True
         return any(loads(getattr(expr, part)) for part in ("a", "b", "value") if hasattr(expr, part))
 
-    return any(loads(region.region[-1].min) for region in sch.get(block).reads)
+    return any(loads(region.region[-1].min) for region in sch.get(block).reads if region.region)  # 0-d: no axis
 
 
 def copy_segments(sch, block, spec: CpuSpec) -> bool:

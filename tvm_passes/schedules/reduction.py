@@ -121,7 +121,7 @@ def _group_out(block, o_var) -> int | None:
         operands = [getattr(node, side) for side in ("a", "b") if hasattr(node, side)]
         return next((k for k in map(find, operands) if k is not None), None)
 
-    return next((k for k in (find(r.region[-1].min) for r in block.reads) if k is not None), None)
+    return next((k for k in (find(r.region[-1].min) for r in block.reads if r.region) if k is not None), None)
 
 
 def _feeds_only(sch, producer, consumers) -> bool:
