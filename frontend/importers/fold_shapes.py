@@ -18,6 +18,9 @@ from sedge.contract import TensorSpec
 # Results larger than this stay computed by the graph: shape values are a few elements,
 # while an Identity or Transpose of a weight would only duplicate that weight.
 MAX_FOLDED_ELEMENTS = 1024
+_NOT_GROWING = {"Slice", "Concat", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Gather", "Cast", "Identity",
+                "Add", "Sub", "Mul", "Div", "Mod", "Neg", "Abs", "Min", "Max", "Floor", "Ceil", "Equal", "Less",
+                "Greater", "Not", "Where", "ReduceProd", "ReduceSum"}
 _NONDETERMINISTIC = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
                      "Bernoulli"}
 
@@ -73,6 +76,13 @@ def _names_read(nodes) -> set[str]:
     return names
 
 
+def _is_integer_constant(node) -> bool:
+    import onnx
+
+    return any(a.name == "value" and a.t.data_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
+               for a in node.attribute)
+
+
 def _shape_value(node, shape: list[int]) -> np.ndarray:
     if node.op_type == "Size":
         return np.array(int(np.prod(shape)), dtype=np.int64)
@@ -81,9 +91,11 @@ def _shape_value(node, shape: list[int]) -> np.ndarray:
     return np.array(shape[start:end], dtype=np.int64)
 
 
-def _foldable(node, constant: set[str], derived: set[str], shapes: dict) -> bool:
+def _foldable(node, constant: set[str], derived: set[str], shapes: dict, seeds: set[str] = frozenset(),
+              weights: set[str] = frozenset()) -> bool:
     """Whether `node` is shape arithmetic: a deterministic standard op that reads constants
-    and at least one shape value, with small results (a Reshape of a weight is left alone)."""
+    and at least one shape value (or integer Constant node: `derived` holds those too), with
+    small results (a Reshape of a weight is left alone)."""
     if node.domain not in ("", "ai.onnx") or node.op_type in _NONDETERMINISTIC or not node.output:
         return False
     if any(a.g.node or a.graphs for a in node.attribute):  # If, Loop, Scan
@@ -91,7 +103,15 @@ def _foldable(node, constant: set[str], derived: set[str], shapes: dict) -> bool
     read = [name for name in node.input if name]
     if not (all(name in constant or name in derived for name in read) and any(name in derived for name in read)):
         return False
-    return all(name in shapes and np.prod(shapes[name]) <= MAX_FOLDED_ELEMENTS for name in node.output)
+    if all(name in seeds or name not in derived for name in read) and any(name in weights for name in read):
+        return False  # arithmetic on a weight and integer constants only (a bias reshaped): not shapes
+    if all(name in shapes for name in node.output):
+        return all(np.prod(shapes[name]) <= MAX_FOLDED_ELEMENTS for name in node.output)
+    # ONNX's inference gives no shape to a Slice whose starts are themselves computed (the
+    # TorchScript exporter's attention head split): ops whose result is no larger than what
+    # they read are folded when everything they read is small
+    return node.op_type in _NOT_GROWING and all(name in shapes and np.prod(shapes[name]) <= MAX_FOLDED_ELEMENTS
+                                                 for name in read)
 
 
 def fold_shape_arithmetic(proto, shapes: dict[str, list[int]]):
@@ -107,16 +127,22 @@ def fold_shape_arithmetic(proto, shapes: dict[str, list[int]]):
     constant = set(initializers) | set(constants)
     graph_outputs = {value.name for value in graph.output}
     values, evaluated, derived = {}, [], set()
+    # integer Constant nodes seed the arithmetic as shapes do: the TorchScript exporter writes
+    # nn.MultiheadAttention's head split as Slice(Shape(q), Reshape(Mod(c1, c2)), ...), whose
+    # index arithmetic reads only Constant nodes and would stay a run-time tensor otherwise
+    seeds = {name for name, node in constants.items() if _is_integer_constant(node)}
+    derived |= seeds
     for node in graph.node:
         if graph_outputs.intersection(node.output):  # the model's results stay the graph's
             continue
         if node.op_type in ("Shape", "Size") and node.domain in ("", "ai.onnx") and node.input[0] in shapes:
             values[node.output[0]] = _shape_value(node, shapes[node.input[0]])
-        elif _foldable(node, constant, derived, shapes):
+        elif _foldable(node, constant, derived, shapes, seeds, set(initializers)):
             evaluated.append(node)
         else:
             continue
         derived.update(node.output)
+    derived -= seeds  # they stay Constant nodes, nothing to compute
     kept = [node for node in graph.node if not derived.intersection(node.output)]
     read_by_kept = _names_read(kept)  # Constant nodes read nothing: the same once they go below
     # Constant nodes that only folded nodes read go with them
