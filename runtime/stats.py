@@ -24,8 +24,10 @@ class TimingStats:
                 "p5": float(np.percentile(v, 5)), "p95": float(np.percentile(v, 95))}
 
     def tvmc_table(self) -> str:
-        """tvmc's `--print-time` block: mean, median, max, min, std in ms, 4 decimals."""
+        """tvmc's `--print-time` block, character for character: tvmc printed TVM's
+        `str(BenchmarkResult)` (mean, median, max, min, std in ms, 4 decimals)."""
         s = self.summary()
-        header = "  mean (ms)   median (ms)    max (ms)     min (ms)     std (ms)  "
-        row = "".join(f"{s[k]:^13.4f}" for k in ("mean", "median", "max", "min", "std"))
-        return f"Execution time summary:\n{header}\n{row}\n"
+        keys = ("mean", "median", "max", "min", "std")
+        header = " ".join(f"{k + ' (ms)':^12}" for k in keys)
+        row = " ".join(f"{s[k]:^12.4f}" for k in keys) + " " * 15
+        return f"Execution time summary:\n{header}\n{row}"

@@ -15,6 +15,7 @@ from sedge.contract import Metadata, TensorSpec
 from sedge.runtime.package import write_package
 from sedge.tvm_passes import instruments
 from sedge.tvm_passes.layer_records import layer_records
+from sedge.tvm_passes.pass_config import LOWER_PASS_KEYS, lower_pass_pipeline
 from sedge.tvm_passes.target import parse_target
 
 DUMP_FORMATS = ("relax", "tir", "ll", "asm")
@@ -36,6 +37,11 @@ class CompileOptions:
     print_pass_times: bool = False
     print_ir_before: list = field(default_factory=list)
     print_ir_after: list = field(default_factory=list)
+    output_format: str | None = None  # tvmc's -f: "so" (a linked mod.so, required) or "tar" (objects)
+    mixed_precision: bool = False  # tvmc's --mixed-precision: convs/matmuls in float16
+    mixed_precision_ops: list | None = None  # tvmc's names (nn.conv2d, nn.dense) or Relax's
+    mixed_precision_calculation_type: str | None = None  # float16
+    mixed_precision_acc_type: str | None = None  # float32 (default) or float16
 
 
 def _check(options: CompileOptions):
@@ -44,6 +50,9 @@ def _check(options: CompileOptions):
     unknown = set(options.dump_code) - set(DUMP_FORMATS)
     if unknown:
         raise SedgeError(f"unknown --dump-code format(s) {sorted(unknown)}; allowed: {', '.join(DUMP_FORMATS)}")
+    if options.output_format not in (None, "so", "tar"):
+        raise SedgeError(f"--output-format '{options.output_format}' is not supported; allowed: so, tar "
+                         "(tvmc's 'mlf' is microTVM's Model Library Format, which TVM 0.27 does not have)")
     if options.tuning_records and not Path(options.tuning_records).is_dir():
         raise SedgeError(f"--tuning-records '{options.tuning_records}' is not a tuning-records directory "
                          "(written by `sedge tune -o DIR`)")
@@ -60,7 +69,8 @@ def _pass_context(options: CompileOptions, target, collected: instruments.PassRe
     extra = [timing] if timing else []
     printers = [instruments.PrintIR(before, after)] if before or after else []
     # tvmc scripts use TVM <= 0.19 names: `tir.*` options are `tirx.*` in 0.27
-    config = {("tirx." + k[4:] if k.startswith("tir.") else k): v for k, v in options.pass_config.items()}
+    config = {("tirx." + k[4:] if k.startswith("tir.") else k): v for k, v in options.pass_config.items()
+              if k not in LOWER_PASS_KEYS}  # sedge runs those itself (tvm_passes/pass_config.py)
     try:
         return tvm.transform.PassContext(opt_level=options.opt_level, config=config,
                                          disabled_pass=disabled,
@@ -86,6 +96,11 @@ def _library_name(target: dict, options: CompileOptions) -> str:
     from sedge.tvm_passes.target import is_host_compatible
 
     needs_linker = target["kind"] == "llvm" and not is_host_compatible(target)
+    if options.output_format == "tar":
+        return "mod.tar"
+    if options.output_format == "so" and needs_linker and not options.cross_compiler:
+        raise SedgeError(f"--output-format so needs a linker for {target.get('mtriple')}: add --cross-compiler "
+                         "(e.g. aarch64-linux-gnu-gcc), or use --output-format tar (objects, linked on the board)")
     return "mod.tar" if needs_linker and not options.cross_compiler else "mod.so"
 
 
@@ -103,10 +118,20 @@ def compile_model(model, options: CompileOptions) -> Path:
     collected = instruments.PassRecorder()
     timing = tvm.ir.instrument.PassTimingInstrument() if options.print_pass_times else None
     started = time.perf_counter()
+    _library_name(target_config, options)  # an impossible --output-format fails before compiling
+    mod = model.mod
+    if options.mixed_precision:
+        from sedge.tvm_passes.mixed_precision import mixed_precision
+
+        mod = mixed_precision(options.mixed_precision_ops, options.mixed_precision_calculation_type,
+                              options.mixed_precision_acc_type)(mod)
+    lower_passes = options.pass_config.get("tir.add_lower_pass") or options.pass_config.get("tirx.add_lower_pass")
+    tir_pipeline = lower_pass_pipeline(lower_passes) if lower_passes else "default"
     with _pass_context(options, target, collected, timing):
-        lowered = sedge_pipeline(target, options.tuning_records)(model.mod)
-        executable = tvm.compile(lowered, target, relax_pipeline=None)
+        lowered = sedge_pipeline(target, options.tuning_records)(mod)
+        executable = tvm.compile(lowered, target, relax_pipeline=None, tir_pipeline=tir_pipeline)
         if timing:
+            print("Compilation time breakdown by pass:")  # tvmc's heading
             print(timing.render())
     build_seconds = time.perf_counter() - started
     metadata = Metadata(
@@ -115,7 +140,8 @@ def compile_model(model, options: CompileOptions) -> Path:
         params=[TensorSpec(n, list(p.shape), str(p.dtype)) for n, p in zip(model.param_names, model.params)],
         source=model.source, build={"seconds": round(build_seconds, 3), "opt_level": options.opt_level,
                                     "cross_compiler": options.cross_compiler, "notes": model.notes,
-                                    "unscheduled_kernels": unscheduled_kernels(lowered)})
+                                    "unscheduled_kernels": unscheduled_kernels(lowered),
+                                    **_mixed_precision_record(options)})
     output = Path(options.output)
     with tempfile.TemporaryDirectory(prefix="sedge-build-") as tmp:
         library = Path(tmp) / _library_name(target_config, options)
@@ -123,6 +149,17 @@ def compile_model(model, options: CompileOptions) -> Path:
         write_package(output, library, model.params, metadata)
     _dump(options, output, lowered, executable)
     return output
+
+
+def _mixed_precision_record(options: CompileOptions) -> dict:
+    """What --mixed-precision did, for `sedge run --verify` (float16 tolerance) and the reader."""
+    if not options.mixed_precision:
+        return {}
+    from sedge.tvm_passes.mixed_precision import check
+
+    ops, acc_type = check(options.mixed_precision_ops, options.mixed_precision_calculation_type,
+                          options.mixed_precision_acc_type)
+    return {"mixed_precision": {"ops": sorted(ops), "calculation_type": "float16", "acc_type": acc_type}}
 
 
 def _version(dist: str) -> str:

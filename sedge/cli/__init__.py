@@ -5,9 +5,11 @@ Each sub-command lives in its own module under `sedge.cli` and registers itself 
 A command's `drive(args)` only turns argparse values into one Python API call and prints
 the result; the work happens in the stages. Errors become one line on stderr and the
 exit code of the error (4 sedge, 5 import); `--verbose` shows the traceback too.
+`-v` counts as tvmc's did: the log level is ERROR - 10 per -v (-vvvv: everything).
 """
 import argparse
 import importlib
+import logging
 import sys
 import traceback
 import warnings
@@ -45,19 +47,37 @@ def command(name, help, tvmc=False):
     return register
 
 
+class _Version(argparse.Action):
+    """`--version`: tvmc printed TVM's version alone; sedge prints its own and TVM's."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import tvm
+
+        from sedge.tvm_passes.build import _version
+
+        print(tvm.__version__ if parser.prog == "tvmc" else f"sedge {_version('sedge')} (TVM {tvm.__version__})")
+        parser.exit()
+
+
+_VERBOSE_HELP = "more output: -v warnings, -vv info, -vvv debug, -vvvv everything; any -v shows tracebacks"
+
+
 def build_parser(prog="sedge", tvmc_only=False):
     for module in COMMAND_MODULES:
         importlib.import_module(f"sedge.cli.{module}")
     parser = argparse.ArgumentParser(prog=prog, description="sedge: compile, run and estimate compressed neural networks on TVM")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and debug output")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=_VERBOSE_HELP)
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (help_text, configure, in_tvmc) in _COMMANDS.items():
         if tvmc_only and not in_tvmc:
             continue
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="show tracebacks and debug output")
+        p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=_VERBOSE_HELP)
         configure(p)
         p.set_defaults(drive=sys.modules[configure.__module__].drive, parser=p)
     return parser
@@ -68,6 +88,13 @@ def _run(argv, prog, tvmc_only):
     args = parser.parse_args(argv)
     if not args.verbose:  # library deprecation chatter is for developers, not users
         warnings.simplefilter("ignore")
+    if args.verbose and args.command != "agent":  # the agent sets up its own log
+        level = logging.ERROR - 10 * min(args.verbose, 4)  # tvmc: 40 - 10 * verbose, -vvvv = everything
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger().setLevel(level)
+        log = logging.getLogger("sedge.cli")
+        log.info("%s %s", prog, args.command)
+        log.debug("arguments: %s", {k: v for k, v in vars(args).items() if k not in ("drive", "parser")})
     try:
         return args.drive(args) or 0
     except SedgeError as err:

@@ -36,8 +36,23 @@ def configure(p):
                                             "aarch64-linux-gnu-gcc")
     p.add_argument("--cross-compiler-options", default="", help="extra options for the cross compiler")
     p.add_argument("--tuning-records", help="a tuning-records directory from `sedge tune`")
-    p.add_argument("--desired-layout", choices=["NCHW"], help="accepted for tvmc scripts; sedge picks "
-                                                               "kernel layouts itself")
+    p.add_argument("--desired-layout", choices=["NCHW", "NHWC"], help="accepted for tvmc scripts; sedge picks "
+                   "kernel layouts itself (convs run channels-last, NHWC, on CPUs)")
+    p.add_argument("--desired-layout-ops", nargs="+", metavar="OP", help="accepted with --desired-layout")
+    p.add_argument("-f", "--output-format", choices=["so", "tar", "mlf"], default=None,
+                   help="the package's library: so (linked here, mod.so; needs --cross-compiler for another "
+                        "architecture) or tar (objects, mod.tar); default: so where it can be linked")
+    p.add_argument("--mixed-precision", action="store_true", help="compute convs and matmuls in float16")
+    p.add_argument("--mixed-precision-ops", nargs="+", metavar="OP",
+                   help="ops to convert (default: nn.conv2d nn.dense; Relax names work too)")
+    p.add_argument("--mixed-precision-calculation-type", metavar="DTYPE", help="float16 (the default)")
+    p.add_argument("--mixed-precision-acc-type", metavar="DTYPE",
+                   help="accumulator dtype: float32 (the default) or float16")
+    p.add_argument("--executor", metavar="KIND", help="tvmc's executor: graph or vm (both mean TVM 0.27's "
+                                                       "Relax VM, which sedge packages run on)")
+    p.add_argument("--runtime", metavar="KIND", help="tvmc's runtime: cpp (TVM's C++ runtime, which sedge uses)")
+    p.add_argument("--use-vm", action="store_true", help="accepted for tvmc scripts; sedge always builds for the "
+                                                         "Relax VM")
     p.add_argument("--disabled-pass", type=_comma_list, default=[], help="comma-separated pass names to skip")
     p.add_argument("--pass-config", action="append", default=[], metavar="NAME=VALUE",
                    help="a PassContext config entry, e.g. tir.disable_vectorize=true (repeatable)")
@@ -50,20 +65,9 @@ def configure(p):
 
 
 def _pass_config(entries):
-    config = {}
-    for entry in entries:
-        name, sep, value = entry.partition("=")
-        if not sep or not name:
-            raise SedgeError(f"bad --pass-config '{entry}'; expected NAME=VALUE, e.g. tir.disable_vectorize=true")
-        lowered = value.strip().lower()
-        if lowered in ("true", "false"):
-            config[name] = lowered == "true"
-        else:
-            try:
-                config[name] = int(value)
-            except ValueError:
-                config[name] = value
-    return config
+    from sedge.tvm_passes.pass_config import parse_pass_configs
+
+    return parse_pass_configs(entries)  # NAME=VALUE, and tvmc's tir.add_lower_pass=PHASE,PASS,... lists
 
 
 def apply_config_file(args, parser_defaults: dict):
@@ -77,6 +81,9 @@ def apply_config_file(args, parser_defaults: dict):
         raise SedgeError(f"--config file '{path}' is not valid JSON: {err}") from None
     if not isinstance(values, dict):
         raise SedgeError(f"--config file '{path}' must hold a JSON object of flag values")
+    from sedge.tvmc import flags_from_tvmc_config
+
+    values = flags_from_tvmc_config(values)  # tvmc's layout ("targets": [...], ...) -> flat flag values
     for key, value in values.items():
         dest = key.lstrip("-").replace("-", "_")
         if dest not in parser_defaults or dest in ("model", "config", "drive"):
@@ -102,7 +109,10 @@ def options_from_args(args):
         tuning_records=args.tuning_records, disabled_passes=args.disabled_pass,
         pass_config=_pass_config(args.pass_config), dump_code=args.dump_code,
         print_pass_times=args.print_pass_times, print_ir_before=args.print_ir_before,
-        print_ir_after=args.print_ir_after)
+        print_ir_after=args.print_ir_after, output_format=args.output_format,
+        mixed_precision=args.mixed_precision, mixed_precision_ops=args.mixed_precision_ops,
+        mixed_precision_calculation_type=args.mixed_precision_calculation_type,
+        mixed_precision_acc_type=args.mixed_precision_acc_type)
 
 
 def drive(args):
@@ -110,6 +120,10 @@ def drive(args):
 
     if args.config:
         apply_config_file(args, {a.dest: a.default for a in args.parser._actions})
+    from sedge.tvmc import relay_era_flags
+
+    for note in relay_era_flags(args):  # tvmc flags from the Relay era: their meaning here, or a refusal
+        print(f"note: {note}")
     model = sedge.load(args.model, args.model_format, args.input_shapes)
     for note in model.notes:
         print(f"note: {note}")

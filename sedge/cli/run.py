@@ -11,9 +11,12 @@ def configure(p):
     from sedge.runtime.executor import DEVICES
 
     p.add_argument("package", help="a package from `sedge compile`")
-    p.add_argument("--inputs", help="an .npz file of inputs by name (default: made by --fill-mode)")
-    p.add_argument("--outputs", help="write the outputs to this .npz file (output_0, output_1, ...)")
-    p.add_argument("--fill-mode", choices=FILL_MODES, default="random", help="inputs when --inputs is absent")
+    p.add_argument("-i", "--inputs", help="an .npz file of inputs by name; inputs it leaves out are made by "
+                                           "--fill-mode")
+    p.add_argument("-o", "--outputs", help="write the outputs to this .npz file (output_0, output_1, ...)")
+    p.add_argument("--fill-mode", choices=FILL_MODES, default="random",
+                   help="inputs that --inputs does not give (all of them without --inputs): zeros, ones or "
+                        "random (default)")
     p.add_argument("--device", choices=DEVICES, default="cpu")
     p.add_argument("--print-time", action="store_true", help="print tvmc's execution time summary")
     p.add_argument("--repeat", type=int, default=1, help="timed repeats (each the mean of --number runs)")
@@ -60,6 +63,8 @@ def drive(args):
                             rpc_key=args.rpc_key, inputs=args.inputs, expected=args.expected, repeat=args.repeat,
                             number=args.number, timeout=args.timeout, return_outputs=bool(args.outputs))
         print(result.report())
+        if args.print_time:  # tvmc's table, over the samples the device timed
+            print(result.stats.tvmc_table())
         if args.outputs:
             _write_outputs(args.outputs, result.outputs)
         return 4 if result.check and result.check["status"] == "FAIL" else 0
