@@ -95,7 +95,8 @@ def _library_name(target: dict, options: CompileOptions) -> str:
     """A shared library when it can be linked here (host target or a cross compiler given)."""
     from sedge.tvm_passes.target import is_host_compatible
 
-    needs_linker = target["kind"] == "llvm" and not is_host_compatible(target)
+    host = target.get("host") if target["kind"] == "cuda" else target  # a GPU build links its host code
+    needs_linker = isinstance(host, dict) and host.get("kind") == "llvm" and not is_host_compatible(host)
     if options.output_format == "tar":
         return "mod.tar"
     if options.output_format == "so" and needs_linker and not options.cross_compiler:

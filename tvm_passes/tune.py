@@ -212,8 +212,12 @@ def _search(model, options: TuneOptions, target, output: Path):
     where = f"the boards under RPC key '{options.rpc_key}'" if options.rpc_tracker else "this machine"
     _record_hand_schedules(tasks, target, builder, runner, database, where)
     contexts, weights = extracted_tasks_to_tune_contexts(tasks, work_dir=str(output), num_threads=1)
-    callbacks = [*ms.measure_callback.MeasureCallback.create("default"),
-                 _progress_callback(options.trials, options.early_stopping, options.progress)]
-    ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(output), max_trials_global=options.trials,
-                       num_trials_per_iter=min(64, options.trials), builder=builder, runner=runner,
-                       database=database, measure_callbacks=callbacks, cost_model=_cost_model())
+    progress = _progress_callback(options.trials, options.early_stopping, options.progress)
+    callbacks = [*ms.measure_callback.MeasureCallback.create("default"), progress]
+    try:
+        ms.tune.tune_tasks(tasks=contexts, task_weights=weights, work_dir=str(output),
+                           max_trials_global=options.trials, num_trials_per_iter=min(64, options.trials),
+                           builder=builder, runner=runner, database=database, measure_callbacks=callbacks,
+                           cost_model=_cost_model())
+    finally:
+        progress.bar.close()  # the bar's line ends before anything else is printed

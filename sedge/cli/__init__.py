@@ -92,7 +92,7 @@ def _run(argv, prog, tvmc_only):
         level = logging.ERROR - 10 * min(args.verbose, 4)  # tvmc: 40 - 10 * verbose, -vvvv = everything
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger().setLevel(level)
-        log = logging.getLogger("sedge.cli")
+        log = logging.getLogger("TVMC" if prog == "tvmc" else "sedge.cli")  # tvmc logged as "TVMC"
         log.info("%s %s", prog, args.command)
         log.debug("arguments: %s", {k: v for k, v in vars(args).items() if k not in ("drive", "parser")})
     try:
