@@ -89,6 +89,7 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
     from tvm import relax
     from tvm.relax.frontend.onnx import from_onnx
 
+    from sedge.frontend.importers.axes import nonnegative_squeeze_axes
     from sedge.frontend.onnx_ops import converters_installed
 
     try:
@@ -102,6 +103,7 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
     except Exception as err:
         raise ModelImportError(f"TVM could not import the ONNX model: {one_line(err, last=True)}") from None
     _require_static_shapes(mod["main"])
+    mod["main"] = nonnegative_squeeze_axes(mod["main"])
     mod, params = relax.frontend.detach_params(mod)
     values = [p.numpy() for p in params.get("main", [])]
     # int32 / int64 initializers, ONNX's index types (a hashed layer's index map, a fixed
