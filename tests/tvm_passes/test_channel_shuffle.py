@@ -5,8 +5,10 @@ import pytest
 import torch
 import tvm
 from tvm import relax
+from tvm.script import ir as I
+from tvm.script import relax as R
 
-from sedge.tvm_passes.passes.channel_shuffle import shuffle_groups
+from sedge.tvm_passes.passes.channel_shuffle import shuffle_groups, sink_channel_shuffles
 from sedge.tvm_passes.pipeline import phases
 from sedge.tvm_passes.target import host_target
 from compiled_models import run_compiled
@@ -167,3 +169,116 @@ def test_a_shuffle_between_layout_turns_of_a_cube_is_one_take():
     nchw = data.transpose(0, 3, 1, 2)
     shuffled = nchw.reshape(1, 4, 4, 16, 16).transpose(0, 2, 1, 3, 4).reshape(1, 16, 16, 16)
     np.testing.assert_array_equal(run_compiled(mod, TARGET, [data]), np.maximum(shuffled.transpose(0, 2, 3, 1), 0))
+
+
+# Structural: Before / Expected, the pass run on its own under a fixed CPU target
+
+
+CPU = tvm.target.Target({"kind": "llvm", "mcpu": "skylake-avx512"})
+CUDA = tvm.target.Target({"kind": "cuda", "arch": "sm_90", "host": {"kind": "llvm"}})
+# the shuffle of 8 channels in 2 groups, out[i*2 + j] = x[j*4 + i]; relax.const stores the
+# pass's int64 index as int32 (it narrows int64 arrays when no dtype is given)
+SHUFFLE_8_2 = np.array([0, 4, 1, 5, 2, 6, 3, 7], dtype="int32")
+DEPTHWISE = np.arange(3 * 3 * 8, dtype="float32").reshape(3, 3, 1, 8)
+
+
+def _sunk(mod, target=CPU):
+    with target:
+        return sink_channel_shuffles(target)(mod)
+
+
+@I.ir_module
+class ShuffleDepthwiseReLU:
+    """A channels-last tensor turned NCHW for PyTorch's shuffle (reshape, transpose, reshape) and
+    back, then a depthwise conv with a constant weight and a ReLU."""
+
+    @R.function
+    def main(x: R.Tensor((1, 4, 4, 8), "float32")) -> R.Tensor((1, 4, 4, 8), "float32"):
+        with R.dataflow():
+            nchw = R.permute_dims(x, axes=[0, 3, 1, 2])
+            grouped = R.reshape(nchw, R.shape([1, 2, 4, 4, 4]))
+            swapped = R.permute_dims(grouped, axes=[0, 2, 1, 3, 4])
+            shuffled = R.reshape(swapped, R.shape([1, 8, 4, 4]))
+            nhwc = R.permute_dims(shuffled, axes=[0, 2, 3, 1])
+            y = R.nn.conv2d(nhwc, R.const(DEPTHWISE), padding=[1, 1, 1, 1], groups=8, data_layout="NHWC",
+                            kernel_layout="HWIO")
+            out = R.nn.relu(y)
+            R.output(out)
+        return out
+
+
+def test_structural_shuffle_becomes_a_take_sunk_past_depthwise_conv_and_relu():
+    """The five layout ops become one take of x's channels, which sinks past the depthwise conv
+    (its constant weight permuted by the inverse shuffle, in numpy) and the ReLU to the end."""
+    inverse = np.argsort(SHUFFLE_8_2)
+
+    @I.ir_module
+    class Expected:
+        @R.function
+        def main(x: R.Tensor((1, 4, 4, 8), "float32")) -> R.Tensor((1, 4, 4, 8), "float32"):
+            with R.dataflow():
+                y = R.nn.conv2d(x, R.const(np.ascontiguousarray(DEPTHWISE[..., inverse])), padding=[1, 1, 1, 1],
+                                groups=8, data_layout="NHWC", kernel_layout="HWIO")
+                z = R.nn.relu(y)
+                out = R.take(z, R.const(SHUFFLE_8_2), axis=3)
+                R.output(out)
+            return out
+
+    tvm.ir.assert_structural_equal(_sunk(ShuffleDepthwiseReLU), Expected)
+
+
+def test_structural_shuffle_before_a_full_tensor_operand_stays_a_take():
+    """An add of a full tensor is no per-channel op: the take stops in front of it; the five
+    layout ops are gone all the same."""
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 4, 4, 8), "float32"),
+                 r: R.Tensor((1, 4, 4, 8), "float32")) -> R.Tensor((1, 4, 4, 8), "float32"):
+            with R.dataflow():
+                nchw = R.permute_dims(x, axes=[0, 3, 1, 2])
+                grouped = R.reshape(nchw, R.shape([1, 2, 4, 4, 4]))
+                swapped = R.permute_dims(grouped, axes=[0, 2, 1, 3, 4])
+                shuffled = R.reshape(swapped, R.shape([1, 8, 4, 4]))
+                nhwc = R.permute_dims(shuffled, axes=[0, 2, 3, 1])
+                out = R.add(nhwc, r)
+                R.output(out)
+            return out
+
+    @I.ir_module
+    class Expected:
+        @R.function
+        def main(x: R.Tensor((1, 4, 4, 8), "float32"),
+                 r: R.Tensor((1, 4, 4, 8), "float32")) -> R.Tensor((1, 4, 4, 8), "float32"):
+            with R.dataflow():
+                taken = R.take(x, R.const(SHUFFLE_8_2), axis=3)
+                # the chain ends in NCHW (a turn of the take); the turn back to NHWC cancels to
+                # the take itself, left as an alias binding (no pass here canonicalises bindings)
+                nhwc = taken
+                out = R.add(nhwc, r)
+                R.output(out)
+            return out
+
+    tvm.ir.assert_structural_equal(_sunk(Before), Expected)
+
+
+def test_structural_layout_chain_that_is_no_channel_permutation_is_left_unchanged():
+    """A reshape and transpose that mix the columns into the channels are no take."""
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 4, 4, 8), "float32")) -> R.Tensor((1, 4, 4, 8), "float32"):
+            with R.dataflow():
+                mixed = R.reshape(x, R.shape([1, 4, 8, 4]))
+                turned = R.permute_dims(mixed, axes=[0, 1, 3, 2])
+                out = R.nn.relu(turned)
+                R.output(out)
+            return out
+
+    tvm.ir.assert_structural_equal(_sunk(Before), Before)
+
+
+def test_structural_gpu_target_is_left_unchanged():
+    tvm.ir.assert_structural_equal(_sunk(ShuffleDepthwiseReLU, CUDA), ShuffleDepthwiseReLU)

@@ -5,6 +5,8 @@ import pytest
 import torch
 import tvm
 from tvm import relax
+from tvm.script import ir as I
+from tvm.script import relax as R
 
 from sedge.frontend.loaders.pytorch import from_program
 from sedge.contract import TensorSpec
@@ -137,3 +139,152 @@ def test_only_weight_operands_fold(operand):
         bb.emit_func_output(out)
     ops = _main_ops(bb.get())
     assert ("relax.multiply" in ops) == (operand == "input"), ops
+
+
+# Structural: Before / Expected, the pass run on its own under a fixed CPU target
+
+
+CPU = tvm.target.Target({"kind": "llvm", "mcpu": "skylake-avx512"})
+
+
+def _folded(mod):
+    with CPU:
+        return fold_batch_norm(CPU)(mod)
+
+
+def test_structural_conv_batch_norm_folds_into_weights_and_one_add():
+    """(conv(x, w) - mean) * gamma + beta -> conv(x, w * gamma per output channel) + (beta - mean * gamma):
+    the scale and the shift are weight-only (lift-params moves them to load time)."""
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 4, 5, 5), "float32"), w: R.Tensor((8, 4, 3, 3), "float32"),
+                 mean: R.Tensor((1, 8, 1, 1), "float32"), gamma: R.Tensor((1, 8, 1, 1), "float32"),
+                 beta: R.Tensor((1, 8, 1, 1), "float32")) -> R.Tensor((1, 8, 3, 3), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                y = R.nn.conv2d(x, w)
+                centred = R.subtract(y, mean)
+                scaled = R.multiply(centred, gamma)
+                out = R.add(scaled, beta)
+                R.output(out)
+            return out
+
+    @I.ir_module
+    class Expected:
+        @R.function
+        def main(x: R.Tensor((1, 4, 5, 5), "float32"), w: R.Tensor((8, 4, 3, 3), "float32"),
+                 mean: R.Tensor((1, 8, 1, 1), "float32"), gamma: R.Tensor((1, 8, 1, 1), "float32"),
+                 beta: R.Tensor((1, 8, 1, 1), "float32")) -> R.Tensor((1, 8, 3, 3), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                row = R.broadcast_to(gamma, R.shape([1, 8, 1, 1]))
+                per_output = R.reshape(row, R.shape([8, 1, 1, 1]))
+                scaled_w = R.multiply(w, per_output)
+                y = R.nn.conv2d(x, scaled_w)
+                negated = R.negative(mean)
+                shift = R.multiply(negated, gamma)
+                bias = R.add(shift, beta)
+                out = R.add(y, bias)
+                R.output(out)
+            return out
+
+    tvm.ir.assert_structural_equal(_folded(Before), Expected)
+
+
+MEAN = np.arange(8, dtype="float32").reshape(1, 8, 1, 1) - 3
+GAMMA = np.arange(1, 9, dtype="float32").reshape(1, 8, 1, 1) / 4
+BETA = np.full((1, 8, 1, 1), 0.5, dtype="float32")
+
+
+def test_structural_constant_statistics_are_folded_in_numpy():
+    """Constant statistics (an importer's) fold at compile time: the weight is multiplied by one
+    (8, 1, 1, 1) constant and the conv gets one constant bias, no negative / multiply / add of
+    constants is left for FoldConstant to build kernels for."""
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 4, 5, 5), "float32"),
+                 w: R.Tensor((8, 4, 3, 3), "float32")) -> R.Tensor((1, 8, 3, 3), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                y = R.nn.conv2d(x, w)
+                centred = R.subtract(y, R.const(MEAN))
+                scaled = R.multiply(centred, R.const(GAMMA))
+                out = R.add(scaled, R.const(BETA))
+                R.output(out)
+            return out
+
+    @I.ir_module
+    class Expected:
+        @R.function
+        def main(x: R.Tensor((1, 4, 5, 5), "float32"),
+                 w: R.Tensor((8, 4, 3, 3), "float32")) -> R.Tensor((1, 8, 3, 3), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                scaled_w = R.multiply(w, R.const(GAMMA.reshape(8, 1, 1, 1)))
+                y = R.nn.conv2d(x, scaled_w)
+                out = R.add(y, R.const(-MEAN * GAMMA + BETA))
+                R.output(out)
+            return out
+
+    tvm.ir.assert_structural_equal(_folded(Before), Expected)
+
+
+def test_structural_batch_norm_without_a_conv_becomes_one_multiply_add():
+    """After a ReLU the three-op chain becomes y * gamma + (beta - mean * gamma)."""
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 8, 3, 3), "float32"), mean: R.Tensor((1, 8, 1, 1), "float32"),
+                 gamma: R.Tensor((1, 8, 1, 1), "float32"),
+                 beta: R.Tensor((1, 8, 1, 1), "float32")) -> R.Tensor((1, 8, 3, 3), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                y = R.nn.relu(x)
+                centred = R.subtract(y, mean)
+                scaled = R.multiply(centred, gamma)
+                out = R.add(scaled, beta)
+                R.output(out)
+            return out
+
+    @I.ir_module
+    class Expected:
+        @R.function
+        def main(x: R.Tensor((1, 8, 3, 3), "float32"), mean: R.Tensor((1, 8, 1, 1), "float32"),
+                 gamma: R.Tensor((1, 8, 1, 1), "float32"),
+                 beta: R.Tensor((1, 8, 1, 1), "float32")) -> R.Tensor((1, 8, 3, 3), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                y = R.nn.relu(x)
+                scaled = R.multiply(y, gamma)
+                negated = R.negative(mean)
+                shift = R.multiply(negated, gamma)
+                bias = R.add(shift, beta)
+                out = R.add(scaled, bias)
+                R.output(out)
+            return out
+
+    tvm.ir.assert_structural_equal(_folded(Before), Expected)
+
+
+def test_structural_scale_computed_from_the_input_is_left_unchanged():
+    """A per-channel scale computed from the model's input is data, not a weight: nothing folds."""
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 4, 3, 3), "float32"),
+                 w: R.Tensor((4, 4, 1, 1), "float32")) -> R.Tensor((1, 4, 3, 3), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                y = R.nn.conv2d(x, w)
+                scale = R.mean(x, axis=[2, 3], keepdims=True)
+                out = R.multiply(y, scale)
+                R.output(out)
+            return out
+
+    tvm.ir.assert_structural_equal(_folded(Before), Before)

@@ -3,7 +3,10 @@ import numpy as np
 import pytest
 import tvm
 from tvm import relax
+from tvm.script import ir as I
+from tvm.script import relax as R
 
+from sedge.tvm_passes.passes.packed_conv import pack_conv_weights, packed_conv2d
 from sedge.tvm_passes.pipeline import REWRITE, sedge_pipeline
 from sedge.tvm_passes.target import host_target
 
@@ -127,3 +130,109 @@ def test_padded_output_channels_are_sliced_off_inside_the_conv_kernel():
     packed = [p for p in lowered["main"].params if len(p.ty.shape) == 5]
     assert len(packed) == 1 and int(packed[0].ty.shape[0]) * int(packed[0].ty.shape[4]) == 128
     assert int(packed[0].ty.shape[4]) % 16 == 0, "whole 16-lane vectors per tile"
+
+
+# Structural: Before / Expected, the pass run on its own under a fixed CPU target
+
+
+CPU = tvm.target.Target({"kind": "llvm", "mcpu": "skylake-avx512"})  # 16 lanes, 32 registers
+
+
+def _packed(mod):
+    with CPU:
+        return pack_conv_weights(CPU)(mod)
+
+
+def test_structural_deep_conv_reads_packed_weights_and_the_nchw_input():
+    """HWIO (3, 3, 64, 256) -> layout_transform to (256/32, 3, 3, 64, 32); the conv becomes the
+    packed TE conv, reading the NCHW input through its index (the input transpose is gone).
+    Tiles of 2 x 16-lane vectors by 7 columns: the best register tile for a 7-wide row, its
+    weights (73 KB) within any L2."""
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 64, 7, 7), "float32"),
+                 w: R.Tensor((3, 3, 64, 256), "float32")) -> R.Tensor((1, 7, 7, 256), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                nhwc = R.permute_dims(x, axes=[0, 2, 3, 1])
+                y = R.nn.conv2d(nhwc, w, padding=[1, 1, 1, 1], data_layout="NHWC", kernel_layout="HWIO")
+                R.output(y)
+            return y
+
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 64, 7, 7), "float32"))
+    w = relax.Var("w", relax.TensorType((3, 3, 64, 256), "float32"))
+    with bb.function("main", [x, w], {"num_input": 1}):
+        with bb.dataflow():
+            packed = bb.emit(relax.op.layout_transform(w, index_map=lambda h, s, i, o: (o // 32, h, s, i, o % 32)))
+            y = bb.emit_output(bb.call_te(packed_conv2d, x, packed, strides=[1, 1], padding=[1, 1, 1, 1],
+                                          dilation=[1, 1], groups=1, nchw_input=True, shuffle_groups=None,
+                                          channel_index=None, primfunc_name_hint="conv2d"))
+        bb.emit_func_output(y)
+    expected = bb.get()
+    assert [int(d) for d in expected["main"].body.blocks[0].bindings[0].value.ty.shape] == [8, 3, 3, 64, 32]
+
+    tvm.ir.assert_structural_equal(_packed(Before), expected)
+
+
+def test_structural_constant_weight_is_padded_and_packed_in_numpy():
+    """A constant 1x1 weight to 116 channels: rounded up to 128 outputs (whole 16-lane vectors),
+    zero-padded and packed in numpy; the slice back to 116 follows the conv."""
+    weight = np.arange(32 * 116, dtype="float32").reshape(1, 1, 32, 116) / 1000
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 7, 7, 32), "float32")) -> R.Tensor((1, 7, 7, 116), "float32"):
+            with R.dataflow():
+                y = R.nn.conv2d(x, R.const(weight), data_layout="NHWC", kernel_layout="HWIO")
+                R.output(y)
+            return y
+
+    # tiles of 2 x 16 lanes by 7 columns, as for the conv above (its weights: 4 KB)
+    padded = np.pad(weight, [(0, 0), (0, 0), (0, 0), (0, 12)])
+    packed = np.ascontiguousarray(padded.reshape(1, 1, 32, 4, 32).transpose(3, 0, 1, 2, 4))
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 7, 7, 32), "float32"))
+    with bb.function("main", [x]):
+        with bb.dataflow():
+            conv = bb.emit(bb.call_te(packed_conv2d, x, relax.const(packed), strides=[1, 1], padding=[0, 0, 0, 0],
+                                      dilation=[1, 1], groups=1, nchw_input=False, shuffle_groups=None,
+                                      channel_index=None, primfunc_name_hint="conv2d"))
+            y = bb.emit_output(relax.op.strided_slice(conv, axes=[3], begin=[0], end=[116]))
+        bb.emit_func_output(y)
+
+    tvm.ir.assert_structural_equal(_packed(Before), bb.get())
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "one tile"])
+def test_structural_conv_it_does_not_pack_is_left_unchanged(layout):
+    """An NCHW conv (no channels-last rewrite ran), and a channels-last conv whose 16 output
+    channels are one vector: HWIO is already contiguous per tile."""
+
+    @I.ir_module
+    class NCHW:
+        @R.function
+        def main(x: R.Tensor((1, 64, 7, 7), "float32"),
+                 w: R.Tensor((256, 64, 3, 3), "float32")) -> R.Tensor((1, 256, 7, 7), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                y = R.nn.conv2d(x, w, padding=[1, 1, 1, 1])
+                R.output(y)
+            return y
+
+    @I.ir_module
+    class OneTile:
+        @R.function
+        def main(x: R.Tensor((1, 7, 7, 64), "float32"),
+                 w: R.Tensor((3, 3, 64, 16), "float32")) -> R.Tensor((1, 7, 7, 16), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                y = R.nn.conv2d(x, w, padding=[1, 1, 1, 1], data_layout="NHWC", kernel_layout="HWIO")
+                R.output(y)
+            return y
+
+    before = NCHW if layout == "NCHW" else OneTile
+    tvm.ir.assert_structural_equal(_packed(before), before)

@@ -6,6 +6,9 @@ import tvm
 from onnx import TensorProto, helper
 from tvm import relax
 from tvm.relax.frontend.onnx import from_onnx
+from tvm.script import ir as I
+from tvm.script import relax as R
+from tvm.script import tirx as T
 
 from sedge.tvm_passes.passes.scalar_clamps import scalar_clamps_as_ops
 from sedge.tvm_passes.pipeline import REWRITE, sedge_pipeline
@@ -87,3 +90,95 @@ def test_pytorch_relu6_fuses_into_the_conv_without_transposes():
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float32) * 4
     with torch.no_grad():
         _close(run_compiled(mod, TARGET, [x], params), model(torch.tensor(x)).numpy())
+
+
+# Structural: Before / Expected, the pass run on its own under a fixed CPU target
+
+
+CPU = tvm.target.Target({"kind": "llvm", "mcpu": "skylake-avx512"})
+
+
+def _rewritten(mod):
+    with CPU:
+        return scalar_clamps_as_ops(CPU)(mod)
+
+
+def test_structural_clip_becomes_maximum_then_minimum():
+    """PyTorch's ReLU6 (`relax.clip` with constant bounds) -> minimum(maximum(x, 0), 6)."""
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 8, 3, 3), "float32")) -> R.Tensor((1, 8, 3, 3), "float32"):
+            with R.dataflow():
+                out = R.clip(x, R.prim_value(T.float32(0)), R.prim_value(T.float32(6)))
+                R.output(out)
+            return out
+
+    @I.ir_module
+    class Expected:
+        @R.function
+        def main(x: R.Tensor((1, 8, 3, 3), "float32")) -> R.Tensor((1, 8, 3, 3), "float32"):
+            with R.dataflow():
+                low = R.maximum(x, R.const(0.0, "float32"))
+                out = R.minimum(low, R.const(6.0, "float32"))
+                R.output(out)
+            return out
+
+    tvm.ir.assert_structural_equal(_rewritten(Before), Expected)
+
+
+def test_structural_call_tir_of_a_scalar_maximum_becomes_the_op():
+    """The ONNX importer's `call_tir` of a TOPI maximum against a 0-d bound -> `R.maximum`; the
+    PrimFunc nothing calls any more is dropped."""
+
+    @I.ir_module
+    class Before:
+        @T.prim_func(s_tir=True, private=True)
+        def maximum(a: T.Buffer((1, 8), "float32"), b: T.Buffer((), "float32"), out: T.Buffer((1, 8), "float32")):
+            for i, j in T.grid(1, 8):
+                with T.sblock("maximum"):
+                    vi, vj = T.axis.remap("SS", [i, j])
+                    out[vi, vj] = T.max(a[vi, vj], b[()])
+
+        @R.function
+        def main(x: R.Tensor((1, 8), "float32")) -> R.Tensor((1, 8), "float32"):
+            cls = Before
+            with R.dataflow():
+                out = R.call_tir(cls.maximum, (x, R.const(0.0, "float32")), out_ty=R.Tensor((1, 8), "float32"))
+                R.output(out)
+            return out
+
+    @I.ir_module
+    class Expected:
+        @R.function
+        def main(x: R.Tensor((1, 8), "float32")) -> R.Tensor((1, 8), "float32"):
+            with R.dataflow():
+                out = R.maximum(x, R.const(0.0, "float32"))
+                R.output(out)
+            return out
+
+    tvm.ir.assert_structural_equal(_rewritten(Before), Expected)
+
+
+def test_structural_call_tir_of_a_tensor_maximum_is_left_unchanged():
+    """max(a[i], b[i]) of two full tensors is no clamp: the call_tir and its PrimFunc stay."""
+
+    @I.ir_module
+    class Before:
+        @T.prim_func(s_tir=True, private=True)
+        def maximum(a: T.Buffer((1, 8), "float32"), b: T.Buffer((1, 8), "float32"), out: T.Buffer((1, 8), "float32")):
+            for i, j in T.grid(1, 8):
+                with T.sblock("maximum"):
+                    vi, vj = T.axis.remap("SS", [i, j])
+                    out[vi, vj] = T.max(a[vi, vj], b[vi, vj])
+
+        @R.function
+        def main(x: R.Tensor((1, 8), "float32"), y: R.Tensor((1, 8), "float32")) -> R.Tensor((1, 8), "float32"):
+            cls = Before
+            with R.dataflow():
+                out = R.call_tir(cls.maximum, (x, y), out_ty=R.Tensor((1, 8), "float32"))
+                R.output(out)
+            return out
+
+    tvm.ir.assert_structural_equal(_rewritten(Before), Before)

@@ -9,8 +9,11 @@ import pytest
 import torch
 import tvm
 from compiled_models import AVX2, HOST, one_op_model, run_compiled, scheduled_kernels
-from tvm import relax
+from tvm import relax, te
+from tvm.script import ir as I
+from tvm.script import relax as R
 
+from sedge.tvm_passes.passes.vector_math import _softmax, sigmoid_f32, tanh_f32, vector_math
 from sedge.tvm_passes.schedules import UNSCHEDULED
 
 ULP = {"exp": 3, "sigmoid": 3, "tanh": 3, "erf": 6}  # stated; measured 1.0, 2.3, 1.1 and 5.5 ulp at most
@@ -106,3 +109,64 @@ def test_operands_are_bound_once_not_copied_into_every_use():
     its ~20 uses, and nested or fused ones multiply (2161 reads)."""
     (kernel,) = scheduled_kernels(one_op_model(lambda x: relax.op.tanh(relax.op.nn.silu(x)), (4, 64)), HOST).values()
     assert kernel.script().count("x[") <= 3  # the reads/writes declaration and the one load
+
+
+# Structural: Before / Expected, the pass run on its own under a fixed CPU target
+
+
+CPU = tvm.target.Target({"kind": "llvm", "mcpu": "skylake-avx512"})
+CUDA = tvm.target.Target({"kind": "cuda", "arch": "sm_90", "host": {"kind": "llvm"}})
+
+
+def _rewritten(mod, target=CPU):
+    with target:
+        return vector_math(target)(mod)
+
+
+def _elementwise(f):
+    """The TE compute the pass gives an elementwise op: one "vector_math" block of f(x)."""
+    return lambda x: te.compute(x.shape, lambda *i: f(x(*i)), name="vector_math")
+
+
+@I.ir_module
+class SigmoidTanhSoftmax:
+    @R.function
+    def main(x: R.Tensor((2, 8), "float32")) -> R.Tensor((2, 8), "float32"):
+        with R.dataflow():
+            y = R.sigmoid(x)
+            t = R.tanh(y)
+            z = R.nn.softmax(t, axis=0)
+            R.output(z)
+        return z
+
+
+def test_structural_ops_become_te_kernels_in_order():
+    """sigmoid, tanh and softmax (along axis 0) -> one call_tir each, named after the op, with
+    the Cephes-based bodies of vector_math.py; the Relax ops are gone."""
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((2, 8), "float32"))
+    with bb.function("main", [x]):
+        with bb.dataflow():
+            y = bb.emit(bb.call_te(_elementwise(sigmoid_f32), x, primfunc_name_hint="sigmoid"))
+            t = bb.emit(bb.call_te(_elementwise(tanh_f32), y, primfunc_name_hint="tanh"))
+            z = bb.emit_output(bb.call_te(_softmax, t, axis=0, log=False, primfunc_name_hint="softmax"))
+        bb.emit_func_output(z)
+
+    tvm.ir.assert_structural_equal(_rewritten(SigmoidTanhSoftmax), bb.get())
+
+
+def test_structural_float16_ops_and_gpu_targets_are_left_unchanged():
+    """Only float32 ops are rewritten, and only for CPUs: GPUs have their own fast exp."""
+
+    @I.ir_module
+    class Half:
+        @R.function
+        def main(x: R.Tensor((2, 8), "float16")) -> R.Tensor((2, 8), "float16"):
+            with R.dataflow():
+                y = R.sigmoid(x)
+                z = R.nn.softmax(y, axis=-1)
+                R.output(z)
+            return z
+
+    tvm.ir.assert_structural_equal(_rewritten(Half), Half)
+    tvm.ir.assert_structural_equal(_rewritten(SigmoidTanhSoftmax, CUDA), SigmoidTanhSoftmax)

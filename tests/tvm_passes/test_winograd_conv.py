@@ -5,10 +5,13 @@ import pytest
 import torch
 import tvm
 from tvm import relax, tirx
+from tvm.script import ir as I
+from tvm.script import relax as R
 from compiled_models import AVX2, HOST, run_compiled, scheduled_kernels
 from test_schedules import _conv_block, _loop_chain
 
-from sedge.tvm_passes.passes.winograd_conv import MATRICES
+from sedge.tvm_passes.passes.winograd_conv import (MATRICES, OPAQUE, winograd_conv, winograd_input,
+                                                   winograd_output, winograd_product, winograd_weight)
 from sedge.tvm_passes.pipeline import REWRITE, phases
 
 RTOL = 1e-4  # max |sedge - torch| / max |torch|, as for every lowering
@@ -158,3 +161,64 @@ def test_disabled_pass_keeps_direct_convolution():
     with HOST, tvm.transform.PassContext(opt_level=3, disabled_pass=["WinogradConv"]):
         script = tvm.transform.Sequential(phases(HOST)["rewrite"])(mod).script()
     assert "conv2d" in script and "winograd" not in script
+
+
+# Structural: Before / Expected, the pass run on its own under a fixed CPU target
+
+
+CPU = tvm.target.Target({"kind": "llvm", "mcpu": "skylake-avx512"})  # 16 lanes
+
+
+def _winograd(mod):
+    with CPU:
+        return winograd_conv(CPU)(mod)
+
+
+def test_structural_3x3_conv_becomes_the_four_winograd_kernels():
+    """A channels-last 3x3 conv on 32x32 -> weight transform, input transform (opaque to
+    FuseOps), the 36 matrix products, output transform; F(4x4): 64 tiles, at least MIN_TILES,
+    so the choice does not depend on the machine's L2. 16 output channels are one 16-lane
+    vector: U is packed in one tile of 16."""
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 32, 32, 24), "float32"),
+                 w: R.Tensor((3, 3, 24, 16), "float32")) -> R.Tensor((1, 32, 32, 16), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                y = R.nn.conv2d(x, w, padding=[1, 1, 1, 1], data_layout="NHWC", kernel_layout="HWIO")
+                R.output(y)
+            return y
+
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 32, 32, 24), "float32"))
+    w = relax.Var("w", relax.TensorType((3, 3, 24, 16), "float32"))
+    with bb.function("main", [x, w], {"num_input": 1}):
+        with bb.dataflow():
+            u = bb.emit(bb.call_te(winograd_weight, w, 16, 4, primfunc_name_hint="winograd_weight"))
+            v = bb.emit(bb.call_te(winograd_input, x, [1, 1, 1, 1], 4, primfunc_name_hint="winograd_input",
+                                   primfunc_attrs={"op_pattern": OPAQUE}))
+            m = bb.emit(bb.call_te(winograd_product, v, u, primfunc_name_hint="winograd_product"))
+            y = bb.emit_output(bb.call_te(winograd_output, m, 1, 32, 32, primfunc_name_hint="winograd_output"))
+        bb.emit_func_output(y)
+    expected = bb.get()
+    assert [int(d) for d in expected["main"].body.blocks[0].bindings[2].value.ty.shape] == [6, 6, 64, 16]
+
+    tvm.ir.assert_structural_equal(_winograd(Before), expected)
+
+
+@pytest.mark.parametrize("kernel", [1, 5])
+def test_structural_conv_that_is_not_3x3_is_left_unchanged(kernel):
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 32, 32, 24), "float32"),
+                 w: R.Tensor((kernel, kernel, 24, 16), "float32")) -> R.Tensor((1, 32, 32, 16), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                y = R.nn.conv2d(x, w, padding=[kernel // 2] * 4, data_layout="NHWC", kernel_layout="HWIO")
+                R.output(y)
+            return y
+
+    tvm.ir.assert_structural_equal(_winograd(Before), Before)
