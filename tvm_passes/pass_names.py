@@ -2,12 +2,17 @@
 users give `--disabled-pass` and `--print-ir-before/after`.
 
 A name is valid when a pass of that name can run in a compile: a pass of the recipe (or a
-step inside one, such as ChannelsLast's ConvertLayout), or one of TVM's registered
-transforms, which run inside the recipe's passes and in TVM's TIR lowering. tvmc scripts
-name TIR passes as TVM <= 0.19 did (`tir.UnrollLoop`); 0.27 calls them `tirx.*` or `s_tir.*`.
+step inside one, such as ChannelsLast's ConvertLayout), one of TVM's transforms, which run
+inside the recipe's passes and in TVM's TIR lowering, or, for the few that TVM names apart
+from any listing, a pass that a probe compile of a small conv for the same target ran.
+tvmc scripts name TIR passes as TVM <= 0.19 did (`tir.UnrollLoop`); 0.27 calls them
+`tirx.*` or `s_tir.*`.
 """
+import functools
 import inspect
+import json
 
+import numpy as np
 import tvm
 import tvm_ffi
 from tvm import relax
@@ -57,13 +62,15 @@ def recipe_names(target: tvm.target.Target) -> list[str]:
 
 
 def _registered_tvm_names() -> set[str]:
-    """Names of TVM's registered transforms: relax.transform.X runs as X, tirx.transform.X as
-    tirx.X, s_tir.transform.X as s_tir.X."""
+    """Names of TVM's transforms, registered with its FFI or offered by its Python modules:
+    relax.transform.X runs as X, tirx.transform.X as tirx.X, s_tir.transform.X as s_tir.X."""
     names = set()
     for function in tvm_ffi.registry.list_global_func_names():
         namespace, sep, name = function.partition(".transform.")
         if sep and name:
             names.add(name if namespace.startswith("relax") else f"{namespace}.{name}")
+    for prefix, module in (("", relax.transform), ("tirx.", tvm.tirx.transform), ("s_tir.", tvm.s_tir.transform)):
+        names |= {prefix + name for name in dir(module) if name[:1].isupper()}
     return names
 
 
@@ -72,13 +79,41 @@ def canonical_names(names: list[str], flag: str, target: tvm.target.Target) -> l
     naming the valid ones when any is no pass that can run."""
     recipe = recipe_names(target)
     known = set(recipe) | _registered_tvm_names()
+    if any(_tvm_name(name, known) not in known for name in names):
+        known |= _names_run_by_a_compile(str(target))  # passes that only nested pipelines build
     canonical, unknown = [], []
-    for name in names:
-        if name.startswith("tir."):
-            name = next((n for n in (f"tirx.{name[4:]}", f"s_tir.{name[4:]}") if n in known), name)
+    for name in map(lambda name: _tvm_name(name, known), names):
         (canonical if name in known else unknown).append(name)
     if unknown:
         raise SedgeError(f"unknown pass name(s) {', '.join(unknown)} in {flag}; valid: the recipe's passes "
                          f"{', '.join(recipe)}, or a TVM transform (e.g. tir.UnrollLoop); "
                          "`sedge passes list` shows the recipe")
     return canonical
+
+
+def _tvm_name(name: str, known: set[str]) -> str:
+    """tvmc's `tir.X` as TVM 0.27 calls it, where a pass of that name exists."""
+    if name.startswith("tir."):
+        return next((n for n in (f"tirx.{name[4:]}", f"s_tir.{name[4:]}") if n in known), name)
+    return name
+
+
+@functools.lru_cache(maxsize=4)
+def _names_run_by_a_compile(target_json: str) -> frozenset[str]:
+    """Every pass a compile of a small conv + ReLU runs for the target, nested ones included
+    (TVM builds its TIR lowering pipeline inside a pass, so no listing shows it)."""
+    from sedge.tvm_passes.instruments import PassRecorder
+    from sedge.tvm_passes.pipeline import sedge_pipeline
+
+    target = tvm.target.Target(json.loads(target_json))
+    bb = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, 8, 8, 8), "float32"))
+    with bb.function("main", [x]):
+        with bb.dataflow():
+            weight = relax.const(np.ones((8, 8, 3, 3), "float32"))
+            out = bb.emit_output(relax.op.nn.relu(relax.op.nn.conv2d(x, weight, padding=1)))
+        bb.emit_func_output(out)
+    recorder = PassRecorder()
+    with tvm.transform.PassContext(opt_level=3, instruments=[recorder]):
+        tvm.compile(sedge_pipeline(target)(bb.get()), target, relax_pipeline=None)
+    return frozenset(recorder.names)

@@ -1,9 +1,8 @@
 """The shipped board files load into typed boards; inheritance, host detection and user files work."""
-import os
-
 import pytest
 
-from sedge.boards import host, list_boards, load_board
+import sedge.host
+from sedge.boards import list_boards, load_board
 
 SHIPPED = ["host", "raspberry-pi-4", "jetson-orin-nano", "zcu104", "cortex-m7", "eyeriss-like"]
 
@@ -42,8 +41,18 @@ FAKE_LSCPU = {"CPU(s)": "8", "Model name": "Test CPU", "CPU max MHz": "3000.0000
               "L2 cache": "8 MiB (8 instances)", "L3 cache": "16 MiB (1 instance)"}
 
 
-def test_host_is_detected_from_lscpu(monkeypatch):
-    monkeypatch.setattr(host, "_lscpu", lambda: FAKE_LSCPU)
+@pytest.fixture
+def fake_host(monkeypatch):
+    """sedge.host reads FAKE_LSCPU and sees 8 CPUs, 8 cores; the real host again afterwards."""
+    monkeypatch.setattr(sedge.host, "_lscpu", lambda: FAKE_LSCPU)
+    monkeypatch.setattr(sedge.host, "_usable_cpus", lambda: list(range(8)))
+    monkeypatch.setattr(sedge.host, "_physical_cores", len)
+    sedge.host.this_host.cache_clear()
+    yield
+    sedge.host.this_host.cache_clear()
+
+
+def test_host_is_detected_from_lscpu(fake_host):
     board = load_board("host")
     assert board.compute.units == 8 and board.compute.clock_hz == 3.0e9
     assert board.compute.macs_per_cycle == {"int8": 64, "fp16": 32, "fp32": 16}  # 256-bit, 2 FMA pipes
@@ -53,5 +62,5 @@ def test_host_is_detected_from_lscpu(monkeypatch):
 
 def test_host_detection_on_this_machine():
     board = load_board("host")
-    assert board.compute.units == os.cpu_count()
+    assert board.compute.units == sedge.host.this_host().physical_cores
     assert board.compute.target.startswith("llvm")

@@ -49,7 +49,7 @@ def cpu_spec(target: tvm.target.Target) -> CpuSpec:
 def cache_bytes(target: tvm.target.Target) -> int:
     """Each core's share of the L2 of the machine `target` compiles for: from the board file
     the target names (`--board`) or whose -mcpu it has, else from this machine when the
-    code runs here, else DEFAULT_L2_BYTES."""
+    target is this machine's CPU, else DEFAULT_L2_BYTES."""
     return _cache_bytes(str(target))
 
 
@@ -57,13 +57,13 @@ def cache_bytes(target: tvm.target.Target) -> int:
 def _cache_bytes(target_json: str) -> int:
     from sedge.boards import board_for_target
     from sedge.host import this_host
-    from sedge.tvm_passes.target import is_host_compatible
+    from sedge.tvm_passes.target import host_target, is_host_compatible
 
     config = json.loads(target_json)
     board = board_for_target(config)
     if board is not None:
         l2 = next((level for level in board.sram if level.name == "L2"), None)
         return int(l2.size_bytes) // board.compute.units if l2 else DEFAULT_L2_BYTES
-    if is_host_compatible(config):
+    if is_host_compatible(config) and config.get("mcpu") in (None, host_target()["mcpu"]):
         return this_host().cache_share_bytes("L2") or DEFAULT_L2_BYTES
     return DEFAULT_L2_BYTES
