@@ -4,6 +4,8 @@ jsonschema finds the problem; this module only words it: the dotted field path, 
 found, and what is allowed. A field whose stem is known but whose unit suffix is not
 (`size_kb` next to `size_bytes`) is reported as an unknown unit.
 """
+import math
+
 import jsonschema
 from jsonschema.exceptions import best_match
 
@@ -11,7 +13,24 @@ from sedge.boards.schema import BOARD_SCHEMA
 from sedge.errors import SedgeError
 
 
+def _non_finite(value, path=()):
+    """The path of the first nan or infinite number (TOML has `nan`, `inf`, and 1e400 overflows to
+    inf); the schema's bounds let them through, and the cost models would turn them into figures."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _non_finite(item, path + (key,))
+        if found is not None:
+            return found
+    return None
+
+
 def check_board(data: dict, where: str) -> None:
+    bad = _non_finite(data)
+    if bad is not None:
+        value = _lookup(data, bad)
+        raise SedgeError(f"board {where}: field {_path(bad)} is {value}; allowed: a finite number")
     errors = list(jsonschema.Draft202012Validator(BOARD_SCHEMA).iter_errors(data))
     # a misspelt unit also makes its field "missing": name the misspelling, the real cause
     unknown = [e for e in errors if e.validator == "additionalProperties"]
@@ -57,3 +76,9 @@ def _stem(field: str) -> str:
 
 def _join(where: str, field: str) -> str:
     return field if where == "(top level)" else f"{where}.{field}"
+
+
+def _lookup(data, path):
+    for part in path:
+        data = data[part]
+    return data

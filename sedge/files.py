@@ -35,6 +35,9 @@ def _umask() -> int:
 
 def _cannot_write(path: Path, err: OSError) -> SedgeError:
     reason = err.strerror or type(err).__name__
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:  # mkdir says "File exists": name the file that is in the way
+        reason = f"'{blocker}' is a file, not a directory"
     hint = {errno.ENOSPC: "free some space or write elsewhere", errno.EDQUOT: "free some space or write elsewhere",
             errno.EFBIG: "the file is larger than this system allows; write elsewhere"}.get(
         err.errno, "choose an output path in a writable directory")

@@ -4,7 +4,7 @@ The kernels are those the `schedule` phase of `sedge compile` sees (same pipelin
 fusion), so `sedge compile --tuning-records DIR` finds every record. Before searching, each
 kernel's hand schedule is measured and stored as a record of its own, so a short search
 can only replace it with something faster. The builder works around the wheel's slow
-default (see docs/tvm.md): its workers skip importing `tvm.s_tir.tensor_intrin`.
+default (docs/tuning.md): its workers skip importing `tvm.s_tir.tensor_intrin`.
 Candidates run locally or on boards behind a TVM RPC tracker (`rpc_tracker` + `rpc_key`).
 """
 from __future__ import annotations
@@ -185,7 +185,11 @@ def tune_model(model, options: TuneOptions) -> Path:
         raise SedgeError(f"sedge tune measures CPU kernels; got a '{target.kind.name}' target")
     output = Path(options.output)
     created = not output.exists()
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file in the way, no permission: the user's path, in one line
+        raise SedgeError(f"cannot create the records directory '{output}': {err.strerror}; "
+                         f"choose a directory path you can write") from None
     try:
         _search(model, options, target, output)
     except BaseException:

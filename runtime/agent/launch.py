@@ -3,6 +3,7 @@
 import logging
 from pathlib import Path
 
+from sedge.errors import SedgeError
 from sedge.runtime.transport import DEFAULT_BAUDRATE
 
 
@@ -19,5 +20,14 @@ def add_arguments(parser) -> None:
 def start(args) -> None:
     from sedge.runtime.agent.server import serve
 
+    if args.baudrate <= 0:
+        raise SedgeError(f"--baudrate {args.baudrate} is not a baud rate; allowed: a positive integer such as "
+                         f"{DEFAULT_BAUDRATE}")
+    if not 0 < args.keepalive <= 60:
+        raise SedgeError(f"--keepalive {args.keepalive:g} is out of range; allowed: seconds in (0, 60], "
+                         "below the host's --timeout")
+    workdir = Path(args.workdir).expanduser()
+    if workdir.exists() and not workdir.is_dir() or any(p.exists() and not p.is_dir() for p in workdir.parents):
+        raise SedgeError(f"--workdir '{args.workdir}' is not a directory; give a directory the agent can write")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
     serve(args.port, Path(args.workdir).expanduser(), args.baudrate, keepalive=args.keepalive)

@@ -43,6 +43,15 @@ def board_info() -> dict:
             "tvm_version": _version("apache-tvm")}
 
 
+def _integer(fields: dict, name: str, low: int, high: int = 1 << 40) -> int:
+    """A request's integer field, checked: a host (or a damaged request) cannot make the board
+    fail on int("abc") or start a run of 10**100 repeats."""
+    value = fields.get(name, low)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SedgeError(f"bad request field {name}={repr(value)[:40]}; allowed: an integer {low}..{high}")
+    return value
+
+
 class Agent:
     def __init__(self, workdir: Path):
         self.store = PackageStore(Path(workdir))
@@ -50,6 +59,14 @@ class Agent:
 
     def _run(self, fields: dict, blob: bytes, keepalive) -> tuple[dict, bytes]:
         path = self.store.path(fields.get("sha256"))
+        for name, low in (("warmup", 0), ("repeat", 1), ("number", 1), ("seed", 0)):
+            _integer(fields, name, low)
+        for name in ("rtol", "atol"):
+            value = fields.get(name, 0.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise SedgeError(f"bad run field {name}={value!r}; allowed: a finite number >= 0")
+        if not isinstance(fields.get("device", "cpu"), str):
+            raise SedgeError(f"bad run field device={fields.get('device')!r}; allowed: cpu, cuda")
         self.session.log(f"running {path.name[:12]}: warmup {fields.get('warmup')}, "
                          f"repeat {fields.get('repeat')} x number {fields.get('number')}")
         pool = concurrent.futures.ProcessPoolExecutor(1, _RUNNERS, max_tasks_per_child=1)
@@ -87,7 +104,7 @@ class Agent:
         if op == "upload_begin":
             return {"offset": self.store.begin(fields.get("sha256"), fields.get("size"))}, b""
         if op == "upload_chunk":
-            return {"offset": self.store.append(fields.get("sha256"), int(fields.get("offset", -1)), blob)}, b""
+            return {"offset": self.store.append(fields.get("sha256"), _integer(fields, "offset", 0), blob)}, b""
         if op == "upload_end":
             return self._upload_end(fields), b""
         if op == "run":

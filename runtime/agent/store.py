@@ -20,8 +20,12 @@ class PackageStore:
     def __init__(self, workdir: Path, max_bytes: int = 2 << 30):
         self.partial = Path(workdir) / "partial"
         self.packages = Path(workdir) / "packages"
-        self.partial.mkdir(parents=True, exist_ok=True)
-        self.packages.mkdir(parents=True, exist_ok=True)
+        try:
+            self.partial.mkdir(parents=True, exist_ok=True)
+            self.packages.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise SedgeError(f"cannot create the agent's store in '{workdir}': {err.strerror}; "
+                             "give --workdir a directory the agent can write") from None
         self.max_bytes = max_bytes
 
     def _checked(self, sha256: str) -> str:
@@ -40,7 +44,7 @@ class PackageStore:
         """Start or resume an upload; return how many bytes the board already holds."""
         if (self.packages / f"{self._checked(sha256)}.tar").is_file():
             return size
-        if not isinstance(size, int) or not 0 < size <= self.max_bytes:
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= self.max_bytes:
             raise SedgeError(f"bad package size {size}; allowed: 1 to {self.max_bytes} bytes")
         part = self.partial / f"{sha256}.part"
         have = part.stat().st_size if part.is_file() else 0

@@ -51,9 +51,13 @@ class Message:
         crc, kind, session_id, request_id, text_len = _HEADER.unpack_from(data)
         if zlib.crc32(data[4:]) != crc:
             raise BadMessage("message CRC-32 mismatch")
+        if _HEADER.size + text_len > len(data):
+            raise BadMessage(f"message fields of {text_len} bytes run past its end ({len(data)} bytes)")
         try:
             kind = MessageType(kind)
             fields = json.loads(data[_HEADER.size:_HEADER.size + text_len])
-        except (ValueError, UnicodeDecodeError) as err:
-            raise BadMessage(f"undecodable message: {err}") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as err:
+            raise BadMessage(f"undecodable message: {str(err)[:80]}") from None
+        if not isinstance(fields, dict):
+            raise BadMessage(f"message fields are a JSON {type(fields).__name__}, not an object")
         return cls(kind, session_id, request_id, fields, bytes(data[_HEADER.size + text_len:]))
