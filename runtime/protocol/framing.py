@@ -1,4 +1,4 @@
-"""Frames on a byte stream, following microTVM's serial framing (see docs/anchors.md).
+"""Frames on a byte stream, following microTVM's serial framing (docs/devices.md).
 
 A frame is `FF FD`, a little-endian uint32 payload length, the payload, and a
 little-endian CRC-16/CCITT (poly 0x1021, init 0xFFFF) over the on-wire bytes from `FF FD`

@@ -26,7 +26,7 @@ def configure(p):
     p.add_argument("--profile", action="store_true", help="print a per-kernel profile")
     p.add_argument("--profile-out", help="also write the profile to a .csv or .json file")
     p.add_argument("--verify", action="store_true", help="compare with ONNX Runtime / PyTorch on the same inputs")
-    device = p.add_argument_group("on a device (see the README section 'On-device runs')")
+    device = p.add_argument_group("on a device (see docs/devices.md)")
     device.add_argument("--port", help="serial port or pyserial URL of a board running `sedge agent`")
     device.add_argument("--board", help="a board name or .toml file: its link (baud rate, RPC key) and architecture")
     device.add_argument("--rpc-tracker", metavar="HOST:PORT", help="run through a TVM RPC tracker")
