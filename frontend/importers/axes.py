@@ -1,4 +1,6 @@
-"""Negative axes that TVM's later passes mishandle, made non-negative after import.
+"""Imported constructs that TVM's later passes mishandle, rewritten to equivalents after import.
+
+Negative squeeze axes:
 
 `relax.transform.ConvertLayout` (the channels-last rewrite) dies with `std::bad_alloc` on a
 `squeeze` whose axis is negative, whatever precedes it: torch's dynamo exporter writes
@@ -6,7 +8,35 @@ nn.MultiheadAttention's q/k/v split as Squeeze(axes=[-2]), so every vision trans
 exported stopped there with an internal error. The importer knows every shape, so the axes
 are rewritten to their non-negative equivalents (other axis-taking ops were checked through
 ConvertLayout with negative axes and are fine).
+
+Stacks: ConvertLayout's layout inference for `relax.stack` fails whatever its inputs
+("Index -1 out of bounds", or "Invalid SLayout: can't find S in source layout ABC" for 2-D
+ones: ONNX's Max/Min of several inputs import as a stack and a reduction). A stack is a
+concat of its inputs each given the new axis, which every pass handles.
 """
+
+
+def tidy(func):
+    """`func` with every rewrite of this module applied."""
+    return stack_as_concat(nonnegative_squeeze_axes(func))
+
+
+def stack_as_concat(func):
+    """`func` with each `stack(xs, axis)` as `concat([expand_dims(x, axis) ...], axis)`."""
+    from tvm import relax
+    from tvm.relax.dpl import is_op, rewrite_call, wildcard
+
+    pattern = is_op("relax.stack")(wildcard())
+
+    def rewrite(call, _matches):
+        tensors = call.args[0]
+        ndim = len(call.ty.shape)
+        axis = int(call.attrs.axis) % ndim if call.attrs.axis is not None else 0
+        fields = tensors.fields if isinstance(tensors, relax.Tuple) else [
+            relax.TupleGetItem(tensors, i) for i in range(len(tensors.ty.fields))]
+        return relax.op.concat([relax.op.expand_dims(x, axis) for x in fields], axis)
+
+    return rewrite_call(pattern, rewrite, func)
 
 
 def nonnegative_squeeze_axes(func):

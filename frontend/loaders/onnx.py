@@ -1,4 +1,8 @@
 """ONNX files -> Model, through TVM's Relax ONNX frontend."""
+import contextlib
+import io
+import re
+
 import numpy as np
 
 from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError, one_line
@@ -89,11 +93,14 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
     from tvm import relax
     from tvm.relax.frontend.onnx import from_onnx
 
-    from sedge.frontend.importers.axes import nonnegative_squeeze_axes
+    from sedge.frontend.importers.axes import tidy
     from sedge.frontend.onnx_ops import converters_installed
 
+    # TVM prints "Error converting operator <op>, with inputs: <whole Relax exprs>" to stdout
+    # before re-raising a converter's error: kept off the user's screen, read for the op's name
+    printed = io.StringIO()
     try:
-        with converters_installed():
+        with converters_installed(), contextlib.redirect_stdout(printed):
             mod = from_onnx(proto, shape_dict={s.name: s.shape for s in inputs},
                             dtype_dict={s.name: s.dtype for s in inputs}, keep_params_in_input=True)
     except tvm.error.OpNotImplemented as err:
@@ -101,9 +108,11 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
         raise UnsupportedOpError(ops, "see the ONNX operators of TVM's Relax frontend and sedge's "
                                       "functions in the README") from None
     except Exception as err:
-        raise ModelImportError(f"TVM could not import the ONNX model: {one_line(err, last=True)}") from None
+        failed = re.search(r"Error converting operator (\w+)", printed.getvalue())
+        where = f"its {failed.group(1)} node" if failed else "the ONNX model"
+        raise ModelImportError(f"TVM could not import {where}: {one_line(err, last=True)}") from None
     _require_static_shapes(mod["main"])
-    mod["main"] = nonnegative_squeeze_axes(mod["main"])
+    mod["main"] = tidy(mod["main"])
     mod, params = relax.frontend.detach_params(mod)
     values = [p.numpy() for p in params.get("main", [])]
     # int32 / int64 initializers, ONNX's index types (a hashed layer's index map, a fixed
@@ -127,10 +136,13 @@ def load(path: str, input_shapes: dict) -> Model:
     from sedge.frontend.importers.fold_shapes import fold_shape_arithmetic, static_shapes
     from sedge.frontend.importers.gather_indices import require_indices_in_range
     from sedge.frontend.importers.graph_inputs import separate_weights
+    from sedge.frontend.importers.opset import upgrade_old_opset
 
     proto = separate_weights(read_onnx(path), input_shapes)
     inputs = _input_specs(proto.graph, input_shapes)
     proto, notes = inline_unconverted_functions(proto)
+    proto, note = upgrade_old_opset(proto)
+    notes = notes + ([note] if note else [])
     shapes = static_shapes(proto, inputs)  # one shape inference, read by both
     require_indices_in_range(proto, shapes)
     proto = fold_shape_arithmetic(proto, shapes)
