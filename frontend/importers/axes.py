@@ -9,6 +9,8 @@ exported stopped there with an internal error. The importer knows every shape, s
 are rewritten to their non-negative equivalents (other axis-taking ops were checked through
 ConvertLayout with negative axes and are fine).
 
+Dropout: see `dropout_as_identity`.
+
 Stacks: ConvertLayout's layout inference for `relax.stack` fails whatever its inputs
 ("Index -1 out of bounds", or "Invalid SLayout: can't find S in source layout ABC" for 2-D
 ones: ONNX's Max/Min of several inputs import as a stack and a reduction). A stack is a
@@ -18,7 +20,24 @@ concat of its inputs each given the new axis, which every pass handles.
 
 def tidy(func):
     """`func` with every rewrite of this module applied."""
-    return stack_as_concat(nonnegative_squeeze_axes(func))
+    return dropout_as_identity(stack_as_concat(nonnegative_squeeze_axes(func)))
+
+
+def dropout_as_identity(func):
+    """`func` with each `nn.dropout(x)` (its output and mask) as the tuple (x, ones): an
+    inference model's dropout passes its input through. ConvertLayout fails on the op's
+    tuple result ("Expected nested to match tuple"), and no TVM pass removes it first: the
+    Model Zoo's AlexNet and SqueezeNet (Dropout with its mask output, opset 9) stopped so."""
+    from tvm import relax
+    from tvm.relax.dpl import is_op, rewrite_call, wildcard
+
+    data = wildcard()
+
+    def rewrite(_call, matches):
+        x = matches[data]
+        return relax.Tuple([x, relax.op.ones_like(x)])
+
+    return rewrite_call(is_op("relax.nn.dropout")(data), rewrite, func)
 
 
 def stack_as_concat(func):
