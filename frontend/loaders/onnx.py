@@ -1,7 +1,10 @@
 """ONNX files -> Model, through TVM's Relax ONNX frontend."""
 import contextlib
+import gc
 import io
+import os
 import re
+import sys
 
 import numpy as np
 
@@ -87,6 +90,20 @@ def _drop_wraps_of_nonnegative_indices(main):
     return rewrite_call(wrap, unwrap, main)
 
 
+@contextlib.contextmanager
+def _stderr_silenced():
+    """File descriptor 2 to /dev/null for the block (C++ logging writes there directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def from_onnx_proto(proto, inputs: list[TensorSpec]):
     """Relax module (weights as trailing inputs) and its weights, or a one-line import error."""
     import tvm
@@ -99,18 +116,26 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
     # TVM prints "Error converting operator <op>, with inputs: <whole Relax exprs>" to stdout
     # before re-raising a converter's error: kept off the user's screen, read for the op's name
     printed = io.StringIO()
+    failure = held = None
     try:
         with converters_installed(), contextlib.redirect_stdout(printed):
             mod = from_onnx(proto, shape_dict={s.name: s.shape for s in inputs},
                             dtype_dict={s.name: s.dtype for s in inputs}, keep_params_in_input=True)
     except tvm.error.OpNotImplemented as err:
         ops = str(err).split(":")[-1].strip()
-        raise UnsupportedOpError(ops, "see the ONNX operators of TVM's Relax frontend and sedge's "
-                                      "functions in the README") from None
+        failure, held = UnsupportedOpError(ops, "see the ONNX operators of TVM's Relax frontend and sedge's "
+                                                "functions in the README"), err
     except Exception as err:
         failed = re.search(r"Error converting operator (\w+)", printed.getvalue())
         where = f"its {failed.group(1)} node" if failed else "the ONNX model"
-        raise ModelImportError(f"TVM could not import {where}: {one_line(err, last=True)}") from None
+        failure, held = ModelImportError(f"TVM could not import {where}: {one_line(err, last=True)}"), err
+    if failure is not None:
+        # the failed import's BlockBuilder, freed with the traceback, logs "BlockBuilder destroyed
+        # with remaining blocks!" from C++: freed here with that line kept off stderr
+        with _stderr_silenced():
+            del held
+            gc.collect()
+        raise failure
     _require_static_shapes(mod["main"])
     mod["main"] = tidy(mod["main"])
     mod, params = relax.frontend.detach_params(mod)
