@@ -20,6 +20,7 @@ from sedge.tvm_passes.passes.fold_batch_norm import fold_batch_norm
 from sedge.tvm_passes.passes.inline_constructs import inline_constructs
 from sedge.tvm_passes.passes.packed_conv import pack_conv_weights
 from sedge.tvm_passes.passes.scalar_clamps import scalar_clamps_as_ops
+from sedge.tvm_passes.passes.structured_conv import structured_conv
 from sedge.tvm_passes.passes.vector_math import vector_math
 from sedge.tvm_passes.passes.winograd_conv import winograd_conv
 from sedge.tvm_passes.schedules import cpu_schedules
@@ -32,6 +33,9 @@ REWRITE = (
     # clamps (ReLU6, hard-sigmoid bounds) become Relax ops before the layout rewrite, which
     # moves ops but not the TIR functions TVM's importer made of them
     scalar_clamps_as_ops,
+    # before inlining (it finds the StructuredConv constructs) and channels-last (which lays
+    # out its small conv): sum-pools as add-only kernels instead of 0/1-weight convs
+    structured_conv,
     # after every pass that replaces a compressed construct, before the layout rewrite: the
     # constructs left are inlined into their generic bodies, so that layouts, weight
     # packing and fusion reach their convs

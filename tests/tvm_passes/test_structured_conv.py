@@ -1,0 +1,163 @@
+"""StructuredConvSumPool: each StructuredConv construct becomes an add-only sum-pool kernel
+(channels-last, separable, prefix-sum channel window) followed by its small conv."""
+import numpy as np
+import pytest
+import torch
+import tvm
+import tvm_ffi
+from compiled_models import HOST, run_compiled, scheduled_kernels
+from tvm import relax, tirx
+
+from sedge.frontend.export import export_onnx
+from sedge.frontend.importers.construct import OP_ATTR
+from sedge.frontend.layers.structured import StructuredConv2d, StructuredLinear
+from sedge.frontend.loaders import load_model
+from sedge.tvm_passes.kernels.sum_pool import KERNEL_NAME, OPAQUE
+from sedge.tvm_passes.passes import structured_conv as structured_conv_module
+from sedge.tvm_passes.passes.structured_conv import structured_conv
+from sedge.tvm_passes.pipeline import phases
+
+RTOL = 1e-4
+
+
+@pytest.fixture(autouse=True)
+def every_layer(request, monkeypatch):
+    """The kernel on every layer these tiny shapes build (the recipe takes only the layers
+    where it measured faster: `pays`), except in the test of that choice."""
+    if "pays" not in request.node.name:
+        monkeypatch.setattr(structured_conv_module, "pays", lambda *_: True)
+
+
+def _imported(module, x, tmp_path):
+    model = load_model(export_onnx(module.eval(), x, str(tmp_path / "m.onnx")))
+    params = model.params.values() if isinstance(model.params, dict) else model.params
+    return model.mod, [np.asarray(p) for p in params]
+
+
+def _rel_err(got, want):
+    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
+
+
+# C, O, N, c, n, stride, padding, dilation, groups
+SHAPES = [
+    (8, 6, 3, 8, 2, 1, 1, 1, 1),    # Struct-ResNet-A: c = C, n = 2 (2x2 sum-pool)
+    (8, 6, 3, 5, 2, 2, 1, 2, 1),    # channel window c < C, stride 2, dilation 2
+    (12, 8, 1, 5, 1, 1, 0, 1, 1),   # 1x1: channel sliding sum only (Struct-MV2-B)
+    (8, 8, 3, 1, 2, 2, 1, 1, 8),    # depthwise, c = 1 per group, stride 2
+    (8, 4, 5, 2, 3, 3, 2, 1, 2),    # grouped, 5x5, channel and spatial windows
+    (6, 6, 3, 6, 1, 1, 1, 1, 1),    # n = 1: a 3x3 sum-pool, padding 1
+    (4, 5, 3, 3, 2, 1, 0, 1, 1),    # no padding
+    (6, 4, 3, 2, 2, 1, 3, 3, 1),    # padding wider than the window's reach, dilation 3
+]
+
+
+@pytest.mark.parametrize("C,O,N,c,n,stride,padding,dilation,groups", SHAPES)
+def test_sum_pool_and_small_conv_match_pytorch(tmp_path, C, O, N, c, n, stride, padding, dilation, groups):
+    torch.manual_seed(0)
+    layer = StructuredConv2d(C, O, N, c, n, stride, padding, dilation, groups)
+    x = torch.randn(2, C, 9, 7)  # batch 2, non-square
+    mod, params = _imported(layer, x, tmp_path)
+    assert KERNEL_NAME in scheduled_kernels(mod, HOST), "the pass took the layer"
+    got = run_compiled(mod, HOST, [x.numpy()], params)
+    want = layer.eval()(x).detach().numpy()
+    assert got.shape == want.shape
+    assert _rel_err(got, want) < RTOL
+
+
+def test_structured_linear_matches_pytorch(tmp_path):
+    torch.manual_seed(0)
+    layer = StructuredLinear(24, 7, c=9)
+    x = torch.randn(2, 24)
+    mod, params = _imported(layer, x, tmp_path)
+    got = run_compiled(mod, HOST, [x.numpy()], params)
+    assert _rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
+
+
+def _llvm_ir(func: tirx.PrimFunc) -> str:
+    """The LLVM IR the kernel compiles to (TVM 0.27 has no Python TIR visitor to walk it)."""
+    exported = func.with_attr("global_symbol", "main")  # a kernel of a Relax module is private
+    return tvm.compile(tvm.IRModule({"main": exported}), target=HOST).mod.inspect_source("ll")
+
+
+def _rewritten(mod):
+    with HOST, tvm.transform.PassContext(opt_level=3):
+        for name in ("import-cleanup", "rewrite"):
+            mod = tvm.transform.Sequential(phases(HOST)[name])(mod)
+    return mod
+
+
+def _convs(mod):
+    return [b.value for block in mod["main"].body.blocks for b in block.bindings
+            if isinstance(b.value, relax.Call) and b.value.op == tvm.ir.Op.get("relax.nn.conv2d")]
+
+
+@pytest.mark.parametrize("C,O,N,c,n,groups", [(16, 8, 3, 16, 2, 1), (16, 8, 1, 6, 1, 1), (8, 8, 3, 1, 2, 8)])
+def test_sum_pool_is_add_only_and_no_zero_one_conv_is_left(tmp_path, C, O, N, c, n, groups):
+    layer = StructuredConv2d(C, O, N, c, n, padding=N // 2, groups=groups)
+    mod, _ = _imported(layer, torch.randn(1, C, 8, 8), tmp_path)
+    kernels = scheduled_kernels(mod, HOST)
+    pool = kernels[KERNEL_NAME]
+    ir = _llvm_ir(pool)
+    assert "fmul" not in ir and "fadd" in ir, "the sum-pool adds and never multiplies"
+    assert "T.vectorized" in pool.script(), "its channel loops are vectorised"
+    assert "T.parallel" in pool.script(), "its rows run in parallel"
+    # the only conv left is the small one, on alpha: no all-ones depthwise conv, no band GEMM
+    convs = _convs(_rewritten(mod))
+    assert len(convs) == 1
+    assert not isinstance(convs[0].args[1], tvm.ir.expr.Constant)
+    # alpha (O, c, n, n), laid out HWIO by channels-last
+    assert [int(d) for d in convs[0].args[1].ty.shape] == [n, n, c, O], "the small conv's weight is alpha"
+
+
+def test_the_pass_replaces_the_construct_call_precisely(tmp_path):
+    layer = StructuredConv2d(8, 6, 3, 5, 2, stride=2, padding=1, dilation=2)
+    x = torch.randn(2, 8, 9, 7)
+    mod, _ = _imported(layer, x, tmp_path)
+    with HOST:
+        after = structured_conv(HOST)(mod)
+    assert not any(OP_ATTR in (f.attrs or {}) for f in after.functions.values() if isinstance(f, relax.Function)), \
+        "the construct function is gone"
+    calls = [b.value for block in after["main"].body.blocks for b in block.bindings
+             if isinstance(b.value, relax.Call)]
+    ops = [c.op.name if isinstance(c.op, tvm.ir.Op) else str(c.op) for c in calls]
+    assert ops == ["relax.permute_dims", "relax.call_tir", "relax.nn.conv2d", "relax.reshape", "relax.add"]
+    transpose, pool, conv = calls[:3]
+    assert [int(a) for a in transpose.attrs.axes] == [0, 2, 3, 1]
+    assert transpose.args[0].same_as(after["main"].params[0])
+    # the pool: stride 1, the layer's padding 1 and dilation 2 over the window 2; c = 5 channels
+    assert pool.args[0].name_hint == KERNEL_NAME
+    assert [int(d) for d in pool.ty.shape] == [2, 9 + 2 - 2, 7 + 2 - 2, 5]
+    kernel = after[pool.args[0]]
+    assert bool(kernel.attrs["tirx.is_scheduled"]) and int(kernel.attrs["op_pattern"]) == OPAQUE
+    # the small conv: padding 0, the layer's stride and dilation, on alpha
+    attrs = conv.attrs
+    assert (attrs.data_layout, attrs.kernel_layout, attrs.out_layout) == ("NHWC", "OIHW", "NCHW")
+    assert [int(p) for p in attrs.padding] == [0, 0, 0, 0]
+    assert [int(s) for s in attrs.strides] == [2, 2] and [int(d) for d in attrs.dilation] == [2, 2]
+    assert conv.args[1].same_as(after["main"].params[1]) and int(attrs.groups) == 1
+    assert [int(d) for d in conv.ty.shape] == list(layer.eval()(x).shape) == [2, 6, 4, 3]
+
+
+def test_layers_the_pass_does_not_take_keep_their_generic_body(tmp_path):
+    # c = C and n = N with no padding: nothing to pool
+    layer = StructuredConv2d(4, 4, 3, 4, 3)
+    mod, _ = _imported(layer, torch.randn(1, 4, 6, 6), tmp_path)
+    with HOST:
+        assert tvm_ffi.structural_equal(structured_conv(HOST)(mod), mod)
+    # GPUs: the generic body (no GPU sum-pool schedule yet)
+    layer = StructuredConv2d(8, 8, 3, 8, 2, padding=1)
+    mod, _ = _imported(layer, torch.randn(1, 8, 6, 6), tmp_path)
+    cuda = tvm.target.Target({"kind": "cuda", "arch": "sm_90", "host": {"kind": "llvm"}})
+    with cuda:
+        assert tvm_ffi.structural_equal(structured_conv(cuda)(mod), mod)
+
+
+def test_the_recipe_takes_only_the_layers_where_the_kernel_pays(tmp_path):
+    wide = StructuredConv2d(96, 8, 1, 72, 1)  # a band GEMM over 96 channels: the kernel
+    narrow = StructuredConv2d(24, 8, 1, 12, 1)  # over 24: the generic body
+    spatial = StructuredConv2d(64, 8, 3, 64, 2, padding=1)  # a 2x2 pool alone: the generic body
+    for layer, taken in ((wide, True), (narrow, False), (spatial, False)):
+        mod, _ = _imported(layer, torch.randn(1, layer.in_channels, 4, 4), tmp_path)
+        with HOST:
+            after = structured_conv(HOST)(mod)
+        assert any(gv.name_hint == KERNEL_NAME for gv in after.functions) == taken

@@ -1,0 +1,180 @@
+"""The add-only 3-D sum-pool of a structured convolution (methods.md §1), channels-last.
+
+    x (B, H, W, G*Cg)  ->  y (B, Ho, Wo, G*c)
+    y[b, ho, wo, g*c + ci] = sum over i, j < k, q < kc of
+                             xpad[b, ho + d_h*i, wo + d_w*j, g*Cg + ci + q]
+
+with kc = Cg - c + 1 the channel window, k = N - n + 1 the spatial window, stride 1, the
+layer's zero padding (top, left, bottom, right) and dilation; Ho = H + pt + pb - d_h(k-1).
+
+The box sum is separable and computed one output row (b, ho) at a time, rows in parallel:
+1. vertical: the k input rows d_h apart summed (k - 1 adds per element; rows in the padding
+   are skipped, so the image's first and last rows take the slow branch only);
+2. channel window: per pixel and group, a prefix sum over the Cg input channels (one add
+   per channel) and each output as the difference of two prefixes (one add per output,
+   vectorised) — about 2 adds per output whatever the window, where a direct sum costs
+   kc - 1 and the importer's band 1x1 conv kc multiply-adds;
+3. horizontal: the row, zero-padded left and right in a scratch row, summed at k columns
+   d_w apart (k - 1 adds per output).
+A 2x2 stride-1 window (n = N - 1, Struct-ResNet-A) costs 2 adds per output. Every
+channel loop is vectorised along the contiguous channels. There is no multiply in the
+kernel's arithmetic (indices aside); tests check its TIR for one.
+
+The kernel is written loop by loop (a prefix scan is no block a schedule rule can take), so
+it carries its own schedule: the function is marked scheduled and opaque to fusion.
+"""
+from __future__ import annotations
+
+from tvm import te, tirx
+from tvm.script.ir_builder import IRBuilder
+from tvm.script.ir_builder import tirx as T
+
+from sedge.tvm_passes.schedules.injective import vector_lanes
+
+# relax's OpPatternKind.kOpaque: FuseOps fuses nothing into the kernel
+OPAQUE = 8
+KERNEL_NAME = "sedge_sum_pool"
+
+
+def pooled_size(size: int, before: int, after: int, dilation: int, window: int) -> int:
+    return size + before + after - dilation * (window - 1)
+
+
+def sum_pool_nhwc(x: te.Tensor, groups: int, c: int, window: int, pads, dilation, lanes: int) -> te.Tensor:
+    """The sum-pool of `x` (B, H, W, groups*Cg) as a TE extern tensor (B, Ho, Wo, groups*c)."""
+    B, H, W, C = (int(d) for d in x.shape)
+    Cg = C // groups
+    kc, k = Cg - c + 1, window
+    pt, pl, pb, pr = (int(p) for p in pads)
+    dh, dw = (int(d) for d in dilation)
+    Ho, Wo = pooled_size(H, pt, pb, dh, k), pooled_size(W, pl, pr, dw, k)
+    Co = groups * c
+    Wp = W + pl + pr  # the padded row the horizontal pass reads
+    dtype = x.dtype
+
+    def vec_loop(extent: int):
+        """A loop over `extent` channels in vectors of the widest width that divides it."""
+        width = vector_lanes(extent, lanes)
+        return width
+
+    def for_channels(extent: int, body):
+        width = vec_loop(extent)
+        if width == 1:
+            with T.serial(0, extent) as ch:
+                body(ch)
+            return
+        with T.serial(0, extent // width) as outer:
+            with T.vectorized(0, width) as lane:
+                body(outer * width + lane)
+
+    def gen(x_buf, y_buf):
+        with IRBuilder() as ib:
+            xs = T.buffer_proxy(x_buf)
+            ys = T.buffer_proxy(y_buf)
+            with T.parallel(0, B * Ho) as row:
+                b = row // Ho
+                ho = row % Ho
+
+                def x_at(i, w, ch):  # input row i of the window (valid rows only)
+                    return xs[b, ho - pt + dh * i, w, ch]
+
+                def row_valid(i):
+                    hi = ho - pt + dh * i
+                    return tirx.all(hi >= 0, hi < H)
+
+                # the padded row (Wp, Co) the horizontal pass reads, or the output row itself
+                # when there is no horizontal pass (k = 1, no left/right padding)
+                direct_out = k == 1 and pl == 0 and pr == 0
+                if direct_out:
+                    def chan_store(w, ch, value):
+                        ys[b, ho, w, ch] = value
+                else:
+                    chan_buf = T.decl_buffer([Wp * Co], dtype, scope="global")
+                    chan = T.buffer_proxy(chan_buf)
+
+                    def chan_store(w, ch, value):
+                        chan[(w + pl) * Co + ch] = value
+
+                    def chan_at(w, ch):
+                        return chan[w * Co + ch]
+
+                    for edge in [*range(pl), *range(pl + W, Wp)]:  # the zero padding columns
+                        def zero_column(ch, edge=edge):
+                            chan[edge * Co + ch] = tirx.const(0, dtype)
+                        for_channels(Co, zero_column)
+
+                # 1. vertical pass: into the padded row when there is no channel window
+                # (kc = 1: Co = C), else into a scratch row (W, C) for the channel pass;
+                # nothing when k = 1 and unpadded (the channel pass reads the input row)
+                if k == 1 and pt == 0 and pb == 0:
+                    def vert_at(w, ch):
+                        return x_at(0, w, ch)
+                    vert_store = None
+                elif kc == 1:
+                    vert_store, vert_at = chan_store, None
+                else:
+                    vert_buf = T.decl_buffer([W * C], dtype, scope="global")
+                    vert = T.buffer_proxy(vert_buf)
+
+                    def vert_store(w, ch, value):
+                        vert[w * C + ch] = value
+
+                    def vert_at(w, ch):
+                        return vert[w * C + ch]
+
+                if vert_store is not None:
+                    load = (lambda w, ch: vert[w * C + ch]) if vert_at is not None else None
+                    if load is None:  # reading back what chan_store wrote
+                        def load(w, ch):
+                            return ys[b, ho, w, ch] if direct_out else chan[(w + pl) * Co + ch]
+                    with T.If(tirx.all(row_valid(0), row_valid(k - 1))):
+                        with T.Then():  # every row of the window inside the image: k - 1 adds
+                            with T.serial(0, W) as w:
+                                def direct(ch, w=w):
+                                    total = x_at(0, w, ch)
+                                    for i in range(1, k):
+                                        total = total + x_at(i, w, ch)
+                                    vert_store(w, ch, total)
+                                for_channels(C, direct)
+                        with T.Else():  # a row of the window in the padding (first / last rows)
+                            with T.serial(0, W) as w:
+                                for_channels(C, lambda ch, w=w: vert_store(w, ch, tirx.const(0, dtype)))
+                            for i in range(k):
+                                with T.If(row_valid(i)):
+                                    with T.Then():
+                                        with T.serial(0, W) as w:
+                                            def accumulate(ch, w=w, i=i):
+                                                vert_store(w, ch, load(w, ch) + x_at(i, w, ch))
+                                            for_channels(C, accumulate)
+
+                # 2. channel window: per pixel and group a prefix sum over the input channels
+                # (one add each), each output the difference of two prefixes (one add)
+                if kc > 1:
+                    prefix_buf = T.decl_buffer([Cg + 1], dtype, scope="global")
+                    prefix = T.buffer_proxy(prefix_buf)
+                    with T.serial(0, W) as w:
+                        with T.serial(0, groups) as g:
+                            prefix[0] = tirx.const(0, dtype)
+                            with T.serial(0, Cg) as q:
+                                prefix[q + 1] = prefix[q] + vert_at(w, g * Cg + q)
+
+                            def difference(ci, w=w, g=g):
+                                chan_store(w, g * c + ci, prefix[ci + kc] - prefix[ci])
+                            for_channels(c, difference)
+                elif vert_store is None:  # k = 1, kc = 1: a copy (the pass never emits it)
+                    with T.serial(0, W) as w:
+                        for_channels(C, lambda ch, w=w: chan_store(w, ch, vert_at(w, ch)))
+
+                # 3. horizontal pass over the padded row
+                if not direct_out:
+                    with T.serial(0, Wo) as wo:
+                        def horizontal(ch, wo=wo):
+                            total = chan_at(wo, ch)
+                            for j in range(1, k):
+                                total = total + chan_at(wo + dw * j, ch)
+                            ys[b, ho, wo, ch] = total
+                        for_channels(Co, horizontal)
+        return ib.get()
+
+    return te.extern([(B, Ho, Wo, Co)], [x], lambda ins, outs: gen(ins[0], outs[0]), dtype=[dtype],
+                     name="sum_pool", tag="sum_pool")
