@@ -57,11 +57,18 @@ def _with_steps(p: tvm.transform.Pass):
 
 def recipe_names(target: tvm.target.Target) -> list[str]:
     """The names of the recipe's passes and of the steps inside them, in run order."""
+    return list(_recipe_names(str(target)))
+
+
+@functools.lru_cache(maxsize=4)  # a compile checks three flags against the same target
+def _recipe_names(target_json: str) -> tuple[str, ...]:
+    target = tvm.target.Target(json.loads(target_json))
     names = [name for passes in phases(target).values() for p in passes for name in _with_steps(p)]
-    return list(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names))
 
 
-def _registered_tvm_names() -> set[str]:
+@functools.cache
+def _registered_tvm_names() -> frozenset[str]:
     """Names of TVM's transforms, registered with its FFI or offered by its Python modules:
     relax.transform.X runs as X, tirx.transform.X as tirx.X, s_tir.transform.X as s_tir.X."""
     names = set()
@@ -71,7 +78,7 @@ def _registered_tvm_names() -> set[str]:
             names.add(name if namespace.startswith("relax") else f"{namespace}.{name}")
     for prefix, module in (("", relax.transform), ("tirx.", tvm.tirx.transform), ("s_tir.", tvm.s_tir.transform)):
         names |= {prefix + name for name in dir(module) if name[:1].isupper()}
-    return names
+    return frozenset(names)
 
 
 def canonical_names(names: list[str], flag: str, target: tvm.target.Target) -> list[str]:
