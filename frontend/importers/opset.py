@@ -30,7 +30,8 @@ def upgrade_old_opset(proto):
         return version_converter.convert_version(proto, UPGRADE_TO), None
     except Exception as err:  # no adapter for some op: TVM gets the graph as written
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        return proto, f"ONNX's version converter could not upgrade opset {opset} to {UPGRADE_TO} ({first}); imported as written"
+        return proto, (f"ONNX's version converter could not upgrade opset {opset} to {UPGRADE_TO} ({first}); "
+                       "imported as written")
 
 
 def _channel_slopes(proto):

@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 
+from sedge.contract import TensorSpec
 from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError, one_line
 from sedge.files import sha256_file
 from sedge.frontend.model import Model
-from sedge.contract import TensorSpec
 
 
 def _input_specs(graph, input_shapes: dict) -> list[TensorSpec]:

@@ -11,9 +11,9 @@ import numpy as np
 import onnx
 import pytest
 import torch
-
 from conftest import run_cli
 from coverage_helpers import check_onnx
+
 from sedge.errors import ModelImportError, UnsupportedOpError
 from sedge.frontend.loaders import load_model
 from sedge.frontend.loaders.tv_models import randomized

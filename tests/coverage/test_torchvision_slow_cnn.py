@@ -1,7 +1,6 @@
 """torchvision CNN families beyond the default group (slow: each compiles in 10-60 s),
 each exported two ways: the TorchScript exporter and the torch.export-based one."""
 import pytest
-
 from torchvision_cases import check_architecture
 
 MODELS = ("resnet50", "resnext50_32x4d", "densenet121", "googlenet", "mnasnet0_5", "regnet_x_400mf",

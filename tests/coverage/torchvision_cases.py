@@ -9,8 +9,8 @@ is built for 64 (image_size), and MaxViT needs 224.
 """
 import pytest
 import torch
-
 from coverage_helpers import check_onnx
+
 from sedge.frontend.loaders import tv_models
 from sedge.frontend.onnx_export_styles import export
 
