@@ -35,3 +35,30 @@ def one_line(err: BaseException, last: bool = False) -> str:
     if not lines:
         return type(err).__name__
     return lines[-1] if last else lines[0]
+
+
+class interrupted_in_tvm:  # noqa: N801 - used as `with interrupted_in_tvm():`
+    """TVM's C++ code turns a Ctrl-C into an empty RuntimeError; inside this block, an error
+    that follows a SIGINT becomes the KeyboardInterrupt it was (the CLI: "interrupted", 130)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.pressed, self.previous = False, None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            def handler(signum, frame):
+                self.pressed = True
+                raise KeyboardInterrupt
+            self.previous = signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        if self.pressed and kind is not None and issubclass(kind, Exception):
+            raise KeyboardInterrupt from None
+        return False

@@ -6,10 +6,13 @@ file it is written to, so a package built in a container or CI job is readable b
 board's user or a web server. A write that fails for a reason of the machine (no space,
 no permission, a read-only or missing directory) is a one-line SedgeError naming the path.
 """
+import contextlib
 import errno
 import hashlib
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 from sedge.errors import SedgeError
@@ -44,6 +47,24 @@ def _cannot_write(path: Path, err: OSError) -> SedgeError:
     return SedgeError(f"cannot write '{path}': {reason}; {hint}")
 
 
+@contextlib.contextmanager
+def _terminate_as_exit():
+    """While an output is written, SIGTERM (a CI job cancelled, `kill`) exits through the
+    `finally` that removes the temporary file, as Ctrl-C does; outside, it keeps its default."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def atomic_write(path, write) -> Path:
     """Call write(tmp_path) and move the result to `path` only if it succeeded.
 
@@ -61,9 +82,10 @@ def atomic_write(path, write) -> Path:
         raise
     os.close(fd)
     try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        with _terminate_as_exit():
+            write(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
     except OSError as err:
         if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS) or (
                 err.errno in _ENVIRONMENT_ERRNOS and err.filename in (tmp, str(path))):

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sedge.errors import SedgeError, one_line
+from sedge.errors import SedgeError, interrupted_in_tvm, one_line
 from sedge.contract import Metadata, TensorSpec
 from sedge.runtime.package import write_package
 from sedge.tvm_passes import instruments
@@ -128,7 +128,7 @@ def compile_model(model, options: CompileOptions) -> Path:
                               options.mixed_precision_acc_type)(mod)
     lower_passes = options.pass_config.get("tir.add_lower_pass") or options.pass_config.get("tirx.add_lower_pass")
     tir_pipeline = lower_pass_pipeline(lower_passes) if lower_passes else "default"
-    with _pass_context(options, target, collected, timing):
+    with _pass_context(options, target, collected, timing), interrupted_in_tvm():
         lowered = sedge_pipeline(target, options.tuning_records)(mod)
         executable = tvm.compile(lowered, target, relax_pipeline=None, tir_pipeline=tir_pipeline)
         if timing:

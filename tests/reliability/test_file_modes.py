@@ -71,3 +71,19 @@ def test_a_bug_in_the_writer_is_not_disguised(tmp_path):
     with pytest.raises(ZeroDivisionError):
         atomic_write(tmp_path / "out.bin", lambda tmp: 1 / 0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_while_writing_leaves_nothing(tmp_path):
+    """SIGTERM in the middle of a write exits (143) through the cleanup, as Ctrl-C does."""
+    import signal
+
+    def write(tmp):
+        open(tmp, "wb").write(b"half")
+        os.kill(os.getpid(), signal.SIGTERM)
+        open(tmp, "ab").write(b"never")
+
+    with pytest.raises(SystemExit) as caught:
+        atomic_write(tmp_path / "pkg.tar", write)
+    assert caught.value.code == 143
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
