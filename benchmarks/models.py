@@ -1,6 +1,6 @@
 """sedge against ONNX Runtime and PyTorch, per model, in one process per model and one run.
 
-    python -m benchmarks.models resnet18 mobilenetv2 resnet56 [more zoo names or .onnx files]
+    python -m benchmarks.models resnet18 mobilenetv2 resnet56 [more zoo names, tv:NAME[:STYLE] or .onnx files]
         [--device cpu|cuda] [--threads N] [--repeat 30] [--warmup 5] [--from-pytorch]
         [-o benchmarks/results]
 
@@ -112,8 +112,35 @@ def _gpu() -> str:
     return f"{gpu.device_name} (sm_{gpu.compute_version.replace('.', '')})"
 
 
+TV_STYLES = ("torchscript", "dynamo", "initializers")
+
+
+def _torchvision(name: str, workdir: Path):
+    """(ONNX path, module) for `tv:NAME[:STYLE]`: torchvision's architecture with random weights
+    at 1x3x224x224, exported in STYLE (torchscript, dynamo or initializers; default torchscript)."""
+    import torch
+
+    from sedge.errors import SedgeError
+    from sedge.frontend.loaders import tv_models
+    from sedge.frontend.onnx_export_styles import export
+
+    _, model_name, *style = name.split(":")
+    style = style[0] if style else "torchscript"
+    if style not in TV_STYLES:
+        raise SedgeError(f"unknown export style '{style}' in '{name}'; styles: {', '.join(TV_STYLES)}")
+    module = tv_models.build(model_name)
+    path = workdir / f"tv_{model_name}_{style}.onnx"
+    x = torch.rand(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    try:
+        export(module, x, str(path), style)
+    except Exception as err:  # the exporter's own refusal, one line, as a row of the table
+        raise SedgeError(f"torch could not export {model_name} ({style}): {str(err).strip().splitlines()[0]}") from None
+    return path, module
+
+
 def _prepare(name: str, workdir: Path):
-    """(ONNX path, PyTorch module or None, input name, input array) for a zoo name or .onnx file."""
+    """(ONNX path, PyTorch module or None, input name, input array) for a zoo name, a
+    torchvision name (tv:NAME[:STYLE]) or an .onnx file."""
     from sedge.errors import SedgeError
     from sedge.frontend.loaders.onnx import read_onnx
 
@@ -121,6 +148,8 @@ def _prepare(name: str, workdir: Path):
         if not Path(name).is_file():
             raise SedgeError(f"model file '{name}' does not exist")
         path, module = Path(name), None
+    elif name.startswith("tv:"):
+        path, module = _torchvision(name, workdir)
     else:
         from sedge.frontend.export import export_zoo_model
         from sedge.frontend.zoo import build
@@ -198,7 +227,8 @@ def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path
     from sedge.runtime.profiler import profile
 
     path, module, input_name, x = _prepare(name, workdir)
-    from_pytorch = from_pytorch and module is not None  # a bare .onnx file has no PyTorch program
+    # a bare .onnx file has no PyTorch program; a torchvision model none sedge loads
+    from_pytorch = from_pytorch and module is not None and not name.startswith("tv:")
     sedge_model = f"zoo:{name.removeprefix('zoo:')}" if from_pytorch else str(path)
     engines, peer, compile_seconds, executor, feed, reference = _engines(path, module, input_name, x, threads,
                                                                          sedge_model, device)
@@ -319,7 +349,8 @@ def write_report(out: Path, results: list[ModelResult], host: dict, args) -> str
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.models", description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", default=list(DEFAULT_MODELS),
-                        help="zoo names (resnet18, zoo:mobilenetv2, ...) or .onnx files")
+                        help="zoo names (resnet18, zoo:mobilenetv2, ...), torchvision names (tv:efficientnet_b0, "
+                             "tv:convnext_tiny:dynamo) or .onnx files")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="where sedge and PyTorch run (cuda: the GPU of this machine)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for every engine")
