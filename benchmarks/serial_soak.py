@@ -127,14 +127,19 @@ class FaultyCable:
     def _mangle(self, frame: bytes) -> bytes:
         data = bytearray(frame)
         faulted = False
+        hit = []
         if self.rng.random() < self.corrupt:
-            data[self.rng.randrange(len(data))] ^= 1 << self.rng.randrange(8)
+            hit.append(self.rng.randrange(len(data)))
+            data[hit[-1]] ^= 1 << self.rng.randrange(8)
             self.injected["corrupt"] += 1
             faulted = True
         if self.rng.random() < self.drop:
-            del data[self.rng.randrange(len(data))]
+            hit.append(self.rng.randrange(len(data)))
+            del data[hit[-1]]
             self.injected["drop"] += 1
             faulted = True
+        # a frame whose FF FD is hit is no frame to the receiver: only stray bytes, then a timeout
+        self.injected["start_marker_hit"] += any(i < 2 for i in hit)
         self.injected["frames_faulted"] += faulted
         return bytes(data)
 
@@ -305,6 +310,7 @@ def soak(frames: int = 10_000, corrupt: float = 0.01, drop: float = 0.001, seed:
         "frames_relayed": sum(cable.frames.values()), "frames_by_direction": dict(cable.frames),
         "faults_injected": {"corrupt": injected.get("corrupt", 0), "drop": injected.get("drop", 0),
                             "frames_faulted": injected.get("frames_faulted", 0),
+                            "start_marker_hit": injected.get("start_marker_hit", 0),
                             "disconnect": injected.get("disconnect", 0),
                             "bytes_lost_in_disconnect": injected.get("bytes_lost_in_disconnect", 0)},
         "faults_detected": {"host": host_faults["detected"], "board": board_faults["detected"],
