@@ -124,8 +124,8 @@ def _record_hand_schedules(tasks, target, builder, runner, database, where: str)
 
 def _progress_callback(total: int, early_stopping: int | None, show: bool):
     from tqdm import tqdm
-    from tvm.s_tir.meta_schedule.measure_callback import PyMeasureCallback
     from tvm.ir.utils import derived_object
+    from tvm.s_tir.meta_schedule.measure_callback import PyMeasureCallback
 
     @derived_object
     class Progress(PyMeasureCallback):

@@ -5,7 +5,6 @@ import tarfile
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
 
 # tvmc printed TVM's str(BenchmarkResult): this header, character for character
@@ -30,7 +29,8 @@ def matmul_onnx(tmp_path_factory):
     return _save(tmp_path_factory.mktemp("models") / "mm.onnx",
                  [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["z"])],
                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
-                 [helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 8])], [numpy_helper.from_array(weight, "w")])
+                 [helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 8])],
+                 [numpy_helper.from_array(weight, "w")])
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,8 @@ def two_input_onnx(tmp_path_factory):
     from onnx import TensorProto, helper, numpy_helper
 
     return _save(tmp_path_factory.mktemp("models") / "two.onnx",
-                 [helper.make_node("Mul", ["input.1", "two"], ["m"]), helper.make_node("Add", ["m", "input:0"], ["out"])],
+                 [helper.make_node("Mul", ["input.1", "two"], ["m"]),
+                  helper.make_node("Add", ["m", "input:0"], ["out"])],
                  [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, ["n", "k"]),
                   helper.make_tensor_value_info("input:0", TensorProto.FLOAT, ["n", "k"])],
                  [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["n", "k"])],
@@ -261,7 +262,8 @@ def test_input_shapes_forms_tvmc_accepted(two_input_onnx, tmp_path, shapes):
 def test_pass_config_add_lower_pass_list_runs_the_passes(matmul_onnx, tmp_path):
     out = tmp_path / "m.tar"
     compiled = run_cli("compile", matmul_onnx, "--pass-config", "tir.add_lower_pass=1,tir.transform.UnrollLoop",
-                       "--pass-config", "tir.add_lower_pass=1,tir.transform.HoistIfThenElse,2,tir.transform.LoopPartition",
+                       "--pass-config",
+                       "tir.add_lower_pass=1,tir.transform.HoistIfThenElse,2,tir.transform.LoopPartition",
                        "--print-pass-times", "-o", out, program="tvmc")
     assert compiled.returncode == 0, compiled.stderr
     lines = compiled.stdout.splitlines()

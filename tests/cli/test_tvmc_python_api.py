@@ -1,10 +1,10 @@
 """tvmc's Python API (TVM v0.19's gallery/tutorial/tvmc_python.py) as `sedge.tvmc`."""
 import numpy as np
 import pytest
+from test_tvmc_parity import TVMC_TIME_HEADER, matmul_onnx, two_input_onnx  # noqa: F401 - fixtures
 
 from sedge import tvmc
 from sedge.errors import SedgeError
-from test_tvmc_parity import TVMC_TIME_HEADER, matmul_onnx, two_input_onnx  # noqa: F401 - fixtures
 
 
 def test_load_compile_run_as_in_the_tutorial(matmul_onnx, tmp_path, capsys):  # noqa: F811
