@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sedge.contract import Metadata
 from sedge.errors import SedgeError
 from sedge.files import atomic_write
-from sedge.contract import Metadata
 
 LIBRARY_NAMES = ("mod.so", "mod.tar")
 MEMBER_NAMES = ("metadata.json", "params.npz", *LIBRARY_NAMES)

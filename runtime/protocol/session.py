@@ -24,7 +24,6 @@ from sedge.runtime.protocol.channel import Channel
 from sedge.runtime.protocol.messages import PROTOCOL_VERSION, Message, MessageType
 from sedge.runtime.transport import Transport, TransportTimeout
 
-
 log = logging.getLogger("sedge.agent")
 
 

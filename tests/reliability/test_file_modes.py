@@ -62,7 +62,8 @@ def test_an_existing_output_is_replaced_only_on_success(tmp_path):
 
 def test_an_output_under_a_file_is_one_line(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(SedgeError, match=r"cannot write '.*file/out\.bin': '.*file' is a file, not a directory; choose an output path"):
+    with pytest.raises(SedgeError, match=r"cannot write '.*file/out\.bin': '.*file' is a file, not a directory; "
+                                         r"choose an output path"):
         atomic_write_bytes(tmp_path / "file" / "out.bin", b"data")
 
 

@@ -223,9 +223,9 @@ class _ScriptedTransport:
         self.written += data
 
 
-_FIELD_VALUES = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=20),
-                             lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                           max_size=3), max_leaves=6)
+_SCALARS = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=20)
+_FIELD_VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3)
+                             | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=6)
 _OPS = st.sampled_from(["info", "upload_begin", "upload_chunk", "upload_end", "run", "nope", ""])
 _FIELDS = st.fixed_dictionaries({"op": _OPS}, optional={
     "sha256": st.sampled_from(["0" * 64, "g" * 64, "", "../" * 20]) | _FIELD_VALUES,
@@ -449,6 +449,7 @@ def test_board_file_loader():
 
 def test_package_reader():
     from reliability_helpers import make_package, v1_package
+
     from sedge.runtime.package import open_package
 
     findings = Findings("packages")
@@ -499,7 +500,6 @@ def test_package_reader():
 def _base_models():
     """Two small models covering common operators: an MLP and a conv net with a reshape."""
     import numpy as np
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)

@@ -11,9 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-
-from reliability_helpers import (Case, assert_nothing_written, assert_one_line_error, build_workspace, run_case,
-                                 slow_onnx)
+from reliability_helpers import (
+    Case,
+    assert_nothing_written,
+    assert_one_line_error,
+    build_workspace,
+    run_case,
+    slow_onnx,
+)
 
 SEDGE = str(Path(sys.executable).parent / "sedge")
 

@@ -6,7 +6,6 @@ missing/random-bytes .onnx, a text .pt2, an op of an unknown domain, run-time sh
 gather indices, non-numeric/zero/unknown-name --input-shapes, an unknown target kind,
 an unknown suffix, unknown and value-less --pass-config."""
 import pytest
-
 from reliability_helpers import Case, build_workspace, run_case
 
 OWNED_ELSEWHERE = "tvm_passes/target.py (tvmc-parity work, issue 25) accepts an empty target option value"

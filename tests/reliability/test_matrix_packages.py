@@ -3,7 +3,6 @@ bench), and `--inputs` / `--outputs`. Same checks as part 1. Rows in tests/cli/t
 (an ONNX file given as a package, a missing package, a wrong input shape, --outputs without
 .npz) and tests/runtime/test_package.py (in-process refusals) are not repeated."""
 import pytest
-
 from reliability_helpers import Case, build_workspace, run_case, tiny_onnx
 
 OWNED_ELSEWHERE = "sedge/cli/run.py (tvmc-parity work) accepts a negative --print-top and prints nothing"

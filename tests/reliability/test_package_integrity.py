@@ -5,8 +5,8 @@ import tarfile
 
 import numpy as np
 import pytest
+from reliability_helpers import flip_last_byte, link, make_package, members, rewrite, v1_package, write_tar
 
-from reliability_helpers import (flip_last_byte, link, make_package, members, rewrite, v1_package, write_tar)
 from sedge.errors import SedgeError
 from sedge.files import sha256_file
 from sedge.runtime.agent.server import Agent

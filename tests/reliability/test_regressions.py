@@ -51,6 +51,7 @@ def test_agent_refuses_bad_request_fields_by_name(tmp_path, fields, message):
 
 def test_agent_refuses_bad_run_fields_before_starting_a_runner(tmp_path):
     from reliability_helpers import make_package
+
     from sedge.files import sha256_file
     from sedge.runtime.agent.server import Agent
 
