@@ -83,9 +83,24 @@ def build_parser(prog="sedge", tvmc_only=False):
     return parser
 
 
+def _config_after_command(argv):
+    """tvmc read `--config FILE` anywhere on the line, also before the command: move it after."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i, word in enumerate(argv):
+        if word in _COMMANDS:
+            head = argv[:i]
+            for j, flag in enumerate(head):
+                if flag == "--config" and j + 1 < len(head):
+                    return head[:j] + head[j + 2:] + [word, flag, head[j + 1]] + argv[i + 1:]
+                if flag.startswith("--config="):
+                    return head[:j] + head[j + 1:] + [word, flag] + argv[i + 1:]
+            break
+    return argv
+
+
 def _run(argv, prog, tvmc_only):
     parser = build_parser(prog, tvmc_only)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_config_after_command(argv))
     if not args.verbose:  # library deprecation chatter is for developers, not users
         warnings.simplefilter("ignore")
     if args.verbose and args.command != "agent":  # the agent sets up its own log

@@ -359,6 +359,16 @@ def test_config_file_in_tvmcs_layout(matmul_onnx, tmp_path):
     assert "note: --executor graph" in compiled.stdout
 
 
+def test_config_before_the_command(matmul_onnx, tmp_path):
+    """tvmc read --config anywhere on the line: `tvmc --config FILE compile ...`."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"targets": [{"kind": "llvm", "num-cores": 1}]}))
+    out = tmp_path / "m.tar"
+    compiled = run_cli("--config", config, "compile", matmul_onnx, "-o", out, program="tvmc")
+    assert compiled.returncode == 0, compiled.stderr
+    assert _meta(out)["target"]["num-cores"] == 1
+
+
 # --- Relay-era artefacts --------------------------------------------------------------------------
 
 
