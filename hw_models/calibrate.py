@@ -18,6 +18,7 @@ import numpy as np
 
 from sedge.errors import SedgeError
 
+
 @dataclass(frozen=True)
 class Calibration:
     compute_scale: float  # effective / peak MACs and adds per cycle
@@ -51,7 +52,9 @@ def fit(times: list[LayerTimes], measured_s: list[float]) -> Calibration:
         raise SedgeError("calibration needs at least one model with a measured latency > 0 seconds")
     grid = np.logspace(-4, 1, 151)  # 30 points per decade
     c, m = _best(times, measured_s, grid, grid)[:2]
-    fine = lambda x: x * np.logspace(-1 / 30, 1 / 30, 21)  # with c = m, still the diagonal
+    def fine(x):  # with c = m, still the diagonal
+        return x * np.logspace(-1 / 30, 1 / 30, 21)
+
     c, m, t = _best(times, measured_s, fine(c), fine(m))
     return Calibration(compute_scale=float(c), memory_scale=float(m), launch_overhead_s=float(t))
 
@@ -74,8 +77,12 @@ def _best(times, measured_s, compute_grid, memory_grid):
 
 def calibrated_board(board, calibration: Calibration):
     """The board with its peak compute and bandwidths scaled to what was measured."""
-    scale = lambda table: {k: v * calibration.compute_scale for k, v in table.items()}
-    memory = lambda level: dataclasses.replace(level, bandwidth_gbps=level.bandwidth_gbps * calibration.memory_scale)
+    def scale(table):
+        return {k: v * calibration.compute_scale for k, v in table.items()}
+
+    def memory(level):
+        return dataclasses.replace(level, bandwidth_gbps=level.bandwidth_gbps * calibration.memory_scale)
+
     compute = dataclasses.replace(board.compute, macs_per_cycle=scale(board.compute.macs_per_cycle),
                                   adds_per_cycle=scale(board.compute.adds_per_cycle),
                                   launch_overhead_s=calibration.launch_overhead_s)

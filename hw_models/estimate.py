@@ -22,13 +22,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from sedge.contract import PRECISION_BYTES, LayerRecord, dtype_bytes
+from sedge.errors import SedgeError
 from sedge.hw_models import ops as op_counts
 from sedge.hw_models.energy import op_energy_pj
 from sedge.hw_models.result import Estimate, LayerEstimate
 from sedge.hw_models.tiling import Traffic, geometry, traffic
-from sedge.errors import SedgeError
-from sedge.contract import PRECISION_BYTES, LayerRecord, dtype_bytes
-
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,11 @@ def _mb(n: float) -> str:
 
 def _summary(est: Estimate) -> list[str]:
     t = est.totals()
-    lines = [f"Estimate: {est.model or 'model'} on board {est.board}, {est.precision}, clock {est.clock_hz / 1e6:.0f} MHz",
+    lines = [f"Estimate: {est.model or 'model'} on board {est.board}, {est.precision}, "
+             f"clock {est.clock_hz / 1e6:.0f} MHz",
              f"  Parameters stored in DRAM      {_mb(t['parameter_bytes'])}",
-             f"  DRAM traffic per inference     {_mb(t['dram_bytes_total'])} (weights {_mb(t['dram_bytes']['weights'])}, "
+             f"  DRAM traffic per inference     {_mb(t['dram_bytes_total'])} "
+             f"(weights {_mb(t['dram_bytes']['weights'])}, "
              f"inputs {_mb(t['dram_bytes']['inputs'])}, outputs {_mb(t['dram_bytes']['outputs'])})"]
     for memory, moved in t["accesses"].items():
         lines.append(f"  {memory:<8} accesses           reads {_mb(moved['reads'])}, writes {_mb(moved['writes'])}")

@@ -35,7 +35,8 @@ class LayerEstimate:
         for memory in memories:
             moved = accesses[memory.name]
             energy[memory.name] = moved["reads"] * memory.read_pj_per_byte + moved["writes"] * memory.write_pj_per_byte
-            cycles[memory.name] = (moved["reads"] + moved["writes"]) / (memory.bandwidth_gbps * 1e9 / board.compute.clock_hz)
+            bytes_per_cycle = memory.bandwidth_gbps * 1e9 / board.compute.clock_hz
+            cycles[memory.name] = (moved["reads"] + moved["writes"]) / bytes_per_cycle
         return cls(name=record.name, op=record.op, mode=mode, macs=counts.macs, adds=counts.adds,
                    dram_bytes=dram, accesses=accesses, energy_pj=energy, cycles=cycles,
                    launch_cycles=0.0 if fused else board.compute.launch_overhead_s * board.compute.clock_hz,

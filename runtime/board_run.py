@@ -89,9 +89,10 @@ def bench_on_board(packages: list, port, *, board: str | None = None, baudrate: 
     """Upload each package to the agent on `port` (a pyserial URL or open port) and benchmark it,
     in one session; `run_options` are `_run_package`'s (warmup, repeat, number, inputs, ...).
     Fault counts are the session's so far, so the last result holds them all."""
-    for package in packages:  # before the line is opened: no session waits on a typo
-        if not Path(package).is_file():
-            raise SedgeError(f"package '{package}' does not exist")
+    from sedge.runtime.package import open_package
+
+    for package in packages:  # before the line is opened: no session waits on a typo or a damaged file
+        open_package(package).workdir.cleanup()  # members and their SHA-256, as the board will check them
     link = board_link(board)
     transport = make_transport(port, baudrate=baudrate or link.get("baud") or DEFAULT_BAUDRATE)
     with transport:

@@ -99,3 +99,23 @@ def tracker():
             os.killpg(process.pid, signal.SIGTERM)  # the launcher and the service child it started
         for process in processes:
             process.wait(timeout=10)
+
+
+# an 8-core AVX2 machine, as lscpu would print it: estimates and boards that read the host
+# model give the same numbers on every machine running the tests
+FIXED_LSCPU = {"CPU(s)": "8", "Model name": "Test CPU", "CPU max MHz": "3000.0000",
+               "Flags": "fpu sse avx2 fma", "L1d cache": "256 KiB (8 instances)",
+               "L2 cache": "8 MiB (8 instances)", "L3 cache": "16 MiB (1 instance)"}
+
+
+@pytest.fixture
+def fixed_host(monkeypatch):
+    """sedge.host describes FIXED_LSCPU's machine (8 CPUs, 8 cores); the real one afterwards."""
+    import sedge.host
+
+    monkeypatch.setattr(sedge.host, "_lscpu", lambda: FIXED_LSCPU)
+    monkeypatch.setattr(sedge.host, "_usable_cpus", lambda: list(range(8)))
+    monkeypatch.setattr(sedge.host, "_physical_cores", len)
+    sedge.host.this_host.cache_clear()
+    yield sedge.host.this_host()
+    sedge.host.this_host.cache_clear()

@@ -26,14 +26,13 @@ def test_update_from_files_a_table_and_refuses_its_duplicates():
 
 
 def test_every_stage_registry_is_filled():
+    import sedge.frontend.importers  # noqa: F401  registers the converters
     from sedge.cli import build_parser
     from sedge.frontend.loaders.pytorch import CUSTOM_CONVERT_MAP
     from sedge.frontend.onnx_functions import FUNCTIONS
     from sedge.frontend.onnx_ops import CONVERTERS
     from sedge.tvm_passes.layer_records import RECORDERS
     from sedge.tvm_passes.records_compressed import COMPRESSED_RECORDERS
-
-    import sedge.frontend.importers  # noqa: F401  registers the converters
 
     assert "relax.nn.conv2d" in RECORDERS and "CSGConv" in COMPRESSED_RECORDERS
     assert {"StructuredConv", "ACDC", "CSGConv", "FFTConv"} <= set(CONVERTERS)

@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sedge.errors import SedgeError, interrupted_in_tvm, one_line
 from sedge.contract import Metadata, TensorSpec
+from sedge.errors import SedgeError, interrupted_in_tvm, one_line
 from sedge.runtime.package import write_package
 from sedge.tvm_passes import instruments
 from sedge.tvm_passes.layer_records import layer_records

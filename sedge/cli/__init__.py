@@ -68,7 +68,8 @@ _VERBOSE_HELP = "more output: -v warnings, -vv info, -vvv debug, -vvvv everythin
 def build_parser(prog="sedge", tvmc_only=False):
     for module in COMMAND_MODULES:
         importlib.import_module(f"sedge.cli.{module}")
-    parser = argparse.ArgumentParser(prog=prog, description="sedge: compile, run and estimate compressed neural networks on TVM")
+    parser = argparse.ArgumentParser(
+        prog=prog, description="sedge: compile, run and estimate compressed neural networks on TVM")
     parser.add_argument("-v", "--verbose", action="count", default=0, help=_VERBOSE_HELP)
     parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -104,7 +104,8 @@ def options_from_args(args):
             _, kind, option = name.split("__")
             target_options[(kind, option)] = value
     return CompileOptions(
-        target=args.target, board=args.board, target_options=target_options, output=args.output, opt_level=args.opt_level,
+        target=args.target, board=args.board, target_options=target_options, output=args.output,
+        opt_level=args.opt_level,
         cross_compiler=args.cross_compiler, cross_compiler_options=args.cross_compiler_options,
         tuning_records=args.tuning_records, disabled_passes=args.disabled_pass,
         pass_config=_pass_config(args.pass_config), dump_code=args.dump_code,

@@ -8,7 +8,8 @@ from sedge.cli import command
 def configure(p):
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
-    actions.add_parser("list", help="the published configurations (any valid name builds; see docs/compressed-layers.md)")
+    actions.add_parser("list", help="the published configurations (any valid name builds; "
+                                          "see docs/compressed-layers.md)")
     info = actions.add_parser("info", help="parameters, MACs, adds and a per-layer table")
     info.add_argument("name")
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")

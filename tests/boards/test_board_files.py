@@ -36,23 +36,7 @@ def test_user_board_file_by_path_inheriting_a_shipped_board(tmp_path):
     assert board.name == "my-pi" and board.compute.clock_hz == 2.0e9 and board.compute.units == 4
 
 
-FAKE_LSCPU = {"CPU(s)": "8", "Model name": "Test CPU", "CPU max MHz": "3000.0000",
-              "Flags": "fpu sse avx2 fma", "L1d cache": "256 KiB (8 instances)",
-              "L2 cache": "8 MiB (8 instances)", "L3 cache": "16 MiB (1 instance)"}
-
-
-@pytest.fixture
-def fake_host(monkeypatch):
-    """sedge.host reads FAKE_LSCPU and sees 8 CPUs, 8 cores; the real host again afterwards."""
-    monkeypatch.setattr(sedge.host, "_lscpu", lambda: FAKE_LSCPU)
-    monkeypatch.setattr(sedge.host, "_usable_cpus", lambda: list(range(8)))
-    monkeypatch.setattr(sedge.host, "_physical_cores", len)
-    sedge.host.this_host.cache_clear()
-    yield
-    sedge.host.this_host.cache_clear()
-
-
-def test_host_is_detected_from_lscpu(fake_host):
+def test_host_is_detected_from_lscpu(fixed_host):
     board = load_board("host")
     assert board.compute.units == 8 and board.compute.clock_hz == 3.0e9
     assert board.compute.macs_per_cycle == {"int8": 64, "fp16": 32, "fp32": 16}  # 256-bit, 2 FMA pipes

@@ -3,8 +3,8 @@ import json
 import tarfile
 
 import numpy as np
-
 from conftest import run_cli
+
 from sedge.tvm_passes.target import host_target
 
 

@@ -2,8 +2,8 @@
 import numpy as np
 import onnxruntime
 import torch
-
 from conftest import run_cli
+
 from sedge.frontend.compress import compress
 from sedge.frontend.zoo import build
 

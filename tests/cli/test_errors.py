@@ -1,9 +1,8 @@
 """Bad input: one line naming the problem, tvmc's exit codes, no traceback, no output file."""
 import onnx
 import pytest
-from onnx import TensorProto, helper
-
 from conftest import run_cli
+from onnx import TensorProto, helper
 
 
 def _assert_user_error(result, code, *fragments):

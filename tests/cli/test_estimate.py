@@ -5,9 +5,8 @@ import json
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
-
 from conftest import run_cli
+from onnx import TensorProto, helper, numpy_helper
 
 
 def sedge(*args):

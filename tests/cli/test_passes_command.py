@@ -3,8 +3,8 @@ import json
 import tarfile
 
 import tvm
-
 from conftest import run_cli
+
 from sedge.tvm_passes.pass_names import canonical_names, recipe_names
 from sedge.tvm_passes.pipeline import REWRITE
 from sedge.tvm_passes.target import host_target

@@ -1,6 +1,5 @@
 """`sedge tune` / `tvmc tune` on the command line: flags and one-line errors."""
 import pytest
-
 from conftest import run_cli
 
 
@@ -35,9 +34,8 @@ def test_tune_through_an_rpc_tracker_times_candidates_on_its_servers(tmp_path, t
 
     import numpy as np
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
     from conftest import RPC_KEY
+    from onnx import TensorProto, helper, numpy_helper
 
     weight = np.random.default_rng(0).standard_normal((16, 8, 3, 3), dtype=np.float32)
     graph = helper.make_graph(

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import onnxruntime
 import torch
-
 from conftest import run_cli
+
 from sedge.frontend.zoo import build
 
 

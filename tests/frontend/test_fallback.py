@@ -2,9 +2,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
+from sedge.contract import TensorSpec
 from sedge.frontend.importers.fallback import inline_unconverted_functions
 from sedge.frontend.loaders.onnx import from_onnx_proto
-from sedge.contract import TensorSpec
 
 
 def _model_with_unknown_function():

@@ -43,7 +43,9 @@ def test_energy_mode_keeps_at_least_the_asked_energy():
     hf, wf = fft_geometry(8, 8, 3, 1)
     index = layer.band_index(8, 8)
     energy = torch.fft.rfft2(layer.weight.detach(), s=(hf, wf)).abs().square().sum((0, 1))
-    kept = lambda i: float((energy * band_mask(hf, wf, i)).sum())
+    def kept(i):
+        return float((energy * band_mask(hf, wf, i)).sum())
+
     assert kept(index) >= 0.9 * float(energy.sum()) > kept(index - 1)
 
 

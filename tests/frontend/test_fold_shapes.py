@@ -4,10 +4,10 @@ import onnx
 import pytest
 import torch
 
+from sedge.contract import TensorSpec
 from sedge.frontend.importers.fold_shapes import fold_shape_arithmetic, static_shapes
 from sedge.frontend.loaders import load_model
 from sedge.frontend.loaders.onnx import read_onnx
-from sedge.contract import TensorSpec
 
 
 class _ChunkAndFlatten(torch.nn.Module):

@@ -5,11 +5,11 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from sedge.contract import TensorSpec
 from sedge.errors import ModelImportError
 from sedge.frontend.importers.fold_shapes import static_shapes
 from sedge.frontend.importers.gather_indices import require_indices_in_range
 from sedge.frontend.loaders import load_model
-from sedge.contract import TensorSpec
 
 X = TensorSpec("x", [1, 4, 6], "float32")
 

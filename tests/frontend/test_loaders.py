@@ -90,8 +90,9 @@ def test_onnx_integer_initializers_are_structure_not_weights(tmp_path, capfd, lo
     warning from TVM's unchecked take, and matches ONNX Runtime; the real weights stay
     weights. TVM's import wraps the indices, where(i < 0, i + n, i): gone when no index is
     negative, kept (and folded) when some are."""
-    import sedge
     from onnx import TensorProto, helper, numpy_helper
+
+    import sedge
 
     rng = np.random.default_rng(0)
     real = numpy_helper.from_array(rng.standard_normal(5).astype(np.float32), "real")

@@ -7,8 +7,8 @@ import onnx
 import onnxruntime
 import pytest
 import torch
-
 from roundtrip_cases import CASES, build_case
+
 from sedge.frontend.export import export_onnx, export_pt2
 from sedge.frontend.importers.construct import OP_ATTR
 from sedge.frontend.layers.fft import BandLimitedConv2d, band_mask, fft_geometry

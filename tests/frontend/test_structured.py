@@ -3,8 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from sedge.errors import SedgeError
-from sedge.frontend.layers.structured import (StructuredConv2d, StructuredLinear, basis_matrix,
-                                              structural_residual)
+from sedge.frontend.layers.structured import StructuredConv2d, StructuredLinear, basis_matrix, structural_residual
 
 RTOL = 1e-5
 

@@ -3,8 +3,16 @@ import torch
 import torch.nn.functional as F
 
 from sedge.errors import SedgeError
-from sedge.frontend.layers.substitutes import (Hashed, RankFactorised, ShuffleBlock, TensorTrain, Tucker,
-                                               compressed_weight_decay, near_equal_factors, separable)
+from sedge.frontend.layers.substitutes import (
+    Hashed,
+    RankFactorised,
+    ShuffleBlock,
+    TensorTrain,
+    Tucker,
+    compressed_weight_decay,
+    near_equal_factors,
+    separable,
+)
 
 
 @pytest.mark.parametrize("make", [lambda: RankFactorised(12, 20, 0.5), lambda: TensorTrain(12, 20, 0.5),

@@ -2,8 +2,8 @@
 measurements, and predicts a model it was not fitted on."""
 import numpy as np
 import pytest
-
 from toy_records import toy_network
+
 from sedge.boards import load_board
 from sedge.errors import SedgeError
 from sedge.hw_models import estimate
@@ -38,7 +38,8 @@ def test_fit_with_more_models_than_unknowns_recovers_all_three():
 def test_one_model_fits_the_efficiency_alone():
     model = synthetic_models(1)[0]
     fitted = fit([model], [predict_s(model, Calibration(0.1, 0.1))])
-    assert fitted.launch_overhead_s == 0 and predict_s(model, fitted) == pytest.approx(predict_s(model, Calibration(0.1, 0.1)), rel=0.01)
+    assert fitted.launch_overhead_s == 0
+    assert predict_s(model, fitted) == pytest.approx(predict_s(model, Calibration(0.1, 0.1)), rel=0.01)
 
 
 def test_fit_rejects_missing_measurements():

@@ -62,7 +62,8 @@ def test_parameter_traffic_ratio_matches_the_seeds_measurement(records):
 
 def test_a_buffer_that_holds_the_generator_saves_more(records):
     dense, csg = records
-    saving = {name: estimate(csg, load_board(name), baseline=dense) for name in ("zcu104", "jetson-orin-nano", "eyeriss-like")}
+    saving = {name: estimate(csg, load_board(name), baseline=dense)
+              for name in ("zcu104", "jetson-orin-nano", "eyeriss-like")}
     weight_ratio = {name: est.baseline.totals()["dram_bytes"]["weights"] / est.totals()["dram_bytes"]["weights"]
                     for name, est in saving.items()}
     assert all(layer.mode == "generate" for layer in saving["zcu104"].layers if layer.op == "csg_conv")

@@ -3,12 +3,12 @@ import dataclasses
 import json
 
 import pytest
-
 from toy_records import conv, csg, toy_network
+
 from sedge.boards import load_board
+from sedge.contract import LayerRecord
 from sedge.errors import SedgeError
 from sedge.hw_models import estimate
-from sedge.contract import LayerRecord
 
 
 def board_with_buffer(size, name="raspberry-pi-4"):

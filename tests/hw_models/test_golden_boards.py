@@ -1,18 +1,14 @@
 """Golden numbers: the toy network (conftest) on every shipped board, frozen.
 
 A change to a board file or to the model moves these on purpose; update them in the same
-commit and say why. The host board is detected from a fixed lscpu so that the numbers do
+commit and say why. The host board is detected from a fixed lscpu (conftest's fixed_host) so that the numbers do
 not depend on the machine running the tests.
 """
 import pytest
-
 from toy_records import toy_network
-from sedge.boards import host, list_boards, load_board
-from sedge.hw_models import estimate
 
-FIXED_LSCPU = {"CPU(s)": "8", "Model name": "Test CPU", "CPU max MHz": "3000.0000",
-               "Flags": "fpu sse avx2 fma", "L1d cache": "256 KiB (8 instances)",
-               "L2 cache": "8 MiB (8 instances)", "L3 cache": "16 MiB (1 instance)"}
+from sedge.boards import list_boards, load_board
+from sedge.hw_models import estimate
 
 # board: (DRAM bytes per inference, energy pJ, cycles)
 GOLDEN = {
@@ -32,8 +28,7 @@ def test_every_shipped_board_has_a_golden_estimate():
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
-def test_golden_estimate(name, monkeypatch):
-    monkeypatch.setattr(host, "_lscpu", lambda: FIXED_LSCPU)
+def test_golden_estimate(name, fixed_host):
     totals = estimate(toy_network(), load_board(name)).totals()
     dram, energy, cycles = GOLDEN[name]
     assert totals["parameter_bytes"] == PARAMETER_BYTES

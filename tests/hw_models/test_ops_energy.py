@@ -2,8 +2,8 @@
 import dataclasses
 
 import pytest
+from toy_records import conv, csg
 
-from toy_records import csg, conv
 from sedge.boards import load_board
 from sedge.hw_models.energy import op_energy_pj
 from sedge.hw_models.ops import count_ops, generation_macs

@@ -2,6 +2,7 @@
 import csv
 
 from toy_records import conv, toy_network
+
 from sedge.boards import load_board
 from sedge.hw_models import estimate, format_report
 from sedge.hw_models.plots import write_plots

@@ -42,6 +42,8 @@ CASES = [
          ("cannot write nodir/x.csv", "does not exist")),
     Case("bench-no-link", ["bench", "{w}/tiny.tar"], 4, ("give --port",)),
     Case("bench-missing-package", ["bench", "nothere.tar", "--port", "loop://"], 4, ("'nothere.tar' does not exist",)),
+    Case("bench-tampered-package", ["bench", "{w}/tampered.tar", "--port", "loop://"], 4,
+         ("is damaged or was altered", "mod.so has SHA-256")),
     Case("bench-no-such-port", ["bench", "{w}/tiny.tar", "--port", "/dev/sedge-nope"], 4,
          ("cannot open serial port",)),
     Case("bench-unknown-board", ["bench", "{w}/tiny.tar", "--board", "nope", "--port", "loop://"], 4,

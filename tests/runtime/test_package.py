@@ -7,8 +7,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from sedge.errors import SedgeError
 from sedge.contract import FORMAT_NAME, FORMAT_VERSION, LayerRecord, Metadata, TensorSpec
+from sedge.errors import SedgeError
 from sedge.runtime.package import atomic_write, open_package, write_package
 
 

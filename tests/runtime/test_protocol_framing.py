@@ -1,7 +1,7 @@
 """Framing: the published microTVM vectors, escaping, and every way a frame can break."""
 import pytest
 
-from sedge.runtime.protocol.framing import FrameDecoder, MAX_PAYLOAD_BYTES, NOP_BYTES, encode_frame
+from sedge.runtime.protocol.framing import MAX_PAYLOAD_BYTES, NOP_BYTES, FrameDecoder, encode_frame
 
 VECTORS = [
     (b"one", bytes.fromhex("FF FD 03 00 00 00 6F 6E 65 58 F4")),

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 import tvm
+from compiled_models import run_compiled
 from tvm import relax
 from tvm.script import ir as I
 from tvm.script import relax as R
@@ -11,7 +12,6 @@ from tvm.script import relax as R
 from sedge.tvm_passes.passes.channel_shuffle import shuffle_groups, sink_channel_shuffles
 from sedge.tvm_passes.pipeline import phases
 from sedge.tvm_passes.target import host_target
-from compiled_models import run_compiled
 
 TARGET = tvm.target.Target(host_target())
 F = torch.nn.functional
@@ -130,7 +130,8 @@ def test_shufflenet_v2_units_stay_channels_last(tmp_path):
     channels-last takes and concats: no turn to NCHW between the units, and each split
     half a conv reads is gathered by the conv itself (torchvision's shufflenet_v2 spent 25%
     of its time in NCHW shuffle kernels). Checked against ONNX Runtime end to end."""
-    from sedge.api import RunOptions, compile as sedge_compile, run
+    from sedge.api import RunOptions, run
+    from sedge.api import compile as sedge_compile
     from sedge.frontend.loaders import load_model
     from sedge.tvm_passes.build import CompileOptions
 

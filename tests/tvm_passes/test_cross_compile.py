@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
+
 from sedge.errors import SedgeError
 from sedge.runtime.agent.validate import check_runs_here, elf_arch
 from sedge.runtime.package import open_package

@@ -4,18 +4,18 @@ import numpy as np
 import pytest
 import torch
 import tvm
+from compiled_models import run_compiled
+from test_schedules import _close
 from tvm import relax
 from tvm.script import ir as I
 from tvm.script import relax as R
 
-from sedge.frontend.loaders.pytorch import from_program
 from sedge.contract import TensorSpec
+from sedge.frontend.loaders.pytorch import from_program
 from sedge.tvm_passes.passes import op_name
 from sedge.tvm_passes.passes.fold_batch_norm import fold_batch_norm
 from sedge.tvm_passes.pipeline import phases
 from sedge.tvm_passes.target import host_target
-from compiled_models import run_compiled
-from test_schedules import _close
 
 TARGET = tvm.target.Target(host_target())
 

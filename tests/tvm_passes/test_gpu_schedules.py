@@ -4,7 +4,6 @@ These check the scheduled TIR, so they need no GPU; test_build.py runs zoo model
 the same rules on a GPU where one is present and compares them with the reference.
 """
 import tvm
-
 from compiled_models import scheduled_kernels
 from test_schedules import _conv_block
 

@@ -2,9 +2,9 @@
 a gather kernel without TVM's out-of-bounds warning; any other take stays TVM's."""
 import numpy as np
 import pytest
+from compiled_models import HOST, one_op_model, run_compiled
 from tvm import relax
 
-from compiled_models import HOST, one_op_model, run_compiled
 from sedge.errors import SedgeError
 
 X = np.random.default_rng(0).standard_normal((2, 3, 4, 10), dtype=np.float32)

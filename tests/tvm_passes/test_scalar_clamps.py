@@ -24,7 +24,8 @@ def _conv_relu6(weight):
         "conv_relu6", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
         [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 8, 6, 6])],
         [helper.make_tensor("w", TensorProto.FLOAT, weight.shape, weight.ravel()),
-         helper.make_tensor("lo", TensorProto.FLOAT, [], [0.0]), helper.make_tensor("hi", TensorProto.FLOAT, [], [6.0])])
+         helper.make_tensor("lo", TensorProto.FLOAT, [], [0.0]),
+         helper.make_tensor("hi", TensorProto.FLOAT, [], [6.0])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
     return from_onnx(model, shape_dict={"x": [1, 4, 6, 6]})
@@ -71,14 +72,16 @@ def test_clip_bounds_are_evaluated_in_numpy():
 def test_pytorch_relu6_fuses_into_the_conv_without_transposes():
     """The PyTorch importer's `relax.clip` (ReLU6) becomes maximum/minimum: no transpose
     pair around it, one conv kernel with the clamp in its epilogue; numerics against PyTorch."""
-    from sedge.frontend.loaders.pytorch import from_program
-    from sedge.contract import TensorSpec
     from compiled_models import run_compiled
     from test_schedules import _close
 
+    from sedge.contract import TensorSpec
+    from sedge.frontend.loaders.pytorch import from_program
+
     model = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.ReLU6(), torch.nn.Conv2d(8, 8, 1)).eval()
     shape = (1, 4, 6, 6)
-    mod, params = from_program(torch.export.export(model, (torch.zeros(shape),)), [TensorSpec("x", shape, "float32")])[:2]
+    program = torch.export.export(model, (torch.zeros(shape),))
+    mod, params = from_program(program, [TensorSpec("x", shape, "float32")])[:2]
     assert "R.clip" in mod["main"].script()
     with tvm.transform.PassContext(opt_level=3):
         lowered = sedge_pipeline(TARGET)(mod)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
+from sedge.contract import TensorSpec
 from sedge.errors import SedgeError
 from sedge.frontend.model import Model
-from sedge.contract import TensorSpec
 from sedge.tvm_passes.tune import RECORD_FILES, TuneOptions, tune_model
 
 
@@ -48,7 +48,8 @@ def test_tiny_search_keeps_the_hand_schedule_and_compiles_back(tmp_path):
     model = _conv_model()
     tune_model(model, TuneOptions(output=str(records), trials=2, number=1, timeout=30, progress=False))
     assert all((records / name).is_file() for name in RECORD_FILES)
-    traces = [json.dumps(json.loads(line)) for line in (records / "database_tuning_record.json").read_text().splitlines()]
+    lines = (records / "database_tuning_record.json").read_text().splitlines()
+    traces = [json.dumps(json.loads(line)) for line in lines]
     assert any("EnterPostproc" not in t and "DecomposeReduction" in t for t in traces), \
         "the hand conv schedule (a trace without MetaSchedule post-processing) is a record"
     with tvm.transform.PassContext(opt_level=3):

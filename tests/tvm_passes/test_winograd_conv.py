@@ -4,14 +4,21 @@ import numpy as np
 import pytest
 import torch
 import tvm
+from compiled_models import AVX2, HOST, run_compiled, scheduled_kernels
+from test_schedules import _conv_block, _loop_chain
 from tvm import relax, tirx
 from tvm.script import ir as I
 from tvm.script import relax as R
-from compiled_models import AVX2, HOST, run_compiled, scheduled_kernels
-from test_schedules import _conv_block, _loop_chain
 
-from sedge.tvm_passes.passes.winograd_conv import (MATRICES, OPAQUE, winograd_conv, winograd_input,
-                                                   winograd_output, winograd_product, winograd_weight)
+from sedge.tvm_passes.passes.winograd_conv import (
+    MATRICES,
+    OPAQUE,
+    winograd_conv,
+    winograd_input,
+    winograd_output,
+    winograd_product,
+    winograd_weight,
+)
 from sedge.tvm_passes.pipeline import REWRITE, phases
 
 RTOL = 1e-4  # max |sedge - torch| / max |torch|, as for every lowering
@@ -102,7 +109,8 @@ def test_an_output_reshaped_into_groups_is_transformed_per_tile_then_laid_out():
     assert tirx.ForKind.UNROLLED in {sch.get(loop).kind for loop in sch.get_loops(transform)}
     assert [[int(d) for d in sch.get(b).writes[0].source.shape] for b in layout] == [[1, 32, 16, 16], [1, 4, 2048]]
     rng = np.random.default_rng(5)
-    xs, ws = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal((channels, shape[1], 3, 3), dtype=np.float32)
+    xs = rng.standard_normal(shape, dtype=np.float32)
+    ws = rng.standard_normal((channels, shape[1], 3, 3), dtype=np.float32)
     want = torch.nn.functional.conv2d(torch.tensor(xs), torch.tensor(ws), padding=1).reshape(1, groups, -1).numpy()
     got = run_compiled(mod, HOST, [xs], [ws])
     assert got.shape == want.shape and np.max(np.abs(got - want)) <= RTOL * np.max(np.abs(want))

@@ -23,6 +23,7 @@ import tvm
 from tvm import relax, te, tirx, topi
 
 from sedge.tvm_passes.passes import op_name, rewrite_for_cpu
+
 # the transforms' block names and annotations (holding the output tile size), by which
 # schedules/winograd.py recognises them
 from sedge.tvm_passes.schedules.winograd import INPUT, OUTPUT

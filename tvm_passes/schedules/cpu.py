@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import tvm
 
-
 # the L2 share of a CPU nothing describes (a foreign -mcpu no board file names): 1 MiB,
 # the L2 of current x86 server/desktop cores
 DEFAULT_L2_BYTES = 1 << 20
