@@ -14,6 +14,7 @@ import tvm
 from tvm import relax
 
 from sedge.tvm_passes import legalize
+from sedge.tvm_passes.passes.acdc import acdc_lowering
 from sedge.tvm_passes.passes.channel_shuffle import sink_channel_shuffles
 from sedge.tvm_passes.passes.channels_last import channels_last
 from sedge.tvm_passes.passes.fold_batch_norm import fold_batch_norm
@@ -36,6 +37,10 @@ REWRITE = (
     # before inlining (it finds the StructuredConv constructs) and channels-last (which lays
     # out its small conv): sum-pools as add-only kernels instead of 0/1-weight convs
     structured_conv,
+    # before inlining (it finds the ACDC constructs) and channels-last (which lays out the 1x1
+    # conv it makes): each ACDC stack folded into one dense 1x1 conv where the cost model says
+    # so (acdc_cost.py), the stack's repeat / group sum included; the rest keep their body
+    acdc_lowering,
     # after every pass that replaces a compressed construct, before the layout rewrite: the
     # constructs left are inlined into their generic bodies, so that layouts, weight
     # packing and fusion reach their convs

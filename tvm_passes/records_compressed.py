@@ -59,8 +59,14 @@ def _acdc(info: CallInfo):
     N, factors = a["n"], a["factors"]
     vectors = math.prod(info.input_shapes[0]) // N
     macs = vectors * factors * (4 * N + 5 * N * round(math.log2(N)))
+    # the lowering LowerACDC will choose (records are made before the pipeline runs: the
+    # pass and this recorder ask the same pure function; no target here = this host's CPU)
+    from sedge.tvm_passes.acdc_cost import acdc_choice
+
+    lowering, reason = acdc_choice(N, factors, vectors)
     return info.record("acdc", macs=macs, attrs={**a, "dense_weight_bytes": N * N * dtype_bytes(info.dtype),
-                                                  "dense_macs": vectors * N * N})
+                                                  "dense_macs": vectors * N * N, "lowering": lowering,
+                                                  "lowering_reason": reason})
 
 
 @register_recorder("CSGConv")

@@ -1,0 +1,171 @@
+"""LowerACDC: each ACDC stack folded into one dense 1x1 conv / matmul where the cost model
+(acdc_cost.acdc_choice) says so, SECL's channel repeat and group sum included; the choice
+and its reason in the layer's record."""
+import numpy as np
+import pytest
+import torch
+import tvm
+from compiled_models import HOST, run_compiled
+from tvm import relax
+
+from sedge.frontend.export import export_onnx
+from sedge.frontend.importers.construct import OP_ATTR
+from sedge.frontend.layers.acdc import ACDC, SECLConv2d
+from sedge.frontend.loaders import load_model
+from sedge.tvm_passes.acdc_cost import acdc_choice
+from sedge.tvm_passes.layer_records import layer_records
+from sedge.tvm_passes.passes.acdc import FOLD_KERNEL, fold_numpy
+from sedge.tvm_passes.pipeline import phases
+
+RTOL = 1e-4
+
+
+def _imported(module, x, tmp_path):
+    model = load_model(export_onnx(module.eval(), x, str(tmp_path / "m.onnx")))
+    params = model.params.values() if isinstance(model.params, dict) else model.params
+    return model.mod, [np.asarray(p) for p in params]
+
+
+def _rel_err(got, want):
+    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
+
+
+def _randomised(layer):
+    """Diagonals far from 1 and non-zero biases: a fold that drops a term shows."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            if name.endswith("a") or name.endswith("d"):
+                p.copy_(1 + 0.5 * torch.randn_like(p))
+            elif "bias" in name:
+                p.normal_()
+    return layer
+
+
+class _Linear(torch.nn.Module):
+    """A plain ACDC linear layer (2-D input): the stack on the features."""
+
+    def __init__(self, N, factors, bias):
+        super().__init__()
+        self.acdc = ACDC(N, factors, bias)
+
+    def forward(self, x):
+        return self.acdc(x)
+
+
+def test_fold_numpy_is_the_stack():
+    layer = _randomised(ACDC(10, factors=5, bias=True)).double().eval()
+    W, b = fold_numpy(layer.a.detach().numpy(), layer.d.detach().numpy(), layer.bias.detach().numpy())
+    x = torch.randn(3, 10, dtype=torch.float64)
+    assert np.allclose(x.numpy() @ W + b, layer(x).detach().numpy())
+
+
+# C, O, factors, bias, stride
+SECL = [
+    (16, 16, 12, False, 1),   # square, SECL's 12 factors
+    (16, 32, 3, True, 2),     # O > C: channels tiled (wrn's widening), stride 2
+    (6, 14, 2, True, 1),      # O > C, C not dividing O: first channel appended, then tiled
+    (32, 16, 4, True, 1),     # O < C: groups of 2 summed
+    (8, 4, 1, False, 1),      # O < C, one factor
+]
+
+
+@pytest.mark.parametrize("C,O,factors,bias,stride", SECL)
+def test_secl_numerics_against_pytorch(C, O, factors, bias, stride, tmp_path):
+    layer = _randomised(SECLConv2d(C, O, 3, stride, 1, factors=factors, bias=bias))
+    x = torch.randn(2, C, 9, 7)
+    mod, params = _imported(layer, x, tmp_path)
+    got = run_compiled(mod, HOST, [x.numpy()], params)
+    want = layer.eval()(x).detach().numpy()
+    assert got.shape == want.shape
+    assert _rel_err(got, want) < RTOL
+
+
+@pytest.mark.parametrize("N,factors,bias", [(8, 1, False), (64, 12, True), (130, 3, True)])
+def test_linear_numerics_against_pytorch(N, factors, bias, tmp_path):
+    layer = _randomised(_Linear(N, factors, bias))
+    x = torch.randn(5, N)
+    mod, params = _imported(layer, x, tmp_path)
+    got = run_compiled(mod, HOST, [x.numpy()], params)
+    assert _rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
+
+
+def _rewritten(mod):
+    with HOST, tvm.transform.PassContext(opt_level=3):
+        for name in ("import-cleanup", "rewrite", "lift-params"):
+            mod = tvm.transform.Sequential(phases(HOST)[name])(mod)
+    return mod
+
+
+def _calls(func):
+    return [b.value for block in func.body.blocks for b in block.bindings if isinstance(b.value, relax.Call)]
+
+
+def test_a_folded_layer_is_one_dense_conv(tmp_path):
+    """Structural / absence: per inference one 1x1 conv and no matmul (no DCT matrix, no
+    per-factor product); the fold kernel runs once, at load time."""
+    layer = _randomised(SECLConv2d(16, 32, 3, 1, 1, factors=12, bias=True))
+    mod, _ = _imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
+    mod = _rewritten(mod)
+    assert not any(OP_ATTR in (f.attrs or {}) for f in mod.functions.values() if isinstance(f, relax.Function))
+    ops = [c.op.name for c in _calls(mod["main"]) if isinstance(c.op, tvm.ir.Op)]
+    assert ops.count("relax.nn.conv2d") == 2, ops  # the depthwise conv and the folded 1x1
+    assert "relax.matmul" not in ops
+    # no constant of N x N (a DCT matrix) is left in what runs per inference
+    assert "metadata" not in mod["main"].script()
+    assert FOLD_KERNEL in mod["main_transform_params"].script()
+    assert FOLD_KERNEL not in mod["main"].script()
+
+
+def test_a_folded_layer_compiles_to_a_single_dense_kernel(tmp_path):
+    """TIR: of the kernels main runs, exactly one reduces over the channels (the folded 1x1
+    conv) besides the depthwise conv; there is no N x N matmul."""
+    from compiled_models import scheduled_kernels
+
+    layer = _randomised(SECLConv2d(16, 16, 3, 1, 1, factors=12, bias=False))
+    mod, _ = _imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
+    kernels = scheduled_kernels(mod, HOST)
+    names = [n for n in kernels if n != FOLD_KERNEL and "transform" not in n]
+    assert not any("matmul" in n for n in names), names
+    convs = [n for n in names if "conv2d" in n]
+    assert len(convs) == 2, names  # depthwise + folded pointwise
+    assert FOLD_KERNEL in kernels  # load-time only
+
+
+def test_the_choice_is_recorded(tmp_path):
+    layer = SECLConv2d(16, 16, 3, 1, 1, factors=12)
+    mod, _ = _imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
+    record = [r for r in layer_records(mod) if r.op == "acdc"][0]
+    assert record.attrs["lowering"] == "fold"
+    assert "fold" in record.attrs["lowering_reason"] and "MACs" in record.attrs["lowering_reason"]
+
+
+def test_choice_crossover():
+    # the factored form as it runs today (the generic body, 2 N^2 MACs per factor) never wins
+    for N in (8, 64, 512, 4096, 16384):
+        assert acdc_choice(N, 12, 64)[0] == "fold"
+    # with a fast DCT (4N + 5N log2 N per factor): fold below the crossover, factored above
+    def fast(N, vectors=64, factors=12):
+        return acdc_choice(N, factors, vectors, factored_kernel="fast_dct")[0]
+
+    assert fast(128) == fast(512) == "fold"
+    assert fast(8192) == "factored"
+    crossover = next(N for N in range(2, 20000, 2) if fast(N) == "factored")
+    assert 600 <= crossover <= 4096, crossover  # MACs alone cross near 600 (methods.md §2)
+    # fewer factors cross earlier; batch 1 (weights read per vector) earlier still
+    assert next(N for N in range(2, 20000, 2) if fast(N, factors=2) == "factored") < crossover
+    assert next(N for N in range(2, 20000, 2) if fast(N, vectors=1) == "factored") < crossover
+
+
+def test_gpu_target_keeps_a_matmul(tmp_path):
+    """Non-CPU targets get the folded layer as a matmul (no NHWC conv for the GPU rules)."""
+    cuda = tvm.target.Target({"kind": "cuda", "arch": "sm_90", "host": {"kind": "llvm"}})
+    from sedge.tvm_passes.passes.acdc import acdc_lowering
+
+    layer = _randomised(_Linear(16, 3, True))
+    mod, _ = _imported(layer, torch.randn(2, 16), tmp_path)
+    with cuda:
+        mod = acdc_lowering(cuda)(mod)
+    ops = [c.op.name for c in _calls(mod["main"]) if isinstance(c.op, tvm.ir.Op)]
+    assert "relax.matmul" in ops
+    assert not any(OP_ATTR in (f.attrs or {}) for f in mod.functions.values() if isinstance(f, relax.Function))
