@@ -11,7 +11,8 @@ What is done instead:
 - the wheel that pairs with the installed torch (torchvision 0.N+15 for torch 2.N) is
   installed with `pip install --no-deps --target DIR`, outside site-packages, so no other
   code (torch.onnx probes for torchvision) ever meets a torchvision that fails to import;
-  `python -m sedge.frontend.loaders.tv_models install` does it (.ci/run calls it);
+  `python -m sedge.frontend.loaders.tv_models install` does it (the coverage tests call it
+  when the definitions are missing);
 - `models()` imports `torchvision.models` from DIR under an empty parent package, so
   torchvision's `__init__` (the `_C` load and the operator registrations) never runs. The
   classification models are plain torch.nn code; torchvision.ops' Python layers they use
