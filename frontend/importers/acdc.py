@@ -28,7 +28,8 @@ def emit_acdc(bb, x, a, d, bias):
         emit = builder.emit
         y = emit(relax.op.reshape(params[0], [-1, N]))
         for layer in range(factors):
-            pick = lambda tensor: relax.op.strided_slice(tensor, [0], [layer], [layer + 1])  # row (1, N)
+            def pick(tensor):
+                return relax.op.strided_slice(tensor, [0], [layer], [layer + 1])  # row (1, N)
             h = emit(relax.op.matmul(relax.op.multiply(y, pick(params[1])), forward))
             y = emit(relax.op.matmul(relax.op.multiply(h, pick(params[2])), inverse))
             if bias is not None:  # a weight: reordered once, at load time

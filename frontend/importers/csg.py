@@ -23,7 +23,8 @@ def emit_csg_conv(bb, x, codes, generator, bias, out_channels, slice_shape, stri
 
     def body(builder, params):
         full = builder.emit(relax.op.matmul(params[1], builder.emit(relax.op.permute_dims(params[2]))))
-        full = builder.emit(relax.op.reshape(full, [math.ceil(out_channels / s0) * s0, math.ceil(in_channels / s1) * s1, 3, 3]))
+        rows, columns = math.ceil(out_channels / s0) * s0, math.ceil(in_channels / s1) * s1
+        full = builder.emit(relax.op.reshape(full, [rows, columns, 3, 3]))
         kernel = builder.emit(relax.op.strided_slice(full, [0, 1], [0, 0], [out_channels, in_channels]))
         y = builder.emit(relax.op.nn.conv2d(params[0], kernel, strides=strides, padding=padding, dilation=dilation))
         return add_channel_bias(builder, y, params[3]) if bias is not None else y

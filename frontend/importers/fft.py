@@ -15,8 +15,8 @@ import numpy as np
 from tvm import relax
 from tvm.relax.frontend.onnx.onnx_frontend import OnnxOpConverter
 
-from sedge.frontend.layers.fft import band_mask, fft_geometry
 from sedge.frontend.importers.construct import add_channel_bias, emit_sedge_call, shape_of
+from sedge.frontend.layers.fft import band_mask, fft_geometry
 from sedge.frontend.loaders.pytorch import register_torch_converter
 from sedge.frontend.onnx_ops import register_converter
 
@@ -30,7 +30,9 @@ def dft_matrices(hf, wf, band_rows, band_cols, rows, cols):
     weight = np.where((band_cols == 0) | ((wf % 2 == 0) & (band_cols == wf // 2)), 1.0, 2.0)[:, None]
     inverse_w = 2 * np.pi * np.outer(band_cols, cols) / wf
     inverse_h = 2 * np.pi * np.outer(rows, band_rows) / hf
-    f32 = lambda m: relax.const(np.ascontiguousarray(m, dtype=np.float32))
+
+    def f32(m):
+        return relax.const(np.ascontiguousarray(m, dtype=np.float32))
     return {"cw": f32(np.cos(angle_w)), "sw": f32(np.sin(angle_w)), "ch": f32(np.cos(angle_h)),
             "sh": f32(np.sin(angle_h)), "ich": f32(np.cos(inverse_h) / hf), "ish": f32(np.sin(inverse_h) / hf),
             "icw": f32(weight * np.cos(inverse_w) / wf), "isw": f32(weight * np.sin(inverse_w) / wf)}
@@ -75,8 +77,10 @@ def emit_fft_conv(bb, x, weight, bias, stride, padding, index):
         inputs = emit(relax.op.concat([by_frequency(xr, [2, 3, 0, 1]), by_frequency(xi, [2, 3, 0, 1])], axis=1))
         filters = emit(relax.op.concat([by_frequency(fr, [2, 3, 1, 0]), by_frequency(fi, [2, 3, 1, 0])], axis=2))
         products = emit(mm(inputs, filters))
-        part = lambda row, column: relax.op.strided_slice(products, [1, 2], [row * batch, column * O],
-                                                          [(row + 1) * batch, (column + 1) * O])
+
+        def part(row, column):
+            return relax.op.strided_slice(products, [1, 2], [row * batch, column * O],
+                                          [(row + 1) * batch, (column + 1) * O])
 
         def back(product):  # (kept, B, O) -> (B, O, band rows, band columns)
             product = emit(relax.op.reshape(emit(product), [len(band_rows), len(band_cols), batch, O]))

@@ -7,7 +7,6 @@ only when it runs it. Indices stored in the file (an initializer or a Constant n
 hashed layer's index map, a fixed channel order) are checked here, at import, against the
 axis length ONNX's shape inference gives; indices the model computes at run time are not.
 """
-import numpy as np
 
 from sedge.errors import ModelImportError
 from sedge.frontend.importers.fold_shapes import constant_nodes

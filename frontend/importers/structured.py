@@ -8,8 +8,8 @@ import numpy as np
 from tvm import relax
 from tvm.relax.frontend.onnx.onnx_frontend import OnnxOpConverter
 
-from sedge.frontend.layers.structured import sum_pool_weight
 from sedge.frontend.importers.construct import add_channel_bias, emit_sedge_call, shape_of
+from sedge.frontend.layers.structured import sum_pool_weight
 from sedge.frontend.loaders.pytorch import register_torch_converter
 from sedge.frontend.onnx_ops import register_converter
 

@@ -1,8 +1,8 @@
 """torch.export `.pt2` files -> Model, through TVM's Relax ExportedProgram frontend."""
+from sedge.contract import TensorSpec
 from sedge.errors import ModelImportError, SedgeError, UnsupportedOpError, one_line
 from sedge.files import sha256_file
 from sedge.frontend.model import Model
-from sedge.contract import TensorSpec
 from sedge.registry import Registry
 
 # converters for sedge's custom torch ops: fn(node, importer). TVM looks them up by

@@ -42,7 +42,8 @@ def acdc_function():
     flat = b.op("Reshape", "X", flat_shape)
 
     step = Body(prefix="loop")
-    pick = lambda name: step.op("Gather", name, "i", axis=0)
+    def pick(name):
+        return step.op("Gather", name, "i", axis=0)
     h = step.op("MatMul", step.op("Mul", "y", pick("A")), dct_t)
     h = step.op("Add", step.op("MatMul", step.op("Mul", h, pick("D")), idct_t), pick("B"))
     riffled = step.op("Reshape", step.op("Transpose", step.op("Reshape", h, halves), perm=[0, 2, 1]), flat_shape)

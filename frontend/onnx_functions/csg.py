@@ -20,7 +20,8 @@ def csg_conv_function():
     out_channels, in_channels = b.attr_int("out_channels"), b.dim("X", 1)
     slice_shape = b.attr_ints("slice")
     s0, s1 = (b.op("Gather", slice_shape, b.const(i)) for i in (0, 1))
-    round_up = lambda n, s: b.op("Mul", b.op("Div", b.op("Sub", b.op("Add", n, s), one), s), s)
+    def round_up(n, s):
+        return b.op("Mul", b.op("Div", b.op("Sub", b.op("Add", n, s), one), s), s)
     full = b.op("MatMul", "codes", b.op("Transpose", "G", perm=[1, 0]))
     full = b.op("Reshape", full, b.vector(round_up(out_channels, s0), round_up(in_channels, s1), 3, 3))
     kernel = b.op("Slice", full, b.const([0, 0]), b.vector(out_channels, in_channels), b.const([0, 1]))

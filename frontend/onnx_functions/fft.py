@@ -29,7 +29,8 @@ def _trig(b: Body, rows, cols, n):
 def fft_conv_function():
     b = Body()
     zero, one, two = b.const(0), b.const(1), b.const(2)
-    rng = lambda start, stop, step=one: b.op("Range", start, stop, step)
+    def rng(start, stop, step=one):
+        return b.op("Range", start, stop, step)
     sub, add, mul, mm = (lambda x, y, op=op: b.op(op, x, y) for op in ("Sub", "Add", "Mul", "MatMul"))
     pad = b.op("Gather", b.attr_ints("pads"), zero)
     stride = b.op("Gather", b.attr_ints("strides"), zero)
@@ -52,7 +53,8 @@ def fft_conv_function():
         return add(mm(ch, real), mm(sh, imag)), sub(mm(ch, imag), mm(sh, real))
 
     (xr, xi), (fr, fi) = spectrum(xp), spectrum(wp)
-    contract = lambda x, f: b.op("Einsum", x, f, equation="bchw,ochw->bohw")
+    def contract(x, f):
+        return b.op("Einsum", x, f, equation="bchw,ochw->bohw")
     row, col = rng(zero, hf), rng(zero, wk)
     keep_rows = b.op("Or", b.op("Less", row, index), b.op("GreaterOrEqual", row, add(sub(hf, index), one)))
     band = b.op("And", b.op("Unsqueeze", keep_rows, b.const([1])), b.op("Unsqueeze", b.op("Less", col, index),
