@@ -13,21 +13,36 @@ pass did, only ask the same question with the same inputs.
   matmuls with DCT matrices per factor) it costs 2 L N^2 MACs and never wins.
 
 Time per layer is a roofline: max(MACs / rate, weight bytes / bandwidth), with the rate of
-the kernel kind that runs them (dense GEMM or transform butterflies) and the weights read once
-per inference. The rates are this host's (anchors.md: ~290 GFLOP/s fp32 peak on 2 threads,
-12-20 GB/s to DRAM); the transform rate is an assumption until a fast DCT kernel is measured.
+the kernel kind that runs them (dense GEMM or the fast DCT's butterflies) and the weights
+read once per inference, from cache when they fit the last-level cache, else from DRAM. The
+constants are this host's, measured (docs/acdc.md: one 12-factor layer, N = 256 ... 4096,
+1 and 64 vectors, sedge-folded against sedge-factored); with them the model picks the faster
+of the two in each of the 8 measured shapes. Crossover here, 12 factors: N between 2048 and
+4096 (batch 1 and 64 vectors alike).
 """
 import math
 
-# dense GEMM mult-adds per ns on this host (2 threads, AVX-512: ~70% of the 145 GMAC/s peak)
-DENSE_MACS_PER_NS = 100.0
-# transform butterflies run below the GEMM rate (shuffles, strided passes): benchFFT-style
-# rates of the best batched real FFTs here are 25-50 GFLOP/s, i.e. ~1/4 of the GEMM rate
-TRANSFORM_MACS_PER_NS = 25.0
-# weights read per inference from DRAM (anchors.md: a 64 MB copy moves ~15 GB/s)
-WEIGHT_BYTES_PER_NS = 15.0
+# sedge's dense matmul / 1x1 conv, mult-adds per ns (measured 19-55 at 64 vectors, N = 1024-4096)
+DENSE_MACS_PER_NS = 40.0
+# the fast DCT kernel (kernels/dct.py), counted in fast_dct_macs: ~8 per ns with a full SIMD
+# vector of vectors side by side (measured 7.2-8.9 at 64 vectors), ~2 per ns with fewer
+# vectors than lanes (measured 1.4-2.1 at one vector)
+TRANSFORM_MACS_PER_NS = 8.0
+TRANSFORM_MACS_PER_NS_FEW = 2.0
+FULL_VECTOR = 16  # vectors for the full rate: AVX-512's fp32 lanes
+# weights read per inference: ~30 B/ns while they fit the cache (measured 29-60 at 4-16 MiB),
+# ~7.5 B/ns from DRAM (measured at 64 MiB); this host's cache behaves like 32 MiB
+CACHE_BYTES = 32 << 20
+WEIGHT_BYTES_PER_NS_CACHED = 30.0
+WEIGHT_BYTES_PER_NS_DRAM = 7.5
 # which kernel the `factored` form runs on, per target kind; "generic" = the construct's body
-FACTORED_KERNEL = {"llvm": "generic", "cuda": "generic"}
+# (the fast DCT kernel has a CPU schedule only)
+FACTORED_KERNEL = {"llvm": "fast_dct", "cuda": "generic"}
+
+
+def _weight_ns(weight_bytes: int) -> float:
+    rate = WEIGHT_BYTES_PER_NS_CACHED if weight_bytes <= CACHE_BYTES else WEIGHT_BYTES_PER_NS_DRAM
+    return weight_bytes / rate
 
 
 def fast_dct_macs(N: int) -> int:
@@ -46,13 +61,13 @@ def acdc_costs(N: int, factors: int, vectors: int, in_channels: int | None = Non
     if factored_kernel == "fast_dct":
         fact_macs = vectors * factors * fast_dct_macs(N)
         fact_bytes = 3 * factors * N * dtype_bytes  # A, D, bias per factor
-        fact_rate = TRANSFORM_MACS_PER_NS
+        fact_rate = TRANSFORM_MACS_PER_NS if vectors >= FULL_VECTOR else TRANSFORM_MACS_PER_NS_FEW
     else:  # the generic body: x @ DCT^T, then @ IDCT, per factor, dense matrices of N x N
         fact_macs = vectors * factors * 2 * N * N
         fact_bytes = (3 * factors * N + 2 * N * N) * dtype_bytes
         fact_rate = DENSE_MACS_PER_NS
-    fold_ns = max(fold_macs / DENSE_MACS_PER_NS, fold_bytes / WEIGHT_BYTES_PER_NS)
-    fact_ns = max(fact_macs / fact_rate, fact_bytes / WEIGHT_BYTES_PER_NS)
+    fold_ns = max(fold_macs / DENSE_MACS_PER_NS, _weight_ns(fold_bytes))
+    fact_ns = max(fact_macs / fact_rate, _weight_ns(fact_bytes))
     return {"fold": (fold_macs, fold_bytes, fold_ns), "factored": (fact_macs, fact_bytes, fact_ns)}
 
 
@@ -62,10 +77,15 @@ def factored_kernel_for(target) -> str:
     return FACTORED_KERNEL.get(kind, "generic")
 
 
+def has_fast_dct(N: int, target=None) -> bool:
+    """Whether the fast DCT kernel takes N on `target` (radix-2: N a power of two)."""
+    return factored_kernel_for(target) == "fast_dct" and N >= 2 and not N & (N - 1)
+
+
 def acdc_choice(N: int, factors: int, vectors: int, target=None, in_channels: int | None = None,
                 out_channels: int | None = None, factored_kernel: str | None = None) -> tuple[str, str]:
     """("fold" | "factored", reason) for one ACDC layer, by the cost model above."""
-    kernel = factored_kernel or factored_kernel_for(target)
+    kernel = factored_kernel or ("fast_dct" if has_fast_dct(N, target) else "generic")
     costs = acdc_costs(N, factors, vectors, in_channels, out_channels, kernel)
     (f_macs, f_bytes, f_ns), (s_macs, s_bytes, s_ns) = costs["fold"], costs["factored"]
     choice = "fold" if f_ns <= s_ns else "factored"

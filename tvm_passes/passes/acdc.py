@@ -18,8 +18,11 @@ the same function the layer records ask) and
       y = conv2d(x_nhwc, W^T as O x C x 1 x 1, NHWC) + b    (4-D input, CPU: the channels-last
                                                              conv path, packing, schedules)
       y = matmul(x, W) + b                                  (otherwise)
-- `factored`: the call is left alone; InlineConstructs gives it the generic body (a fast DCT
-  kernel for this form is issue 23's next step).
+- `factored`: the whole stack as one fast-DCT kernel (kernels/dct.py: O(N log N) radix-2
+  butterflies, the vectors across the SIMD lanes, A and D folded into the first and last pass
+  of each DCT-II, riffle and bias inlined into the next pass) on the (vectors, N) rows, where
+  the target has that kernel (CPUs, N a power of two); elsewhere the call is left alone and
+  InlineConstructs gives it the generic body.
 
 Where it does not apply the call is returned unchanged: a symbolic shape, a dtype other than
 float32, an odd N.
@@ -29,11 +32,14 @@ import tvm
 from tvm import relax, te, tirx
 
 from sedge.frontend.importers.construct import OP_ATTR
-from sedge.tvm_passes.acdc_cost import acdc_choice
+from sedge.tvm_passes.acdc_cost import acdc_choice, has_fast_dct
+from sedge.tvm_passes.kernels import dct
 from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name, static_shape
+from sedge.tvm_passes.schedules.cpu import cpu_spec
 
 CONSTRUCT = "ACDC"
 FOLD_KERNEL = "sedge_acdc_fold"
+DCT_KERNEL = "sedge_acdc_fast_dct"
 # relax's OpPatternKind.kOpaque: FuseOps fuses nothing into the kernel
 OPAQUE = 8
 
@@ -197,11 +203,26 @@ class _LowerACDC(relax.PyExprMutator):
         source, index = self._gather(x, N)
         C = static_shape(source)[-1]
         if acdc_choice(N, factors, vectors, self.target, in_channels=C)[0] != "fold":
-            return None
+            return self._factored(call, x_shape, factors, N, vectors)
         y = self._dense(source, index, a, d, bias, None)
         out = self.builder_.emit(y)
         self.folded[out] = (source, index, a, d, bias)
         return out
+
+    def _factored(self, call, x_shape, factors, N, vectors):
+        """The stack as one fast-DCT kernel (kernels/dct.py) on the (vectors, N) rows, where
+        the target has it; else None (the generic body)."""
+        if not has_fast_dct(N, self.target):
+            return None
+        x, a, d = call.args[0], call.args[1], call.args[2]
+        bias = call.args[3] if len(call.args) > 3 else None
+        func = fast_stack_func(N, vectors, factors, bias is not None, cpu_spec(self.target).lanes)
+        gv = self.builder_.add_func(func, DCT_KERNEL)
+        rows = self.builder_.emit(relax.op.reshape(x, [vectors, N]))
+        tables = [relax.const(t) for t in (dct.twiddles(N, -1), dct.twiddles(N, 1), dct.makhoul_phases(N))]
+        args = [rows, a, d] + ([bias] if bias is not None else []) + tables
+        y = self.builder_.emit(relax.call_tir(gv, args, relax.TensorType((vectors, N), "float32")))
+        return relax.op.reshape(y, list(x_shape))
 
     def _fold_group_sum(self, call):
         """sum(reshape(folded, (..., O, N/O)), axis=-1): the group sum folded into W too."""
@@ -255,6 +276,22 @@ class _LowerACDC(relax.PyExprMutator):
         else:
             y = emit(relax.op.matmul(source, relax.op.permute_dims(w_t, [1, 0])))
         return relax.op.add(y, b)
+
+
+def fast_stack_func(N: int, vectors: int, factors: int, bias: bool, lanes: int) -> tirx.PrimFunc:
+    """The scheduled fast-DCT kernel of a whole stack: (x (V, N), a, d[, bias], twiddles,
+    inverse twiddles, phases) -> (V, N)."""
+    x = te.placeholder((vectors, N), "float32", "x")
+    a, d, b = (te.placeholder((factors, N), "float32", n) for n in ("a", "d", "bias"))
+    tw, twi = te.placeholder((2, N // 2), "float32", "tw"), te.placeholder((2, N // 2), "float32", "tw_inv")
+    phase = te.placeholder((2, N), "float32", "phase")
+    y = dct.acdc_stack(x, a, d, b if bias else None, tw, twi, phase, N, vectors)
+    func = te.create_prim_func([x, a, d] + ([b] if bias else []) + [tw, twi, phase, y])
+    sch = tvm.s_tir.Schedule(func)
+    dct.schedule_dct(sch, lanes)
+    # private: add_func names it; te's "main" symbol would clash with the module's main
+    return sch.mod["main"].without_attr("global_symbol").with_attr(
+        {"tirx.is_scheduled": True, "op_pattern": OPAQUE})
 
 
 def acdc_lowering(target: tvm.target.Target) -> tvm.transform.Pass:
