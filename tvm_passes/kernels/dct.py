@@ -26,17 +26,17 @@ import numpy as np
 from tvm import te, tirx
 
 
-def twiddles(N: int, sign: int) -> np.ndarray:
-    """(2, N/2) float32: re / im of exp(sign 2 pi i t / N), t < N/2."""
+def twiddles(N: int, sign: int, dtype=np.float32) -> np.ndarray:
+    """(2, N/2): re / im of exp(sign 2 pi i t / N), t < N/2."""
     t = np.arange(N // 2)
     w = np.exp(sign * 2j * np.pi * t / N)
-    return np.stack([w.real, w.imag]).astype(np.float32)
+    return np.stack([w.real, w.imag]).astype(dtype)
 
 
-def makhoul_phases(N: int) -> np.ndarray:
-    """(2, N) float32: re / im of exp(-i pi k / 2N)."""
+def makhoul_phases(N: int, dtype=np.float32) -> np.ndarray:
+    """(2, N): re / im of exp(-i pi k / 2N)."""
     w = np.exp(-1j * np.pi * np.arange(N) / (2 * N))
-    return np.stack([w.real, w.imag]).astype(np.float32)
+    return np.stack([w.real, w.imag]).astype(dtype)
 
 
 def _fft_stages(re, im, tw, N: int, V: int, tag: str):
@@ -74,16 +74,17 @@ def dct2(x, tw, phase, N: int, V: int, scale_in=None, scale_out=None, tag="dct2"
     def load(n, v):
         src = tirx.if_then_else(n < half, 2 * n, 2 * (N - 1 - n) + 1)
         value = x[src, v]
-        return value * scale_in[src] if scale_in is not None else value
+        return value * scale_in[src].astype(x.dtype) if scale_in is not None else value
 
     re = te.compute((N, V), load, name=f"{tag}_reorder")
-    im = te.compute((N, V), lambda n, v: tirx.const(0.0, "float32"), name=f"{tag}_zero")
+    im = te.compute((N, V), lambda n, v: tirx.const(0.0, x.dtype), name=f"{tag}_zero")
     re, im = _fft_stages(re, im, tw, N, V, tag)
     f0, fk = 1 / math.sqrt(N), math.sqrt(2 / N)
 
     def post(k, v):
-        value = (re[k, v] * phase[0, k] - im[k, v] * phase[1, k]) * tirx.if_then_else(k == 0, f0, fk)
-        return value * scale_out[k] if scale_out is not None else value
+        value = (re[k, v] * phase[0, k] - im[k, v] * phase[1, k]) * tirx.if_then_else(k == 0, tirx.const(f0, x.dtype),
+                                                                                    tirx.const(fk, x.dtype))
+        return value * scale_out[k].astype(x.dtype) if scale_out is not None else value
 
     return te.compute((N, V), post, name=f"{tag}_post")
 
@@ -93,8 +94,8 @@ def dct3(X, tw_inv, phase, N: int, V: int, tag="dct3"):
     f0, fk = math.sqrt(N), math.sqrt(N / 2)  # 1 / f_k
 
     def pre(k, v):
-        c = X[k, v] * tirx.if_then_else(k == 0, f0, fk)
-        mirror = tirx.if_then_else(k == 0, tirx.const(0.0, "float32"), X[(N - k) % N, v] * fk)
+        c = X[k, v] * tirx.if_then_else(k == 0, tirx.const(f0, X.dtype), tirx.const(fk, X.dtype))
+        mirror = tirx.if_then_else(k == 0, tirx.const(0.0, X.dtype), X[(N - k) % N, v] * fk)
         # exp(+i pi k / 2N) = conj(phase)
         cr, ci = phase[0, k], -phase[1, k]
         return c * cr + mirror * ci, c * ci - mirror * cr
@@ -104,7 +105,7 @@ def dct3(X, tw_inv, phase, N: int, V: int, tag="dct3"):
 
     def store(n, v):
         src = tirx.if_then_else(n % 2 == 0, n // 2, N - 1 - n // 2)
-        return re[src, v] * tirx.const(1.0 / N, "float32")
+        return re[src, v] * tirx.const(1.0 / N, X.dtype)
 
     return te.compute((N, V), store, name=f"{tag}_store")
 
@@ -121,7 +122,7 @@ def acdc_stack(x, a, d, bias, tw, tw_inv, phase, N: int, V: int):
     Per factor: DCT-II with A folded into its reorder pass and D into its last pass, DCT-III,
     then the riffle and the bias (a gather + add the next pass inlines). Internally (N, V):
     the vectors across the SIMD lanes; the transposes in and out are the first and last
-    passes' own index maps."""
+    passes' own index maps. The arithmetic runs in x's dtype (float64 for the load-time fold)."""
     factors = int(a.shape[0])
     half = N // 2
     h = te.compute((N, V), lambda n, v: x[v, n], name="acdc_in")
@@ -142,7 +143,7 @@ def _riffle(y, bias, layer, half):
     """out[2i] = y[i], out[2i+1] = y[N/2 + i], + the factor's bias (before the riffle)."""
     def f(k, v):
         src = tirx.if_then_else(k % 2 == 0, k // 2, half + k // 2)
-        return y[src, v] + bias[layer, src] if bias is not None else y[src, v]
+        return y[src, v] + bias[layer, src].astype(y.dtype) if bias is not None else y[src, v]
     return f
 
 

@@ -77,6 +77,29 @@ def fold_numpy(a, d, bias=None, gather=None, group_sum=None):
     return X, b
 
 
+def _fold_te(a, d, bias, index, tw, tw_inv, phase, C: int, O: int):
+    """TE: (W^T (O x C) float32, b (O,) float32) of the stack, every product in float64.
+
+    The stack runs on C + 1 rows: row c the gathered identity (stack input j is source
+    channel index[j], SECL's repeat), the last row zero, so that it comes out as the bias b and
+    W's rows are the others minus b. The stack is the fast DCT kernel in float64 (O(L C N log N)
+    at load, where N x N products cost O(L C N^2)). The group sum of N/O consecutive outputs
+    (SECL's O < C) is a reduction over N/O."""
+    N = int(a.shape[1])
+    f64 = "float64"
+    rows = te.compute((C + 1, N), lambda c, j: tirx.if_then_else(
+        tirx.all(c < C, index[j] == c), tirx.const(1.0, f64), tirx.const(0.0, f64)), name="fold_identity")
+    y = dct.acdc_stack(rows, a, d, bias, tw, tw_inv, phase, N, C + 1)
+    group = N // O
+    t = te.reduce_axis((0, group), "t")
+    w = te.compute((O, C), lambda o, c: te.sum(y[c, o * group + t] - y[C, o * group + t], axis=t), name="w64")
+    tb = te.reduce_axis((0, group), "tb")
+    b = te.compute((O,), lambda o: te.sum(y[C, o * group + tb], axis=tb), name="b64")
+    # rounded to float32 once, at the end
+    return [te.compute((O, C), lambda o, c: w[o, c].astype("float32"), name="w"),
+            te.compute((O,), lambda o: b[o].astype("float32"), name="b")]
+
+
 def _add_riffled_bias(b, bias, layer, N):
     """b + bias[layer] in the riffle's order (the importer's take(bias, order))."""
     half = N // 2
@@ -84,8 +107,9 @@ def _add_riffled_bias(b, bias, layer, N):
         layer, tirx.if_then_else(m % 2 == 0, m // 2, half + m // 2)].astype("float64"), name=f"bias{layer}")
 
 
-def _fold_te(a, d, bias, gather, reduce, ct, mi):
-    """TE: (W^T (O x C) float32, b (O,) float32) of the stack; every product in float64.
+def _fold_te_matrices(a, d, bias, gather, reduce, ct, mi):
+    """TE: (W^T (O x C) float32, b (O,) float32) of the stack with N x N DCT matrices, every
+    product in float64 (O(L C N^2) at load): for N the radix-2 kernel does not take.
 
     gather (C x N), reduce (N x O): the 0/1 repeat and group-sum matrices; ct = M^T, mi = M
     with the riffle's column order (the importer's constants), all float64."""
@@ -250,17 +274,25 @@ class _LowerACDC(relax.PyExprMutator):
         N = int(static_shape(a)[1])
         C = static_shape(source)[-1]
         O = groups or N
-        M, order = dct_matrix64(N), riffle_order(N)
-        gather = np.zeros((C, N))
-        gather[index, np.arange(N)] = 1.0
-        reduce = np.zeros((N, O))
-        reduce[np.arange(N), np.arange(N) // (N // O)] = 1.0
-        consts = [relax.const(np.ascontiguousarray(m)) for m in (gather, reduce, M.T, M[:, order])]
+        if N & (N - 1) == 0:  # the radix-2 fast DCT, in float64
+            tables = [dct.twiddles(N, -1, np.float64), dct.twiddles(N, 1, np.float64),
+                      dct.makhoul_phases(N, np.float64)]
+            consts = [relax.const(np.asarray(index, "int32"))] + [relax.const(t) for t in tables]
+
+            def fold(a_, d_, bias_, *rest):
+                return _fold_te(a_, d_, bias_, *rest, C, O)
+        else:  # N x N DCT matrices, and 0/1 gather (C x N) and group-sum (N x O) matrices
+            M, order = dct_matrix64(N), riffle_order(N)
+            gather = np.zeros((C, N))
+            gather[index, np.arange(N)] = 1.0
+            reduce = np.zeros((N, O))
+            reduce[np.arange(N), np.arange(N) // (N // O)] = 1.0
+            consts = [relax.const(np.ascontiguousarray(m)) for m in (gather, reduce, M.T, M[:, order])]
+            fold = _fold_te_matrices
         args = [a, d] + ([bias] if bias is not None else []) + consts
 
         def kernel(a_, d_, *rest):
-            bias_ = rest[0] if bias is not None else None
-            return _fold_te(a_, d_, bias_, *rest[-4:])
+            return fold(a_, d_, rest[0] if bias is not None else None, *rest[-len(consts):])
 
         folded = self.builder_.emit(self.builder_.call_te(
             kernel, *args, primfunc_name_hint=FOLD_KERNEL,
