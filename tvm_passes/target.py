@@ -51,7 +51,10 @@ def _convert(kind: str, option: str, value: str):
 
 
 def _parse_one(text: str) -> dict:
-    words = shlex.split(text)
+    try:
+        words = shlex.split(text)
+    except ValueError as err:  # an unbalanced quote, a trailing backslash
+        raise SedgeError(f"bad target '{text}': {err}; quote option values as a shell would") from None
     if not words:
         raise SedgeError("empty target; expected e.g. 'llvm', 'llvm -mcpu=skylake-avx512' or 'cuda'")
     kind, config = words[0], {}
@@ -102,6 +105,8 @@ def parse_target(text: str | None, overrides: dict | None = None) -> dict:
     else:
         # "cuda, llvm" pairs split where a comma is followed by a kind (mattr lists keep theirs)
         parts = [_parse_one(p) for p in re.split(rf",\s*(?=(?:{'|'.join(KINDS)})\b)", text) if p.strip()]
+        if not parts:
+            raise SedgeError(f"empty target '{text}'; expected e.g. 'llvm', 'llvm -mcpu=skylake-avx512' or 'cuda'")
         config = parts[0]
         if len(parts) == 2 and config["kind"] == "cuda" and parts[1]["kind"] == "llvm":
             config["host"] = parts[1]
@@ -113,6 +118,9 @@ def parse_target(text: str | None, overrides: dict | None = None) -> dict:
         # tvmc applied --target-<kind>-<option> to every target of that kind: the device, or the
         # host of a "cuda, llvm" pair
         host = config.get("host") if isinstance(config.get("host"), dict) else {}
+        if str(value) == "":
+            raise SedgeError(f"--target-{kind}-{option} has an empty value; give one "
+                             f"(--target-{kind}-{option} VALUE) or leave the flag out")
         if kind == config.get("kind"):
             config[option] = _convert(kind, option, str(value))
         elif kind == host.get("kind"):
@@ -127,7 +135,12 @@ def parse_target(text: str | None, overrides: dict | None = None) -> dict:
 def _with_triple_defaults(config: dict) -> dict:
     """Fill what Debian's cross toolchains need to link objects for these triples, unless given:
     riscv64 Linux is RV64GC (double-float ABI), and *-gnueabihf is the hard-float ABI."""
+    if not isinstance(config, dict):
+        raise SedgeError(f"bad target {json.dumps(config)[:120]}; a JSON target is an object such as "
+                         '{"kind": "llvm", "mcpu": "skylake-avx512"}')
     triple = config.get("mtriple", "")
+    if not isinstance(triple, str):
+        raise SedgeError(f"target option mtriple must be a string such as 'aarch64-linux-gnu', got {triple!r}")
     if triple.startswith("riscv64") and "mattr" not in config:
         config = {**config, "mattr": ["+m", "+a", "+f", "+d", "+c"]}
     if triple.endswith("gnueabihf") and "mfloat-abi" not in config:

@@ -14,16 +14,40 @@ from sedge.files import sha256_file
 from sedge.frontend.model import Model
 
 
-def _input_specs(graph, input_shapes: dict) -> list[TensorSpec]:
+def _element_dtype(elem_type: int, what: str) -> np.dtype:
     import onnx
 
+    try:
+        return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type))
+    except (KeyError, TypeError):
+        raise ModelImportError(f"{what} has element type {elem_type}, which is no ONNX tensor type "
+                               "(0 is UNDEFINED); allowed: ONNX's TensorProto data types") from None
+
+
+def _check_initializers(graph):
+    """Each stored weight decodes as its declared type and shape: a file whose dims disagree
+    with its data is refused here, in one line, rather than deep inside the importer."""
+    from onnx import TensorProto, numpy_helper
+
+    for init in graph.initializer:
+        _element_dtype(init.data_type, f"initializer '{init.name}'")
+        if init.data_location == TensorProto.EXTERNAL:
+            continue  # read, and checked, by onnx.load_external_data_for_model
+        try:
+            numpy_helper.to_array(init)
+        except (ValueError, TypeError) as err:
+            raise ModelImportError(f"initializer '{init.name}' does not hold the data its type and dims "
+                                   f"{list(init.dims)} declare ({one_line(err)})") from None
+
+
+def _input_specs(graph, input_shapes: dict) -> list[TensorSpec]:
     initializers = {init.name for init in graph.initializer}
     specs = []
     for value in graph.input:
         if value.name in initializers:
             continue
         tensor_type = value.type.tensor_type
-        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)).name
+        dtype = _element_dtype(tensor_type.elem_type, f"input '{value.name}'").name
         if value.name in input_shapes:
             shape = list(input_shapes[value.name])
         else:
@@ -164,6 +188,7 @@ def load(path: str, input_shapes: dict) -> Model:
     from sedge.frontend.importers.opset import upgrade_old_opset
 
     proto = separate_weights(read_onnx(path), input_shapes)
+    _check_initializers(proto.graph)
     inputs = _input_specs(proto.graph, input_shapes)
     proto, notes = inline_unconverted_functions(proto)
     proto, note = upgrade_old_opset(proto)

@@ -65,7 +65,10 @@ class _Version(argparse.Action):
 _VERBOSE_HELP = "more output: -v warnings, -vv info, -vvv debug, -vvvv everything; any -v shows tracebacks"
 
 
-def build_parser(prog="sedge", tvmc_only=False):
+def build_parser(prog="sedge", tvmc_only=False, command=None):
+    """The parser of every command; with `command`, only that one's flags are set up: a
+    command's `configure` may import the compiler (compile's target flags come from TVM's
+    option lists), which `sedge boards list` should not wait for."""
     for module in COMMAND_MODULES:
         importlib.import_module(f"sedge.cli.{module}")
     parser = argparse.ArgumentParser(
@@ -78,17 +81,24 @@ def build_parser(prog="sedge", tvmc_only=False):
         if tvmc_only and not in_tvmc:
             continue
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=_VERBOSE_HELP)
-        configure(p)
-        p.set_defaults(drive=sys.modules[configure.__module__].drive, parser=p)
+        if command in (None, name):
+            p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=_VERBOSE_HELP)
+            configure(p)
+            p.set_defaults(drive=sys.modules[configure.__module__].drive, parser=p)
     return parser
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The command the line names: its first word that is not an option (the global options,
+    -v and --version, take no value; --config has been moved after the command)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def _config_after_command(argv):
     """tvmc read `--config FILE` anywhere on the line, also before the command: move it after."""
     argv = list(sys.argv[1:] if argv is None else argv)
     for i, word in enumerate(argv):
-        if word in _COMMANDS:
+        if word in COMMAND_MODULES:  # each command's module carries its name
             head = argv[:i]
             for j, flag in enumerate(head):
                 if flag == "--config" and j + 1 < len(head):
@@ -100,8 +110,8 @@ def _config_after_command(argv):
 
 
 def _run(argv, prog, tvmc_only):
-    parser = build_parser(prog, tvmc_only)
-    args = parser.parse_args(_config_after_command(argv))
+    argv = _config_after_command(argv)
+    args = build_parser(prog, tvmc_only, _command_word(argv)).parse_args(argv)
     if not args.verbose:  # library deprecation chatter is for developers, not users
         warnings.simplefilter("ignore")
     if args.verbose and args.command != "agent":  # the agent sets up its own log
@@ -118,9 +128,6 @@ def _run(argv, prog, tvmc_only):
             traceback.print_exc()
         print(f"{prog}: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # the reader of our output went away (`sedge passes list | head`)
         sys.stderr.close()  # nothing more can be said; keep Python's shutdown quiet
         return 0
@@ -132,9 +139,18 @@ def _run(argv, prog, tvmc_only):
         return 1
 
 
+def _interruptible(argv, prog, tvmc_only) -> int:
+    """Ctrl-C anywhere, the imports before the command included, is one line and exit 130."""
+    try:
+        return _run(argv, prog, tvmc_only)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
 def main(argv=None):
-    sys.exit(_run(argv, "sedge", tvmc_only=False))
+    sys.exit(_interruptible(argv, "sedge", tvmc_only=False))
 
 
 def tvmc_main(argv=None):
-    sys.exit(_run(argv, "tvmc", tvmc_only=True))
+    sys.exit(_interruptible(argv, "tvmc", tvmc_only=True))

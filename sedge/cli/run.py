@@ -56,6 +56,8 @@ def drive(args):
     import sedge
     from sedge.runtime.profiler import format_table, write_profile
 
+    if args.print_top is not None and args.print_top < 1:
+        raise SedgeError(f"--print-top must be a positive number of values, got {args.print_top}")
     if args.port or args.rpc_tracker or args.rpc_key or args.board:
         from sedge.runtime.remote import run_remote
 

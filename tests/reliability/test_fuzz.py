@@ -84,15 +84,10 @@ class Findings:
         STATS[self.target]["accepted"] += 1
         return result
 
-    def check(self, known: dict[str, str] | None = None):
-        """Fail on any finding; when every finding is a `known` one (signature -> whose and
-        why), xfail naming them instead, so a defect owned elsewhere stays visible, not red."""
+    def check(self):
+        """Fail on any finding, listing each distinct one with an input that caused it."""
         listing = "\n".join(f"  {key}\n    input: {example}" for key, example in self.found.items())
-        unknown = [key for key in self.found if not any(sig in key for sig in (known or {}))]
-        assert not unknown, f"{self.target}: {len(self.found)} distinct failure(s):\n{listing}"
-        if self.found:
-            owners = sorted({why for sig, why in known.items() if any(sig in key for key in self.found)})
-            pytest.xfail(f"{self.target}: known defects elsewhere ({'; '.join(owners)}):\n{listing}")
+        assert not self.found, f"{self.target}: {len(self.found)} distinct failure(s):\n{listing}"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -367,17 +362,7 @@ def test_target_parser():
         findings.call(parse_target, text, seconds=5.0)
 
     run()
-    findings.check(known=TARGET_DEFECTS)
-
-
-# Found by this fuzzer in tvm_passes/target.py, which the tvmc-parity work (issue 25) owns:
-# reported there, not patched here. Remove an entry when its fix lands.
-TARGET_DEFECTS = {
-    "IndexError: list index out of range": "target.py: --target '' (empty) indexes an empty list of parts",
-    "object has no attribute 'startswith'": "target.py: inline JSON with a non-string mtriple (_with_triple_defaults)",
-    "ValueError: No closing quotation": "target.py: shlex.split's ValueError on an unbalanced quote escapes",
-    "ValueError: No escaped character": "target.py: shlex.split's ValueError on a trailing backslash escapes",
-}
+    findings.check()
 
 
 def test_pass_config_parser():
@@ -617,13 +602,6 @@ def test_onnx_importer_on_mutated_models():
 
     run()
     directory.cleanup()
-    findings.check(known=ONNX_DEFECTS)
+    findings.check()
 
 
-# Found by this fuzzer in frontend/loaders/onnx.py, which the ONNX-importer work owns: reported
-# there, not patched here. Remove an entry when its fix lands.
-ONNX_DEFECTS = {
-    "KeyError: ": "onnx.py _input_specs: an input or initializer of elem_type 0 (UNDEFINED) or an unknown id",
-    "ValueError: cannot reshape array of size": "an initializer whose dims disagree with its data "
-                                                "(onnx.numpy_helper.to_array, unchecked)",
-}

@@ -8,8 +8,6 @@ an unknown suffix, unknown and value-less --pass-config."""
 import pytest
 from reliability_helpers import Case, build_workspace, run_case
 
-OWNED_ELSEWHERE = "tvm_passes/target.py (tvmc-parity work, issue 25) accepts an empty target option value"
-
 CASES = [
     # model files
     Case("onnx-empty", ["compile", "{w}/empty.onnx", "-o", "m.tar"], 5, ("empty.onnx' is not a valid ONNX model",)),
@@ -46,9 +44,8 @@ CASES = [
     Case("target-empty-value", ["compile", "{w}/tiny.onnx", "--target", "llvm -mcpu=", "-o", "m.tar"], 4,
          ("-mcpu", "empty value")),
     Case("target-flag-empty-value", ["compile", "{w}/tiny.onnx", "--target-llvm-mcpu=", "-o", "m.tar"], 4,
-         ("mcpu", "empty"), (pytest.mark.xfail(strict=True, reason=OWNED_ELSEWHERE),)),
-    Case("target-empty-string", ["compile", "{w}/tiny.onnx", "--target", "", "-o", "m.tar"], 4, ("empty target",),
-         (pytest.mark.xfail(strict=True, reason="tvm_passes/target.py: --target '' raises IndexError (issue 25)"),)),
+         ("mcpu", "empty")),
+    Case("target-empty-string", ["compile", "{w}/tiny.onnx", "--target", "", "-o", "m.tar"], 4, ("empty target",)),
     Case("target-broken-json", ["compile", "{w}/tiny.onnx", "--target", '{"kind":', "-o", "m.tar"], 4,
          ("--target looks like JSON but does not parse",)),
     Case("target-json-file-missing", ["compile", "{w}/tiny.onnx", "--target", "nothere.json", "-o", "m.tar"], 4,

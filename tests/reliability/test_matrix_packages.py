@@ -5,8 +5,6 @@ bench), and `--inputs` / `--outputs`. Same checks as part 1. Rows in tests/cli/t
 import pytest
 from reliability_helpers import Case, build_workspace, run_case, tiny_onnx
 
-OWNED_ELSEWHERE = "sedge/cli/run.py (tvmc-parity work) accepts a negative --print-top and prints nothing"
-
 CASES = [
     Case("package-random-bytes", ["run", "{w}/random.tar"], 4, ("is not a sedge package (not a tar file)",)),
     Case("package-foreign-tar", ["run", "{w}/foreign.tar"], 4, ("unexpected member 'mod.json'", "holds only")),
@@ -27,8 +25,7 @@ CASES = [
     Case("run-negative-repeat", ["run", "{w}/tiny.tar", "--print-time", "--repeat", "-1", "--outputs", "o.npz"], 4,
          ("must be >= 1", "-1")),
     Case("run-zero-number", ["run", "{w}/tiny.tar", "--print-time", "--number", "0"], 4, ("must be >= 1",)),
-    Case("run-negative-print-top", ["run", "{w}/tiny.tar", "--print-top", "-3"], 4, ("--print-top",),
-         (pytest.mark.xfail(strict=True, reason=OWNED_ELSEWHERE),)),
+    Case("run-negative-print-top", ["run", "{w}/tiny.tar", "--print-top", "-3"], 4, ("--print-top",)),
     Case("profile-out-suffix", ["run", "{w}/tiny.tar", "--profile-out", "prof.txt"], 4, ("must end in .csv or .json",)),
     Case("run-device-mismatch", ["run", "{w}/tiny.tar", "--device", "cuda"], 4, ("compiled for 'llvm'",)),
     Case("run-no-such-port", ["run", "{w}/tiny.tar", "--port", "/dev/sedge-nope"], 4,
