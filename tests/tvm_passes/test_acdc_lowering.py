@@ -101,9 +101,12 @@ def _calls(func):
     return [b.value for block in func.body.blocks for b in block.bindings if isinstance(b.value, relax.Call)]
 
 
-def test_a_folded_layer_is_one_dense_conv(tmp_path):
+def test_a_folded_layer_is_one_dense_conv(tmp_path, monkeypatch):
     """Structural / absence: per inference one 1x1 conv and no matmul (no DCT matrix, no
     per-factor product); the fold kernel runs once, at load time."""
+    import sedge.tvm_passes.passes.acdc as lowering
+
+    monkeypatch.setattr(lowering, "FAST_FOLD_MIN_N", 2)  # the large-N load-time fold, on a small layer
     layer = _randomised(SECLConv2d(16, 32, 3, 1, 1, factors=12, bias=True))
     mod, _ = _imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
     mod = _rewritten(mod)
@@ -115,7 +118,7 @@ def test_a_folded_layer_is_one_dense_conv(tmp_path):
     assert "metadata" not in mod["main"].script()
     assert FOLD_KERNEL in mod["main_transform_params"].script()
     assert FOLD_KERNEL not in mod["main"].script()
-    # N = 32 is a power of two: the load-time fold runs the fast DCT in float64, no N x N matrix
+    # the load-time fold through the fast DCT in float64: no N x N matrix
     assert "(32, 32)" not in mod.script()
 
 
@@ -277,3 +280,16 @@ def test_a_factored_layer_runs_the_fast_dct(N, factors, bias, vectors, tmp_path,
     main = rewritten["main"].script()
     assert DCT_KERNEL in main and "R.matmul" not in main
     assert f"({N}, {N})" not in rewritten.script(), "no N x N DCT matrix anywhere"
+
+
+@pytest.mark.parametrize("C,O,factors,bias", [(16, 32, 12, True), (32, 16, 4, True)])
+def test_fast_fold_numerics_against_pytorch(C, O, factors, bias, tmp_path, monkeypatch):
+    """The load-time fold through the float64 fast DCT (large N; forced on small layers here)."""
+    import sedge.tvm_passes.passes.acdc as lowering
+
+    monkeypatch.setattr(lowering, "FAST_FOLD_MIN_N", 2)
+    layer = _randomised(SECLConv2d(C, O, 3, 1, 1, factors=factors, bias=bias))
+    x = torch.randn(2, C, 6, 5)
+    mod, params = _imported(layer, x, tmp_path)
+    got = run_compiled(mod, HOST, [x.numpy()], params)
+    assert _rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
