@@ -52,8 +52,11 @@ CPU_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", 
              "amx_tile", "asimd", "sve")
 
 
-ENGINE_NAMES = {"sedge": "sedge", "onnxruntime": "ONNX Runtime", "pytorch": "PyTorch"}
-SHORT_NAMES = {"sedge": "sedge", "onnxruntime": "ORT", "pytorch": "PyTorch"}
+# "sedge-fp16": the same model compiled with --mixed-precision (float16, float32 accumulation),
+# an engine only with the harness's --mixed-precision
+ENGINE_NAMES = {"sedge": "sedge", "sedge-fp16": "sedge fp16", "onnxruntime": "ONNX Runtime", "pytorch": "PyTorch"}
+SHORT_NAMES = {"sedge": "sedge", "sedge-fp16": "sedge fp16", "onnxruntime": "ORT", "pytorch": "PyTorch"}
+FP16_RTOL = 1e-2  # float16 keeps 11 bits: the tolerance `sedge run --verify` uses for such packages
 
 
 @dataclass
@@ -67,6 +70,7 @@ class ModelResult:
     verified: bool
     top_kernels: list = field(default_factory=list)  # [{name, percent, duration_us, shapes}], largest first
     error: str | None = None  # why the model did not run (one line); its other fields are then empty
+    fp16_max_rel_error: float | None = None  # the sedge-fp16 engine's, against the same reference
 
     @classmethod
     def failed(cls, model: str, error: str) -> ModelResult:
@@ -166,7 +170,8 @@ def _prepare(name: str, workdir: Path):
     return path, module, first.name, x
 
 
-def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, sedge_model: str, device: str):
+def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, sedge_model: str, device: str,
+             mixed_precision: bool = False):
     """name -> zero-argument callable running one inference on `device` (the timed engines),
     the peer the ratios are taken to, sedge's compile time (of `sedge_model`, the export or
     `zoo:NAME`), its executor and feed, and the ONNX Runtime session that is the reference."""
@@ -187,6 +192,11 @@ def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, s
     session = onnxruntime.InferenceSession(str(path), options, providers=[provider])
     feed = {executor.metadata.inputs[0].name: x}  # the PyTorch program may name its input unlike the export
     engines = {"sedge": lambda: executor.run(feed)}
+    if mixed_precision:
+        fp16 = Executor(sedge.compile(sedge.load(sedge_model), sedge.CompileOptions(
+            target="cuda" if device == "cuda" else None, output=str(path.with_suffix(".fp16.tar")),
+            mixed_precision=True)), device)
+        engines["sedge-fp16"] = lambda: fp16.run(feed)
     if ort_on_device:
         engines["onnxruntime"] = lambda: session.run(None, {input_name: x})
     if module is not None:
@@ -222,8 +232,12 @@ def _torch_engine(module, x: np.ndarray, threads: int, device: str):
     return run_on_gpu
 
 
+def _rel_error(got: np.ndarray, want: np.ndarray) -> float:
+    return float(np.max(np.abs(got.astype(np.float64) - want)) / max(float(np.max(np.abs(want))), 1e-30))
+
+
 def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path,
-                from_pytorch: bool = False, device: str = "cpu") -> ModelResult:
+                from_pytorch: bool = False, device: str = "cpu", mixed_precision: bool = False) -> ModelResult:
     from sedge.runtime.profiler import profile
 
     path, module, input_name, x = _prepare(name, workdir)
@@ -231,9 +245,10 @@ def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path
     from_pytorch = from_pytorch and module is not None and not name.startswith("tv:")
     sedge_model = f"zoo:{name.removeprefix('zoo:')}" if from_pytorch else str(path)
     engines, peer, compile_seconds, executor, feed, reference = _engines(path, module, input_name, x, threads,
-                                                                         sedge_model, device)
-    got, want = engines["sedge"]()[0], reference.run(None, {input_name: x})[0]
-    rel_error = float(np.max(np.abs(got.astype(np.float64) - want)) / max(float(np.max(np.abs(want))), 1e-30))
+                                                                         sedge_model, device, mixed_precision)
+    want = reference.run(None, {input_name: x})[0]
+    rel_error = _rel_error(engines["sedge"]()[0], want)
+    fp16_error = _rel_error(engines["sedge-fp16"]()[0], want) if mixed_precision else None
     for _ in range(warmup):
         for run in engines.values():
             run()
@@ -250,7 +265,8 @@ def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path
     return ModelResult(
         model=name, sedge_source="pytorch" if from_pytorch else "onnx", peer=peer,
         latency_ms={e: float(np.median(s)) for e, s in samples.items()},
-        compile_seconds=round(compile_seconds, 2), max_rel_error=rel_error, verified=rel_error <= RTOL,
+        compile_seconds=round(compile_seconds, 2), max_rel_error=rel_error,
+        verified=rel_error <= RTOL and (fp16_error is None or fp16_error <= FP16_RTOL), fp16_max_rel_error=fp16_error,
         top_kernels=[{"name": r.name, "percent": round(r.percent, 1), "duration_us": round(r.duration_us, 1),
                       "shapes": r.shapes} for r in rows])
 
@@ -262,23 +278,27 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
     def ratio(value):
         return f"{value:.2f}x" if value else "-"
 
-    # one device, one set of engines per run
+    def errors(r):
+        fp16 = f" (fp16 {r.fp16_max_rel_error:.1e})" if r.fp16_max_rel_error is not None else ""
+        return f"{r.max_rel_error:.1e}{fp16} {'PASS' if r.verified else 'FAIL'}"
+
+    # one device, one set of engines per run; the fp16 engine only where it ran
     peer = next((r.peer for r in results if not r.error), "onnxruntime")
-    others = [e for e in ENGINE_NAMES if e != peer]
-    lines = ["| model | sedge compiled from | " + " | ".join(f"{ENGINE_NAMES[e]} (ms)" for e in ENGINE_NAMES) + " | "
+    shown = [e for e in ENGINE_NAMES if e != "sedge-fp16" or any(e in r.latency_ms for r in results)]
+    others = [e for e in shown if e != peer]
+    lines = ["| model | sedge compiled from | " + " | ".join(f"{ENGINE_NAMES[e]} (ms)" for e in shown) + " | "
              + " | ".join(f"{SHORT_NAMES[e]} / {SHORT_NAMES[peer]}" for e in others)
              + " | compile (s) | max rel error | dominant sedge kernel |",
-             "|---|---|" + "---|" * (len(ENGINE_NAMES) + len(others) + 3)]
+             "|---|---|" + "---|" * (len(shown) + len(others) + 3)]
     for r in results:
         if r.error:
-            lines.append(f"| {r.model} | - | " + " | ".join("-" for _ in [*ENGINE_NAMES, *others]) +
+            lines.append(f"| {r.model} | - | " + " | ".join("-" for _ in [*shown, *others]) +
                          f" | - | - | failed: {r.error.replace('|', '/')} |")
             continue
         top = r.top_kernels[0] if r.top_kernels else {"name": "-", "percent": 0}
-        lines.append(f"| {r.model} | {r.sedge_source} | " + " | ".join(ms(r.latency_ms.get(e)) for e in ENGINE_NAMES)
+        lines.append(f"| {r.model} | {r.sedge_source} | " + " | ".join(ms(r.latency_ms.get(e)) for e in shown)
                      + " | " + " | ".join(ratio(r.ratio(e, peer)) for e in others) + " | "
-                     f"{r.compile_seconds:.1f} | {r.max_rel_error:.1e} {'PASS' if r.verified else 'FAIL'} | "
-                     f"{top['name']} ({top['percent']:.0f}%) |")
+                     f"{r.compile_seconds:.1f} | {errors(r)} | {top['name']} ({top['percent']:.0f}%) |")
     gpu = f"GPU: {host['gpu']}; " if host.get("gpu") else ""
     where = ("fp32 (PyTorch with TF32 off), inputs from and outputs to host memory" if host.get("gpu") else "fp32")
     return (f"# sedge vs ONNX Runtime vs PyTorch\n\n{gpu}CPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), "
@@ -286,7 +306,8 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
             f"Versions: {', '.join(f'{k} {v}' for k, v in host['versions'].items())}\n\n"
             + "\n".join(lines) + f"\n\nMedians of {repeat} runs per engine, interleaved in blocks of {BLOCK}, "
             f"each model's engines in one process; batch 1, {where}. sedge is checked against ONNX Runtime "
-            "(max |diff| / max |reference|, tolerance 1e-4).\n")
+            "(max |diff| / max |reference|, tolerance 1e-4"
+            + ("; sedge fp16 within 1e-2" if "sedge-fp16" in shown else "") + ").\n")
 
 
 def bench_or_failure(name: str, *args) -> tuple[ModelResult, int]:
@@ -358,6 +379,9 @@ def _parse(argv):
     parser.add_argument("--warmup", type=int, default=5, help="untimed rounds first")
     parser.add_argument("--from-pytorch", action="store_true",
                         help="sedge compiles zoo models from their PyTorch program, not the ONNX export")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="also time sedge's float16 build (--mixed-precision: float32 accumulation), "
+                             "checked against the float32 reference within 1e-2")
     parser.add_argument("-o", "--output", default="benchmarks/results", help="folder for models.json and models.md")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.repeat < 1 or args.warmup < 0:
@@ -387,7 +411,7 @@ def main(argv=None) -> int:
         for name in args.models:
             try:
                 result, exit_code = in_child_process(bench_or_failure, name, args.repeat, args.warmup, args.threads,
-                                                     Path(tmp), args.from_pytorch, args.device)
+                                                     Path(tmp), args.from_pytorch, args.device, args.mixed_precision)
             except ChildProcessDied as err:
                 result, exit_code = ModelResult.failed(name, str(err)), 1
             results.append(result)

@@ -33,6 +33,16 @@ def test_on_a_gpu_without_onnx_runtime_there_pytorch_is_the_peer():
     assert "GPU: NVIDIA H200 (sm_90)" in table and "TF32 off" in table
 
 
+def test_the_float16_build_is_a_column_only_when_it_ran():
+    mixed = _result("onnxruntime", sedge=1.0, onnxruntime=2.0, pytorch=4.0, **{"sedge-fp16": 3.0})
+    mixed.fp16_max_rel_error = 2.5e-4
+    table = markdown([mixed], HOST, repeat=3)
+    assert "| sedge (ms) | sedge fp16 (ms) | ONNX Runtime (ms) |" in table
+    assert "| 1.00 | 3.00 | 2.00 | 4.00 | 0.50x | 1.50x | 2.00x |" in table
+    assert "1.0e-07 (fp16 2.5e-04) PASS" in table and "sedge fp16 within 1e-2" in table
+    assert "fp16" not in markdown([_result("onnxruntime", sedge=1.0, onnxruntime=2.0)], HOST, repeat=3)
+
+
 def test_a_model_that_did_not_run_is_a_row_saying_why():
     failed = ModelResult.failed("bad.onnx", "unsupported operator 'Foo'")
     table = markdown([failed, _result("onnxruntime", sedge=1.0, onnxruntime=2.0, pytorch=4.0)], HOST, repeat=3)

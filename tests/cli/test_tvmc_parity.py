@@ -106,7 +106,7 @@ def test_tune_workflow_plain_llvm_target(matmul_onnx, tmp_path):
     assert np.load(tmp_path / "predictions.npz")["output_0"].shape == (2, 8)
 
 
-@pytest.mark.slow  # tvmc's default 1000 trials: ~8 min here
+@pytest.mark.soak  # tvmc's default 1000 trials: ~8 min here; `pytest -m soak tests/cli/test_tvmc_parity.py`
 def test_tune_tutorial_command_as_written(matmul_onnx, tmp_path):
     """The tutorial's `tvmc tune --target "llvm" --output records.json model.onnx`, no extra flag."""
     tuned = run_cli("tune", "--target", "llvm", "--output", "records.json", matmul_onnx, program="tvmc",
