@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from sedge.cli import command
+from sedge.cli.target_flags import add_target_flags, is_target_flag, target_options
 from sedge.errors import SedgeError
 
 _LIST_FLAGS = ("disabled_pass", "dump_code", "print_ir_before", "print_ir_after")
@@ -16,7 +17,6 @@ def _comma_list(text):
 @command("compile", help="compile a model (.onnx, .pt2, zoo:<name>) into a sedge package", tvmc=True)
 def configure(p):
     from sedge.frontend.loaders import LOADERS
-    from sedge.tvm_passes.target import KINDS, kind_options
 
     p.add_argument("model", help="an .onnx file, a torch.export .pt2 file, or zoo:<name>")
     p.add_argument("--model-format", choices=[*LOADERS, "zoo"], help="the model's format (default: from the suffix)")
@@ -24,11 +24,7 @@ def configure(p):
     p.add_argument("-O", "--opt-level", type=int, default=3, help="optimisation level 0..3 (default 3)")
     p.add_argument("--target", help='tvmc string ("llvm -mcpu=skylake-avx512", "cuda"), inline JSON or a '
                                     ".json file (default: this machine's CPU)")
-    for kind in KINDS:
-        for option in sorted(kind_options(kind)):
-            if option not in ("kind", "host", "tag", "keys", "device", "from_device", "target_device_type"):
-                p.add_argument(f"--target-{kind}-{option}", dest=f"target_opt__{kind}__{option}",
-                               metavar="VALUE", help="sets this option of the target")
+    add_target_flags(p)
     p.add_argument("--board", help="a board name (`sedge boards list`) or .toml file to compile for: its target, "
                                    "unless --target is given, and its cache sizes")
     p.add_argument("-o", "--output", default="module.tar", help="package path (default module.tar)")
@@ -88,7 +84,7 @@ def apply_config_file(args, parser_defaults: dict):
         dest = key.lstrip("-").replace("-", "_")
         if dest not in parser_defaults or dest in ("model", "config", "drive"):
             raise SedgeError(f"--config: unknown flag '{key}'; allowed: "
-                             f"{', '.join(sorted(k for k in parser_defaults if not k.startswith('target_opt__')))}")
+                             f"{', '.join(sorted(k for k in parser_defaults if not is_target_flag(k)))}")
         if getattr(args, dest) == parser_defaults[dest]:
             if dest in _LIST_FLAGS and isinstance(value, str):
                 value = _comma_list(value)
@@ -98,13 +94,8 @@ def apply_config_file(args, parser_defaults: dict):
 def options_from_args(args):
     from sedge.tvm_passes.build import CompileOptions
 
-    target_options = {}
-    for name, value in vars(args).items():
-        if name.startswith("target_opt__") and value is not None:
-            _, kind, option = name.split("__")
-            target_options[(kind, option)] = value
     return CompileOptions(
-        target=args.target, board=args.board, target_options=target_options, output=args.output,
+        target=args.target, board=args.board, target_options=target_options(args), output=args.output,
         opt_level=args.opt_level,
         cross_compiler=args.cross_compiler, cross_compiler_options=args.cross_compiler_options,
         tuning_records=args.tuning_records, disabled_passes=args.disabled_pass,

@@ -1,23 +1,19 @@
 """`sedge tune MODEL -o DIR` / `tvmc tune MODEL -o DIR`: MetaSchedule tuning records for a model."""
 from sedge.cli import command
+from sedge.cli.target_flags import add_target_flags, target_options
 
 
 @command("tune", help="search faster kernel schedules for a model (MetaSchedule) into a records directory",
          tvmc=True)
 def configure(p):
     from sedge.frontend.loaders import LOADERS
-    from sedge.tvm_passes.target import KINDS, kind_options
 
     p.add_argument("model", help="an .onnx file, a torch.export .pt2 file, or zoo:<name>")
     p.add_argument("--model-format", choices=list(LOADERS), help="the model's format (default: from the suffix)")
     p.add_argument("--input-shapes", help='input shapes, e.g. "input:[1,3,224,224]"')
     p.add_argument("--target", help="tvmc string, inline JSON or a .json file (default: this machine's CPU); "
                                     "a plain 'llvm' tunes for every core of this machine")
-    for kind in KINDS:
-        for option in sorted(kind_options(kind)):
-            if option not in ("kind", "host", "tag", "keys", "device", "from_device", "target_device_type"):
-                p.add_argument(f"--target-{kind}-{option}", dest=f"target_opt__{kind}__{option}",
-                               metavar="VALUE", help="sets this option of the target")
+    add_target_flags(p)
     p.add_argument("-o", "--output", help="records directory (apply with `sedge compile --tuning-records DIR`); "
                                           "required, here or in --config")
     p.add_argument("--trials", type=int, default=1000, help="measured candidates over all kernels (default 1000)")
@@ -46,9 +42,8 @@ def drive(args):
         raise SedgeError("tune needs -o/--output DIR (the records directory), on the command line or in --config")
     if args.enable_autoscheduler:
         print("note: --enable-autoscheduler: TVM 0.27 has no Ansor; sedge tunes with MetaSchedule, its successor")
-    target_options = {tuple(name.split("__")[1:]): value for name, value in vars(args).items()
-                      if name.startswith("target_opt__") and value is not None}
-    options = TuneOptions(output=args.output, target=args.target, target_options=target_options, trials=args.trials,
+    options = TuneOptions(output=args.output, target=args.target, target_options=target_options(args),
+                          trials=args.trials,
                           early_stopping=args.early_stopping, number=args.number, repeat=args.repeat,
                           timeout=args.timeout, tuning_records=args.tuning_records, rpc_tracker=args.rpc_tracker,
                           rpc_key=args.rpc_key)
