@@ -1,13 +1,28 @@
 """Small Relax models compiled through sedge's whole pipeline, shared by the pass and
 schedule tests: build one, run it as the runtime does, or stop at the scheduled kernels."""
+import numpy as np
 import tvm
 from tvm import relax, tirx
 
+from sedge.frontend.export import export_onnx
+from sedge.frontend.loaders import load_model
 from sedge.tvm_passes.pipeline import phases, sedge_pipeline
 from sedge.tvm_passes.target import host_target
 
 HOST = tvm.target.Target(host_target())
 AVX2 = tvm.target.Target({"kind": "llvm", "mcpu": "haswell", "num-cores": 2})  # 8 lanes, 16 registers, no AVX-512
+
+
+def imported(module, x, tmp_path):
+    """A torch module exported to ONNX and imported by sedge: its Relax module and weights."""
+    model = load_model(export_onnx(module.eval(), x, str(tmp_path / "m.onnx")))
+    params = model.params.values() if isinstance(model.params, dict) else model.params
+    return model.mod, [np.asarray(p) for p in params]
+
+
+def rel_err(got, want) -> float:
+    """||got - want|| / ||want||."""
+    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
 
 
 def one_op_model(op, shape):

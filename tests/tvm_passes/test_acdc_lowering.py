@@ -5,29 +5,17 @@ import numpy as np
 import pytest
 import torch
 import tvm
-from compiled_models import HOST, run_compiled
+from compiled_models import HOST, imported, rel_err, run_compiled
 from tvm import relax
 
-from sedge.frontend.export import export_onnx
 from sedge.frontend.importers.construct import OP_ATTR
 from sedge.frontend.layers.acdc import ACDC, SECLConv2d
-from sedge.frontend.loaders import load_model
 from sedge.tvm_passes.acdc_cost import acdc_choice
 from sedge.tvm_passes.layer_records import layer_records
 from sedge.tvm_passes.passes.acdc import FOLD_KERNEL, fold_numpy
 from sedge.tvm_passes.pipeline import phases
 
 RTOL = 1e-4
-
-
-def _imported(module, x, tmp_path):
-    model = load_model(export_onnx(module.eval(), x, str(tmp_path / "m.onnx")))
-    params = model.params.values() if isinstance(model.params, dict) else model.params
-    return model.mod, [np.asarray(p) for p in params]
-
-
-def _rel_err(got, want):
-    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
 
 
 def _randomised(layer):
@@ -74,20 +62,20 @@ SECL = [
 def test_secl_numerics_against_pytorch(C, O, factors, bias, stride, tmp_path):
     layer = _randomised(SECLConv2d(C, O, 3, stride, 1, factors=factors, bias=bias))
     x = torch.randn(2, C, 9, 7)
-    mod, params = _imported(layer, x, tmp_path)
+    mod, params = imported(layer, x, tmp_path)
     got = run_compiled(mod, HOST, [x.numpy()], params)
     want = layer.eval()(x).detach().numpy()
     assert got.shape == want.shape
-    assert _rel_err(got, want) < RTOL
+    assert rel_err(got, want) < RTOL
 
 
 @pytest.mark.parametrize("N,factors,bias", [(8, 1, False), (64, 12, True), (130, 3, True)])
 def test_linear_numerics_against_pytorch(N, factors, bias, tmp_path):
     layer = _randomised(_Linear(N, factors, bias))
     x = torch.randn(5, N)
-    mod, params = _imported(layer, x, tmp_path)
+    mod, params = imported(layer, x, tmp_path)
     got = run_compiled(mod, HOST, [x.numpy()], params)
-    assert _rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
+    assert rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
 
 
 def _rewritten(mod):
@@ -108,7 +96,7 @@ def test_a_folded_layer_is_one_dense_conv(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lowering, "FAST_FOLD_MIN_N", 2)  # the large-N load-time fold, on a small layer
     layer = _randomised(SECLConv2d(16, 32, 3, 1, 1, factors=12, bias=True))
-    mod, _ = _imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
+    mod, _ = imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
     mod = _rewritten(mod)
     assert not any(OP_ATTR in (f.attrs or {}) for f in mod.functions.values() if isinstance(f, relax.Function))
     ops = [c.op.name for c in _calls(mod["main"]) if isinstance(c.op, tvm.ir.Op)]
@@ -128,7 +116,7 @@ def test_a_folded_layer_compiles_to_a_single_dense_kernel(tmp_path):
     from compiled_models import scheduled_kernels
 
     layer = _randomised(SECLConv2d(16, 16, 3, 1, 1, factors=12, bias=False))
-    mod, _ = _imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
+    mod, _ = imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
     kernels = scheduled_kernels(mod, HOST)
     names = [n for n in kernels if n != FOLD_KERNEL and "transform" not in n]
     assert not any("matmul" in n for n in names), names
@@ -139,7 +127,7 @@ def test_a_folded_layer_compiles_to_a_single_dense_kernel(tmp_path):
 
 def test_the_choice_is_recorded(tmp_path):
     layer = SECLConv2d(16, 16, 3, 1, 1, factors=12)
-    mod, _ = _imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
+    mod, _ = imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
     record = [r for r in layer_records(mod) if r.op == "acdc"][0]
     assert record.attrs["lowering"] == "fold"
     assert "fold" in record.attrs["lowering_reason"] and "MACs" in record.attrs["lowering_reason"]
@@ -173,7 +161,7 @@ def test_gpu_target_keeps_a_matmul(tmp_path):
     from sedge.tvm_passes.passes.acdc import acdc_lowering
 
     layer = _randomised(_Linear(16, 3, True))
-    mod, _ = _imported(layer, torch.randn(2, 16), tmp_path)
+    mod, _ = imported(layer, torch.randn(2, 16), tmp_path)
     with cuda:
         mod = acdc_lowering(cuda)(mod)
     ops = [c.op.name for c in _calls(mod["main"]) if isinstance(c.op, tvm.ir.Op)]
@@ -223,7 +211,7 @@ def test_fast_dct_matches_scipy(N, V):
     lib["main"](*[tvm.runtime.tensor(t) for t in (x, *tables)], *outs)
     for got, want in zip(outs, (scipy.fft.dct(x.astype(np.float64), norm="ortho", axis=0),
                                 scipy.fft.idct(x.astype(np.float64), norm="ortho", axis=0))):
-        assert _rel_err(got.numpy(), want) < DCT_RTOL
+        assert rel_err(got.numpy(), want) < DCT_RTOL
 
 
 @pytest.mark.parametrize("N,V,factors", [(16, 8, 2), (128, 20, 12), (512, 1, 3)])
@@ -239,7 +227,7 @@ def test_fast_acdc_stack_matches_pytorch(N, V, factors):
     out = tvm.runtime.tensor(np.zeros((V, N), np.float32))
     lib["main"](*[tvm.runtime.tensor(t) for t in (x, a, d, b, *tables)], out)
     want = acdc_math(*(torch.from_numpy(t).double() for t in (x, a, d, b))).numpy()
-    assert _rel_err(out.numpy(), want) < 1e-5
+    assert rel_err(out.numpy(), want) < 1e-5
 
 
 def test_fast_acdc_stack_has_no_matmul():
@@ -271,9 +259,9 @@ def test_a_factored_layer_runs_the_fast_dct(N, factors, bias, vectors, tmp_path,
     _forced_factored(monkeypatch)
     layer = _randomised(_Linear(N, factors, bias))
     x = torch.randn(vectors, N)
-    mod, params = _imported(layer, x, tmp_path)
+    mod, params = imported(layer, x, tmp_path)
     got = run_compiled(mod, HOST, [x.numpy()], params)
-    assert _rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
+    assert rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
     from sedge.tvm_passes.passes.acdc import DCT_KERNEL
 
     rewritten = _rewritten(mod)
@@ -290,6 +278,6 @@ def test_fast_fold_numerics_against_pytorch(C, O, factors, bias, tmp_path, monke
     monkeypatch.setattr(lowering, "FAST_FOLD_MIN_N", 2)
     layer = _randomised(SECLConv2d(C, O, 3, 1, 1, factors=factors, bias=bias))
     x = torch.randn(2, C, 6, 5)
-    mod, params = _imported(layer, x, tmp_path)
+    mod, params = imported(layer, x, tmp_path)
     got = run_compiled(mod, HOST, [x.numpy()], params)
-    assert _rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
+    assert rel_err(got, layer.eval()(x).detach().numpy()) < RTOL

@@ -1,17 +1,14 @@
 """StructuredConvSumPool: each StructuredConv construct becomes an add-only sum-pool kernel
 (channels-last, separable, prefix-sum channel window) followed by its small conv."""
-import numpy as np
 import pytest
 import torch
 import tvm
 import tvm_ffi
-from compiled_models import HOST, run_compiled, scheduled_kernels
+from compiled_models import HOST, imported, rel_err, run_compiled, scheduled_kernels
 from tvm import relax, tirx
 
-from sedge.frontend.export import export_onnx
 from sedge.frontend.importers.construct import OP_ATTR
 from sedge.frontend.layers.structured import StructuredConv2d, StructuredLinear
-from sedge.frontend.loaders import load_model
 from sedge.tvm_passes.kernels.sum_pool import KERNEL_NAME, OPAQUE
 from sedge.tvm_passes.passes import structured_conv as structured_conv_module
 from sedge.tvm_passes.passes.structured_conv import structured_conv
@@ -26,16 +23,6 @@ def every_layer(request, monkeypatch):
     where it measured faster: `pays`), except in the test of that choice."""
     if "pays" not in request.node.name:
         monkeypatch.setattr(structured_conv_module, "pays", lambda *_: True)
-
-
-def _imported(module, x, tmp_path):
-    model = load_model(export_onnx(module.eval(), x, str(tmp_path / "m.onnx")))
-    params = model.params.values() if isinstance(model.params, dict) else model.params
-    return model.mod, [np.asarray(p) for p in params]
-
-
-def _rel_err(got, want):
-    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
 
 
 # C, O, N, c, n, stride, padding, dilation, groups
@@ -56,21 +43,21 @@ def test_sum_pool_and_small_conv_match_pytorch(tmp_path, C, O, N, c, n, stride, 
     torch.manual_seed(0)
     layer = StructuredConv2d(C, O, N, c, n, stride, padding, dilation, groups)
     x = torch.randn(2, C, 9, 7)  # batch 2, non-square
-    mod, params = _imported(layer, x, tmp_path)
+    mod, params = imported(layer, x, tmp_path)
     assert KERNEL_NAME in scheduled_kernels(mod, HOST), "the pass took the layer"
     got = run_compiled(mod, HOST, [x.numpy()], params)
     want = layer.eval()(x).detach().numpy()
     assert got.shape == want.shape
-    assert _rel_err(got, want) < RTOL
+    assert rel_err(got, want) < RTOL
 
 
 def test_structured_linear_matches_pytorch(tmp_path):
     torch.manual_seed(0)
     layer = StructuredLinear(24, 7, c=9)
     x = torch.randn(2, 24)
-    mod, params = _imported(layer, x, tmp_path)
+    mod, params = imported(layer, x, tmp_path)
     got = run_compiled(mod, HOST, [x.numpy()], params)
-    assert _rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
+    assert rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
 
 
 def _llvm_ir(func: tirx.PrimFunc) -> str:
@@ -94,7 +81,7 @@ def _convs(mod):
 @pytest.mark.parametrize("C,O,N,c,n,groups", [(16, 8, 3, 16, 2, 1), (16, 8, 1, 6, 1, 1), (8, 8, 3, 1, 2, 8)])
 def test_sum_pool_is_add_only_and_no_zero_one_conv_is_left(tmp_path, C, O, N, c, n, groups):
     layer = StructuredConv2d(C, O, N, c, n, padding=N // 2, groups=groups)
-    mod, _ = _imported(layer, torch.randn(1, C, 8, 8), tmp_path)
+    mod, _ = imported(layer, torch.randn(1, C, 8, 8), tmp_path)
     kernels = scheduled_kernels(mod, HOST)
     pool = kernels[KERNEL_NAME]
     ir = _llvm_ir(pool)
@@ -112,7 +99,7 @@ def test_sum_pool_is_add_only_and_no_zero_one_conv_is_left(tmp_path, C, O, N, c,
 def test_the_pass_replaces_the_construct_call_precisely(tmp_path):
     layer = StructuredConv2d(8, 6, 3, 5, 2, stride=2, padding=1, dilation=2)
     x = torch.randn(2, 8, 9, 7)
-    mod, _ = _imported(layer, x, tmp_path)
+    mod, _ = imported(layer, x, tmp_path)
     with HOST:
         after = structured_conv(HOST)(mod)
     assert not any(OP_ATTR in (f.attrs or {}) for f in after.functions.values() if isinstance(f, relax.Function)), \
@@ -141,12 +128,12 @@ def test_the_pass_replaces_the_construct_call_precisely(tmp_path):
 def test_layers_the_pass_does_not_take_keep_their_generic_body(tmp_path):
     # c = C and n = N with no padding: nothing to pool
     layer = StructuredConv2d(4, 4, 3, 4, 3)
-    mod, _ = _imported(layer, torch.randn(1, 4, 6, 6), tmp_path)
+    mod, _ = imported(layer, torch.randn(1, 4, 6, 6), tmp_path)
     with HOST:
         assert tvm_ffi.structural_equal(structured_conv(HOST)(mod), mod)
     # GPUs: the generic body (no GPU sum-pool schedule yet)
     layer = StructuredConv2d(8, 8, 3, 8, 2, padding=1)
-    mod, _ = _imported(layer, torch.randn(1, 8, 6, 6), tmp_path)
+    mod, _ = imported(layer, torch.randn(1, 8, 6, 6), tmp_path)
     cuda = tvm.target.Target({"kind": "cuda", "arch": "sm_90", "host": {"kind": "llvm"}})
     with cuda:
         assert tvm_ffi.structural_equal(structured_conv(cuda)(mod), mod)
@@ -157,7 +144,7 @@ def test_the_recipe_takes_only_the_layers_where_the_kernel_pays(tmp_path):
     narrow = StructuredConv2d(24, 8, 1, 12, 1)  # over 24: the generic body
     spatial = StructuredConv2d(64, 8, 3, 64, 2, padding=1)  # a 2x2 pool alone: the generic body
     for layer, taken in ((wide, True), (narrow, False), (spatial, False)):
-        mod, _ = _imported(layer, torch.randn(1, layer.in_channels, 4, 4), tmp_path)
+        mod, _ = imported(layer, torch.randn(1, layer.in_channels, 4, 4), tmp_path)
         with HOST:
             after = structured_conv(HOST)(mod)
         assert any(gv.name_hint == KERNEL_NAME for gv in after.functions) == taken
