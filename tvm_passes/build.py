@@ -42,6 +42,7 @@ class CompileOptions:
     mixed_precision_ops: list | None = None  # tvmc's names (nn.conv2d, nn.dense) or Relax's
     mixed_precision_calculation_type: str | None = None  # float16
     mixed_precision_acc_type: str | None = None  # float32 (default) or float16
+    lowering: dict = field(default_factory=dict)  # --lowering: {layer or "all": choice} (lowering.py)
 
 
 def _check(options: CompileOptions):
@@ -109,18 +110,21 @@ def compile_model(model, options: CompileOptions) -> Path:
     """Compile `model` (a sedge.frontend.model.Model) into the package at options.output."""
     import tvm
 
+    from sedge.tvm_passes.lowering import with_overrides
     from sedge.tvm_passes.pipeline import sedge_pipeline
     from sedge.tvm_passes.schedules import unscheduled_kernels
 
     _check(options)
     target_config = _target_config(options)
     target = tvm.target.Target(target_config)
-    records = layer_records(model.mod)
+    # the compressed layers' lowerings are decided here first: a --lowering naming no layer or
+    # no option of it fails before anything is compiled
+    records = layer_records(model.mod, target=target, lowering=options.lowering)
     collected = instruments.PassRecorder()
     timing = tvm.ir.instrument.PassTimingInstrument() if options.print_pass_times else None
     started = time.perf_counter()
     _library_name(target_config, options)  # an impossible --output-format fails before compiling
-    mod = model.mod
+    mod = with_overrides(model.mod, options.lowering)
     if options.mixed_precision:
         from sedge.tvm_passes.mixed_precision import mixed_precision
 

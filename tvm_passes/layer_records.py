@@ -46,15 +46,15 @@ def _dtype(expr) -> str:
     return str(ty.fields[0].dtype if hasattr(ty, "fields") and ty.fields else ty.dtype)
 
 
-def layer_records(mod, function: str = "main") -> list[LayerRecord]:
-    """The records of `mod[function]`, in execution order."""
+def recorded_calls(mod, function: str = "main"):
+    """(call, CallInfo) of each call of `mod[function]` that has a recorder, in execution order."""
     import tvm
     from tvm import relax
 
     func = mod[function]
     num_input = int(func.attrs["num_input"]) if func.attrs and "num_input" in func.attrs else len(func.params)
     weights = set(func.params[num_input:])  # TVM objects hash by identity of the node
-    records, counts = [], {}
+    counts = {}
 
     def is_weight(arg):
         return isinstance(arg, tvm.ir.expr.Constant) or arg in weights
@@ -69,20 +69,39 @@ def layer_records(mod, function: str = "main") -> list[LayerRecord]:
                 weights.add(binding.var)
                 continue
             key, attrs = _key_and_attrs(mod, value)
-            recorder = RECORDERS.get(key) or COMPRESSED_RECORDERS.get(key)
             output_shape = _shape(binding.var)
-            if recorder is None or output_shape is None:
+            if recorder_of(key) is None or output_shape is None:
                 continue
             kind = key.rsplit(".", 1)[-1]
             counts[kind] = counts.get(kind, 0) + 1
-            info = CallInfo(
+            yield value, CallInfo(
                 name=f"{kind}_{counts[kind] - 1}", key=key, attrs=attrs,
                 input_shapes=[_shape(a) for a in tensor_args if not is_weight(a)],
                 weight_shapes=[_shape(a) for a in tensor_args if is_weight(a)],
                 output_shape=output_shape, dtype=_dtype(binding.var))
-            record = recorder(info)
-            if record is not None:
-                records.append(record)
+
+
+def recorder_of(key: str):
+    return RECORDERS.get(key) or COMPRESSED_RECORDERS.get(key)
+
+
+def layer_records(mod, function: str = "main", target=None, lowering: dict | None = None) -> list[LayerRecord]:
+    """The records of `mod[function]`, in execution order.
+
+    A compressed layer's record counts the lowering chosen for it on `target` (None: this
+    host's CPU), with `lowering` ({layer or "all": choice}, `--lowering`) forcing choices:
+    its MACs, adds and weight bytes are those of the kernel that runs (lowering.py)."""
+    from sedge.tvm_passes.lowering import decisions
+
+    chosen = decisions(mod, target, lowering, function)
+    records = []
+    for _call, info in recorded_calls(mod, function):
+        record = recorder_of(info.key)(info)
+        if record is None:
+            continue
+        if info.name in chosen:
+            record = chosen[info.name].applied_to(record)
+        records.append(record)
     return records
 
 

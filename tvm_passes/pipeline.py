@@ -14,6 +14,7 @@ import tvm
 from tvm import relax
 
 from sedge.tvm_passes import legalize
+from sedge.tvm_passes.lowering import choose_lowering
 from sedge.tvm_passes.passes.acdc import acdc_lowering
 from sedge.tvm_passes.passes.channel_shuffle import sink_channel_shuffles
 from sedge.tvm_passes.passes.channels_last import channels_last
@@ -34,12 +35,17 @@ REWRITE = (
     # clamps (ReLU6, hard-sigmoid bounds) become Relax ops before the layout rewrite, which
     # moves ops but not the TIR functions TVM's importer made of them
     scalar_clamps_as_ops,
+    # before the construct rewrites, which carry out what it marks: each compressed layer's
+    # lowering, the cheapest by its family's cost model on this target or the one forced by
+    # --lowering (lowering.py); the records and --explain read the same decision
+    choose_lowering,
     # before inlining (it finds the StructuredConv constructs) and channels-last (which lays
-    # out its small conv): sum-pools as add-only kernels instead of 0/1-weight convs
+    # out the convs it makes): the add-only sum-pool + small conv, or alpha folded into the
+    # dense kernel at load time, as marked
     structured_conv,
     # before inlining (it finds the ACDC constructs) and channels-last (which lays out the 1x1
-    # conv it makes): each ACDC stack folded into one dense 1x1 conv where the cost model says
-    # so (acdc_cost.py), the stack's repeat / group sum included; the rest keep their body
+    # conv it makes): each ACDC stack folded into one dense 1x1 conv (the stack's repeat /
+    # group sum included) or run as the fast-DCT kernel, as marked
     acdc_lowering,
     # after every pass that replaces a compressed construct, before the layout rewrite: the
     # constructs left are inlined into their generic bodies, so that layouts, weight

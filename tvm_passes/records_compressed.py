@@ -1,8 +1,10 @@
 """Layer records of the compressed constructs (frontend/importers: functions tagged "sedge.op").
 
-Each record counts what the compressed layer needs in its deployed form, which is what the
+Each record counts what the compressed layer needs in its compressed form, which is what the
 hardware models compare against the dense layer it replaces (attrs["dense_weight_bytes"],
-and attrs["dense_macs"] where the compute differs):
+and attrs["dense_macs"] where the compute differs). Where a family has several lowerings
+(lowering.py), layer_records then replaces the MACs, adds and weight bytes with those of
+the lowering chosen for the target, so that a record counts what the deployed kernel does:
 - StructuredConv: MACs of the small conv; the sum-pool as additions only (direct count: each
   pooled value sums its window, volume - 1 adds); weights alpha.
 - SumPool: additions only.
@@ -59,14 +61,8 @@ def _acdc(info: CallInfo):
     N, factors = a["n"], a["factors"]
     vectors = math.prod(info.input_shapes[0]) // N
     macs = vectors * factors * (4 * N + 5 * N * round(math.log2(N)))
-    # the lowering LowerACDC will choose (records are made before the pipeline runs: the
-    # pass and this recorder ask the same pure function; no target here = this host's CPU)
-    from sedge.tvm_passes.acdc_cost import acdc_choice
-
-    lowering, reason = acdc_choice(N, factors, vectors)
     return info.record("acdc", macs=macs, attrs={**a, "dense_weight_bytes": N * N * dtype_bytes(info.dtype),
-                                                  "dense_macs": vectors * N * N, "lowering": lowering,
-                                                  "lowering_reason": reason})
+                                                  "dense_macs": vectors * N * N})
 
 
 @register_recorder("CSGConv")

@@ -57,6 +57,11 @@ def configure(p):
     p.add_argument("--print-pass-times", action="store_true", help="print how long each pass took")
     p.add_argument("--print-ir-before", type=_comma_list, default=[], help="print the IR before these passes")
     p.add_argument("--print-ir-after", type=_comma_list, default=[], help="print the IR after these passes")
+    p.add_argument("--lowering", action="append", default=[], metavar="LAYER=CHOICE",
+                   help="force a compressed layer's lowering (e.g. StructuredConv_3=fold, all=sumpool+conv); "
+                        "--explain lists the layers and their options")
+    p.add_argument("--explain", action="store_true",
+                   help="print each compressed layer's lowering choice, with every option's costs")
     p.add_argument("--config", help="a JSON file of flag values (keys: flag names without dashes)")
 
 
@@ -64,6 +69,12 @@ def _pass_config(entries):
     from sedge.tvm_passes.pass_config import parse_pass_configs
 
     return parse_pass_configs(entries)  # NAME=VALUE, and tvmc's tir.add_lower_pass=PHASE,PASS,... lists
+
+
+def _lowering(entries):
+    from sedge.tvm_passes.lowering import parse_lowering
+
+    return parse_lowering(entries)
 
 
 def apply_config_file(args, parser_defaults: dict):
@@ -104,7 +115,7 @@ def options_from_args(args):
         print_ir_after=args.print_ir_after, output_format=args.output_format,
         mixed_precision=args.mixed_precision, mixed_precision_ops=args.mixed_precision_ops,
         mixed_precision_calculation_type=args.mixed_precision_calculation_type,
-        mixed_precision_acc_type=args.mixed_precision_acc_type)
+        mixed_precision_acc_type=args.mixed_precision_acc_type, lowering=_lowering(args.lowering))
 
 
 def drive(args):
@@ -123,6 +134,10 @@ def drive(args):
     meta = package.metadata
     print(f"compiled {args.model} for {json.dumps(meta.target)} in {meta.build['seconds']:.1f} s -> {package.path} "
           f"({len(meta.layers)} layers, {sum(r.macs for r in meta.layers) / 1e6:.1f} M MACs)")
+    if args.explain:
+        from sedge.tvm_passes.lowering import explain_table
+
+        print(explain_table(meta.layers))
     slow = meta.build.get("unscheduled_kernels", {})
     if slow:
         print(f"warning: {len(slow)} kernel(s) run TVM's unscheduled loops (not vectorised or parallel): "

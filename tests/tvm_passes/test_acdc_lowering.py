@@ -12,6 +12,7 @@ from sedge.frontend.importers.construct import OP_ATTR
 from sedge.frontend.layers.acdc import ACDC, SECLConv2d
 from sedge.tvm_passes.acdc_cost import acdc_choice
 from sedge.tvm_passes.layer_records import layer_records
+from sedge.tvm_passes.lowering import choose_lowering, with_overrides
 from sedge.tvm_passes.passes.acdc import FOLD_KERNEL, fold_numpy
 from sedge.tvm_passes.pipeline import phases
 
@@ -130,7 +131,10 @@ def test_the_choice_is_recorded(tmp_path):
     mod, _ = imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
     record = [r for r in layer_records(mod) if r.op == "acdc"][0]
     assert record.attrs["lowering"] == "fold"
-    assert "fold" in record.attrs["lowering_reason"] and "MACs" in record.attrs["lowering_reason"]
+    assert record.attrs["lowering_reason"].startswith("fold: ~")
+    assert [o["name"] for o in record.attrs["lowering_options"]] == ["fold", "factored"]
+    # the record counts the folded layer: one dense 16 x 16 matrix per pixel
+    assert record.macs == 8 * 8 * 16 * 16 and record.weight_bytes == (16 * 16 + 16) * 4
 
 
 def test_choice_crossover():
@@ -163,7 +167,7 @@ def test_gpu_target_keeps_a_matmul(tmp_path):
     layer = _randomised(_Linear(16, 3, True))
     mod, _ = imported(layer, torch.randn(2, 16), tmp_path)
     with cuda:
-        mod = acdc_lowering(cuda)(mod)
+        mod = acdc_lowering(cuda)(choose_lowering(cuda)(mod))
     ops = [c.op.name for c in _calls(mod["main"]) if isinstance(c.op, tvm.ir.Op)]
     assert "relax.matmul" in ops
     assert not any(OP_ATTR in (f.attrs or {}) for f in mod.functions.values() if isinstance(f, relax.Function))
@@ -246,20 +250,15 @@ def test_fast_acdc_stack_has_no_matmul():
     assert not re.search(rf"T\.Buffer\(\({N}, {N}\)", script) and f"({N}, {N})" not in script
 
 
-def _forced_factored(monkeypatch):
-    import sedge.tvm_passes.passes.acdc as lowering
-
-    monkeypatch.setattr(lowering, "acdc_choice", lambda *args, **kw: ("factored", "forced by the test"))
-
-
 @pytest.mark.parametrize("N,factors,bias,vectors", [(64, 3, True, 5), (16, 12, False, 32)])
-def test_a_factored_layer_runs_the_fast_dct(N, factors, bias, vectors, tmp_path, monkeypatch):
-    """A layer chosen `factored` (forced here: the cost model takes it from N ~ 2700 on) runs
-    the fast DCT kernel: numerics against PyTorch, and no matmul / no N x N constant left."""
-    _forced_factored(monkeypatch)
+def test_a_factored_layer_runs_the_fast_dct(N, factors, bias, vectors, tmp_path):
+    """A layer chosen `factored` (forced here, as `--lowering all=factored`: the cost model
+    takes it from N ~ 2700 on) runs the fast DCT kernel: numerics against PyTorch, and no
+    matmul / no N x N constant left."""
     layer = _randomised(_Linear(N, factors, bias))
     x = torch.randn(vectors, N)
     mod, params = imported(layer, x, tmp_path)
+    mod = with_overrides(mod, {"all": "factored"})
     got = run_compiled(mod, HOST, [x.numpy()], params)
     assert rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
     from sedge.tvm_passes.passes.acdc import DCT_KERNEL

@@ -1,28 +1,31 @@
-"""StructuredConvSumPool: each StructuredConv construct becomes an add-only sum-pool kernel
-(channels-last, separable, prefix-sum channel window) followed by its small conv."""
+"""LowerStructuredConv: each StructuredConv construct marked `sumpool+conv` becomes an add-only
+sum-pool kernel (channels-last, separable, prefix-sum channel window) followed by its small
+conv; one marked `fold` becomes the dense conv of alpha folded at load time."""
 import pytest
 import torch
 import tvm
-import tvm_ffi
 from compiled_models import HOST, imported, rel_err, run_compiled, scheduled_kernels
 from tvm import relax, tirx
 
 from sedge.frontend.importers.construct import OP_ATTR
 from sedge.frontend.layers.structured import StructuredConv2d, StructuredLinear
 from sedge.tvm_passes.kernels.sum_pool import KERNEL_NAME, OPAQUE
-from sedge.tvm_passes.passes import structured_conv as structured_conv_module
-from sedge.tvm_passes.passes.structured_conv import structured_conv
+from sedge.tvm_passes.lowering import choose_lowering, with_overrides
+from sedge.tvm_passes.passes.structured_conv import FOLD, FOLD_KERNEL, SUM_POOL, structured_conv
 from sedge.tvm_passes.pipeline import phases
 
 RTOL = 1e-4
 
 
-@pytest.fixture(autouse=True)
-def every_layer(request, monkeypatch):
-    """The kernel on every layer these tiny shapes build (the recipe takes only the layers
-    where it measured faster: `pays`), except in the test of that choice."""
-    if "pays" not in request.node.name:
-        monkeypatch.setattr(structured_conv_module, "pays", lambda *_: True)
+def forced(mod, choice):
+    """`mod` with every structured layer forced to `choice` (as `--lowering all=CHOICE`)."""
+    return with_overrides(mod, {"all": choice})
+
+
+def lowered(mod, target=HOST):
+    """ChooseLowering then LowerStructuredConv, as the recipe runs them."""
+    with target:
+        return structured_conv(target)(choose_lowering(target)(mod))
 
 
 # C, O, N, c, n, stride, padding, dilation, groups
@@ -44,11 +47,12 @@ def test_sum_pool_and_small_conv_match_pytorch(tmp_path, C, O, N, c, n, stride, 
     layer = StructuredConv2d(C, O, N, c, n, stride, padding, dilation, groups)
     x = torch.randn(2, C, 9, 7)  # batch 2, non-square
     mod, params = imported(layer, x, tmp_path)
-    assert KERNEL_NAME in scheduled_kernels(mod, HOST), "the pass took the layer"
-    got = run_compiled(mod, HOST, [x.numpy()], params)
     want = layer.eval()(x).detach().numpy()
-    assert got.shape == want.shape
-    assert rel_err(got, want) < RTOL
+    for choice, kernel in ((SUM_POOL, KERNEL_NAME), (FOLD, FOLD_KERNEL)):
+        assert kernel in scheduled_kernels(forced(mod, choice), HOST), f"the pass lowered the layer as {choice}"
+        got = run_compiled(forced(mod, choice), HOST, [x.numpy()], params)
+        assert got.shape == want.shape
+        assert rel_err(got, want) < RTOL, choice
 
 
 def test_structured_linear_matches_pytorch(tmp_path):
@@ -82,6 +86,7 @@ def _convs(mod):
 def test_sum_pool_is_add_only_and_no_zero_one_conv_is_left(tmp_path, C, O, N, c, n, groups):
     layer = StructuredConv2d(C, O, N, c, n, padding=N // 2, groups=groups)
     mod, _ = imported(layer, torch.randn(1, C, 8, 8), tmp_path)
+    mod = forced(mod, SUM_POOL)
     kernels = scheduled_kernels(mod, HOST)
     pool = kernels[KERNEL_NAME]
     ir = _llvm_ir(pool)
@@ -100,8 +105,7 @@ def test_the_pass_replaces_the_construct_call_precisely(tmp_path):
     layer = StructuredConv2d(8, 6, 3, 5, 2, stride=2, padding=1, dilation=2)
     x = torch.randn(2, 8, 9, 7)
     mod, _ = imported(layer, x, tmp_path)
-    with HOST:
-        after = structured_conv(HOST)(mod)
+    after = lowered(forced(mod, SUM_POOL))
     assert not any(OP_ATTR in (f.attrs or {}) for f in after.functions.values() if isinstance(f, relax.Function)), \
         "the construct function is gone"
     calls = [b.value for block in after["main"].body.blocks for b in block.bindings
@@ -125,26 +129,45 @@ def test_the_pass_replaces_the_construct_call_precisely(tmp_path):
     assert [int(d) for d in conv.ty.shape] == list(layer.eval()(x).shape) == [2, 6, 4, 3]
 
 
-def test_layers_the_pass_does_not_take_keep_their_generic_body(tmp_path):
-    # c = C and n = N with no padding: nothing to pool
+def test_layers_marked_generic_keep_their_generic_body(tmp_path):
+    # c = C and n = N with no padding: nothing to pool, the one option is the conv itself
     layer = StructuredConv2d(4, 4, 3, 4, 3)
     mod, _ = imported(layer, torch.randn(1, 4, 6, 6), tmp_path)
-    with HOST:
-        assert tvm_ffi.structural_equal(structured_conv(HOST)(mod), mod)
-    # GPUs: the generic body (no GPU sum-pool schedule yet)
+    after = lowered(mod)
+    assert not any(gv.name_hint == KERNEL_NAME for gv in after.functions)
+    # forced generic: the call and its construct stay for InlineConstructs
     layer = StructuredConv2d(8, 8, 3, 8, 2, padding=1)
     mod, _ = imported(layer, torch.randn(1, 8, 6, 6), tmp_path)
+    after = lowered(forced(mod, "generic"))
+    assert [f.attrs["sedge.lowering"] for f in after.functions.values()
+            if isinstance(f, relax.Function) and OP_ATTR in (f.attrs or {})] == ["generic"]
+
+
+def test_gpus_have_no_sum_pool_kernel_and_fold_instead(tmp_path):
+    layer = StructuredConv2d(96, 8, 1, 72, 1)  # a wide channel window: sumpool+conv on a CPU
+    mod, _ = imported(layer, torch.randn(1, 96, 4, 4), tmp_path)
     cuda = tvm.target.Target({"kind": "cuda", "arch": "sm_90", "host": {"kind": "llvm"}})
-    with cuda:
-        assert tvm_ffi.structural_equal(structured_conv(cuda)(mod), mod)
+    after = lowered(mod, cuda)
+    assert not any(gv.name_hint == KERNEL_NAME for gv in after.functions)
+    assert any(gv.name_hint == FOLD_KERNEL for gv in after.functions)
 
 
-def test_the_recipe_takes_only_the_layers_where_the_kernel_pays(tmp_path):
-    wide = StructuredConv2d(96, 8, 1, 72, 1)  # a band GEMM over 96 channels: the kernel
-    narrow = StructuredConv2d(24, 8, 1, 12, 1)  # over 24: the generic body
-    spatial = StructuredConv2d(64, 8, 3, 64, 2, padding=1)  # a 2x2 pool alone: the generic body
-    for layer, taken in ((wide, True), (narrow, False), (spatial, False)):
-        mod, _ = imported(layer, torch.randn(1, layer.in_channels, 4, 4), tmp_path)
-        with HOST:
-            after = structured_conv(HOST)(mod)
-        assert any(gv.name_hint == KERNEL_NAME for gv in after.functions) == taken
+def test_the_fold_kernel_matches_the_layers_dense_weight(tmp_path):
+    """fold_alpha is W = A alpha: methods.md's worked example and a grouped, channel-window case."""
+    import numpy as np
+    from tvm import te
+
+    from sedge.tvm_passes.passes.structured_conv import fold_alpha
+
+    for C, O, N, c, n, groups in ((1, 1, 3, 1, 2, 1), (12, 6, 3, 5, 2, 2), (8, 8, 3, 1, 2, 8)):
+        layer = StructuredConv2d(C, O, N, c, n, groups=groups)
+        if (C, N, c, n) == (1, 3, 1, 2):
+            layer.alpha.data = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+        alpha = te.placeholder(tuple(layer.alpha.shape), "float32", "alpha")
+        func = te.create_prim_func([alpha, fold_alpha(alpha, C // groups, N)])
+        built = tvm.compile(tvm.IRModule({"main": func}), target=HOST)
+        out = tvm.runtime.tensor(np.zeros((O, C // groups, N, N), "float32"))
+        built["main"](tvm.runtime.tensor(layer.alpha.detach().numpy()), out)
+        np.testing.assert_allclose(out.numpy(), layer.dense_weight().detach().numpy(), rtol=1e-5, atol=1e-7)
+        if (C, N, c, n) == (1, 3, 1, 2):
+            assert out.numpy()[0, 0].tolist() == [[1, 3, 2], [4, 10, 6], [3, 7, 4]]

@@ -3,8 +3,9 @@
 The importers emit each ACDC stack (methods.md §2) as a call to a private function tagged
 {"sedge.op": "ACDC"} whose generic body runs every factor as two dense N x N matmuls with DCT
 matrices: 2 L N^2 MACs per vector where the dense layer it replaces costs N^2 (24x for
-SECL's 12 factors). For each call this pass asks the cost model (tvm_passes/acdc_cost.py,
-the same function the layer records ask) and
+SECL's 12 factors). ChooseLowering (lowering.py) has marked each call with the lowering the
+cost model (tvm_passes/acdc_cost.py) prices cheapest on the target, or the one --lowering
+forced; this pass carries it out:
 
 - `fold`: replaces the call with one dense layer. The folded matrix W (C x O) and bias b are
   the stack applied to the identity (and to zero, for b) in float64, riffle and per-factor
@@ -31,9 +32,9 @@ import numpy as np
 import tvm
 from tvm import relax, te, tirx
 
-from sedge.frontend.importers.construct import OP_ATTR
-from sedge.tvm_passes.acdc_cost import acdc_choice, has_fast_dct
+from sedge.tvm_passes.acdc_cost import has_fast_dct
 from sedge.tvm_passes.kernels import dct
+from sedge.tvm_passes.lowering import marked_construct
 from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name, static_shape
 from sedge.tvm_passes.schedules.cpu import cpu_spec
 
@@ -210,15 +211,13 @@ class _LowerACDC(relax.PyExprMutator):
         if op_name(call) == "relax.sum":
             lowered = self._fold_group_sum(call)
             return call if lowered is None else lowered
-        if not isinstance(call.op, relax.GlobalVar):
+        func, lowering = marked_construct(self.mod, call, CONSTRUCT)
+        if func is None or lowering not in ("fold", "factored"):
             return call
-        func = self.mod[call.op]
-        if not isinstance(func, relax.Function) or func.attrs is None or func.attrs.get(OP_ATTR) != CONSTRUCT:
-            return call
-        lowered = self._lower(call)
+        lowered = self._lower(call, lowering)
         return call if lowered is None else lowered
 
-    def _lower(self, call):
+    def _lower(self, call, lowering):
         x, a, d = call.args[0], call.args[1], call.args[2]
         bias = call.args[3] if len(call.args) > 3 else None
         x_shape, a_shape = static_shape(x), static_shape(a)
@@ -228,10 +227,9 @@ class _LowerACDC(relax.PyExprMutator):
         if N % 2 or x_shape[-1] != N:
             return None
         vectors = int(np.prod(x_shape[:-1]))
-        source, index = self._gather(x, N)
-        C = static_shape(source)[-1]
-        if acdc_choice(N, factors, vectors, self.target, in_channels=C)[0] != "fold":
+        if lowering == "factored":
             return self._factored(call, x_shape, factors, N, vectors)
+        source, index = self._gather(x, N)
         y = self._dense(source, index, a, d, bias, None)
         out = self.builder_.emit(y)
         self.folded[out] = (source, index, a, d, bias)

@@ -142,8 +142,7 @@ def winograd_output(m, batch, out_h, out_w):
 
 def tile_size(call, cache_bytes: int) -> int | None:
     """The output tile F(m x m, 3x3) computes `call` with, or None where the rewrite does not
-    apply or pay: the larger tile that divides the output and either leaves enough tiles or
-    keeps its transformed weights within `cache_bytes` (the L2)."""
+    apply or pay (winograd_tile)."""
     attrs = call.attrs
     if (attrs.data_layout, attrs.kernel_layout, attrs.out_layout) != ("NHWC", "HWIO", "NHWC"):
         return None
@@ -153,11 +152,20 @@ def tile_size(call, cache_bytes: int) -> int | None:
     if any(not isinstance(d, tirx.IntImm) for d in (*x.ty.shape, *w.ty.shape)):
         return None
     kh, kw, channels, out_channels = (int(d) for d in w.ty.shape)
-    if (kh, kw) != (3, 3) or int(attrs.groups) != 1 or channels < MIN_CHANNELS:
-        return None
-    if any(int(s) != 1 for s in (*attrs.strides, *attrs.dilation)):
-        return None
     batch, out_h, out_w, _ = (int(d) for d in call.ty.shape)
+    strided = any(int(s) != 1 for s in (*attrs.strides, *attrs.dilation))
+    return winograd_tile(batch, out_h, out_w, channels, out_channels, (kh, kw), int(attrs.groups), strided,
+                         cache_bytes)
+
+
+def winograd_tile(batch: int, out_h: int, out_w: int, channels: int, out_channels: int, kernel: tuple,
+                  groups: int, strided: bool, cache_bytes: int) -> int | None:
+    """The output tile m of F(m x m, 3x3) for a float32 conv of this geometry, or None where
+    the rewrite does not apply or pay: the larger tile that divides the output and either
+    leaves enough tiles or keeps its transformed weights within `cache_bytes` (the L2). A
+    pure function of numbers, so that cost models (structured_cost.py) ask it too."""
+    if tuple(kernel) != (3, 3) or groups != 1 or channels < MIN_CHANNELS or strided:
+        return None
     for tile in sorted(MATRICES, reverse=True):
         if out_h % tile or out_w % tile:
             continue

@@ -1,0 +1,137 @@
+"""Each structured layer of the zoo's structured models, lowered every way it can be, timed.
+
+    python -m benchmarks.structured_layers [MODEL ...] [--rounds 5] [--runs 20] [--json FILE]
+
+For every distinct structured conv (its geometry and input shape) of the models (default
+the published structured ones), a one-layer model is compiled through sedge's pipeline
+once per lowering option (`--lowering all=<option>`: fold, sumpool+conv, generic), each
+build checked against PyTorch, and the builds timed in interleaved rounds (one round times
+every option once, so that a slow spell of a shared machine falls on all of them). The
+table shows, per layer, the cost model's estimate and the measured time of each option, the
+option the model chooses, the fastest measured, and whether the choice is within 10% of the
+fastest (issue 22's check). `fold` is the dense conv of the same shape (alpha folded into the
+dense kernel at load time), so the fold column is also the dense parent's layer.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODELS = ("resnet18-struct-a", "mobilenetv2-struct-b", "mobilenetv2-struct-a")
+WITHIN = 1.10  # the chosen option may be this much slower than the fastest measured
+
+
+def distinct_layers(model_names) -> dict:
+    """{key: (module, input shape, [model names])} of the structured convs the models run."""
+    import torch
+
+    from sedge.frontend.layers.structured import StructuredConv2d
+    from sedge.frontend.zoo import build
+
+    layers = {}
+    for name in model_names:
+        model = build(name)
+        seen = []
+        hooks = [m.register_forward_hook(lambda m, args, _out: seen.append((m, tuple(args[0].shape))))
+                 for m in model.modules() if isinstance(m, StructuredConv2d)]
+        with torch.no_grad():
+            model(torch.randn(1, 3, *_input_size(model)))
+        for hook in hooks:
+            hook.remove()
+        for module, shape in seen:
+            key = (f"{module.in_channels}->{module.out_channels} k{module.kernel_size} c{module.c} n{module.n} "
+                   f"s{module.stride[0]} p{module.padding[0]} g{module.groups} {shape[2]}x{shape[3]}")
+            layers.setdefault(key, (module, shape, []))[2].append(name)
+    return layers
+
+
+def _input_size(model) -> tuple:
+    spec = getattr(model, "zoo_spec", None)
+    return (32, 32) if spec is not None and spec.family in ("cifar_resnet", "wrn", "densenet") else (224, 224)
+
+
+def build_options(module, shape, workdir: Path):
+    """{option: (timer, max relative error)} and the cost model's Decision for one layer."""
+    import torch
+    import tvm
+    from tvm import relax
+
+    from sedge.frontend.export import export_onnx
+    from sedge.frontend.loaders import load_model
+    from sedge.tvm_passes.lowering import decisions, with_overrides
+    from sedge.tvm_passes.pipeline import sedge_pipeline
+    from sedge.tvm_passes.target import host_target
+
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        want = module.eval()(x).numpy()
+    model = load_model(export_onnx(module.eval(), x, str(workdir / "layer.onnx")))
+    target = tvm.target.Target(host_target())
+    decision = next(iter(decisions(model.mod, target).values()))
+    built = {}
+    for option in (o.name for o in decision.options):
+        with tvm.transform.PassContext(opt_level=3):
+            mod = sedge_pipeline(target)(with_overrides(model.mod, {"all": option}))
+            executable = tvm.compile(mod, target, relax_pipeline=None)
+        vm = relax.VirtualMachine(executable, tvm.cpu())
+        params = [tvm.runtime.tensor(np.asarray(p)) for p in model.params]
+        if vm.module.implements_function("main_transform_params"):
+            params = list(vm["main_transform_params"](params))
+        args = [tvm.runtime.tensor(x.numpy()), *params]
+        got = vm["main"](*args).numpy()
+        error = float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
+        built[option] = (vm.time_evaluator("main", tvm.cpu(), number=1, repeat=1), args, error)
+    return built, decision
+
+
+def time_rounds(built: dict, rounds: int, runs: int) -> dict:
+    """{option: median ms}: per round every option `runs` times, in turn."""
+    times = {option: [] for option in built}
+    for _ in range(rounds):
+        for option, (timer, args, _error) in built.items():
+            timer(*args)  # warm the caches with this option's weights
+            times[option].append(np.median([timer(*args).mean for _ in range(runs)]) * 1e3)
+    return {option: float(np.median(t)) for option, t in times.items()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="*", default=list(DEFAULT_MODELS))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+    rows = []
+    print("| layer (in->out kernel c n stride pad groups HxW) | models | option | est us | measured us | "
+          "max rel err |\n|---|---|---|---|---|---|", flush=True)
+    with tempfile.TemporaryDirectory(prefix="sedge-structured-") as tmp:
+        for key, (module, shape, models) in distinct_layers(args.models).items():
+            started = time.perf_counter()
+            built, decision = build_options(module, shape, Path(tmp))
+            measured = {o: ms * 1e3 for o, ms in time_rounds(built, args.rounds, args.runs).items()}
+            fastest = min(measured, key=measured.get)
+            ok = measured[decision.choice] <= WITHIN * measured[fastest]
+            for option in decision.options:
+                mark = "**" if option.name == decision.choice else ""
+                print(f"| {key} | {len(models)}x {','.join(sorted(set(models)))} | {mark}{option.name}{mark} | "
+                      f"{option.est_us:.1f} | {measured[option.name]:.1f} | {built[option.name][2]:.1e} |", flush=True)
+            print(f"|  |  | chose {decision.choice}, fastest {fastest}: {'within' if ok else 'OUTSIDE'} 10% "
+                  f"({time.perf_counter() - started:.0f} s) |  |  |  |", flush=True)
+            rows.append({"layer": key, "models": models, "choice": decision.choice, "fastest": fastest,
+                         "within_10pct": ok, "options": [o.as_dict() for o in decision.options],
+                         "measured_us": measured, "errors": {o: built[o][2] for o in built}})
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    within = sum(r["within_10pct"] for r in rows)
+    print(f"\nchoice within 10% of the fastest on {within} of {len(rows)} distinct layers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Each compressed construct's lowering options on a target, from its call (lowering.py asks).
+
+One function per family: it reads the layer's geometry off the call (CallInfo: the
+construct's attributes, activation and weight shapes) and asks the family's cost model,
+which is a pure function of numbers. A family not listed here has one lowering, its
+generic body, and nothing to choose.
+"""
+import math
+
+from sedge.contract import dtype_bytes
+from sedge.tvm_passes.acdc_cost import acdc_costs, has_fast_dct
+from sedge.tvm_passes.call_info import CallInfo
+from sedge.tvm_passes.lowering import Option
+from sedge.tvm_passes.schedules.cpu import cache_bytes, cpu_spec
+from sedge.tvm_passes.structured_cost import StructuredLayer, structured_options
+
+
+def _static_float32(info: CallInfo) -> bool:
+    return info.dtype == "float32" and all(isinstance(d, int) for s in info.input_shapes for d in s)
+
+
+def structured(info: CallInfo, target) -> list[Option]:
+    a = info.attrs
+    batch, channels, height, width = info.input_shapes[0]
+    _, out_channels, out_height, out_width = info.output_shape
+    layer = StructuredLayer(
+        batch, channels, height, width, out_channels, out_height, out_width, int(a["group"]), int(a["c"]),
+        int(a["n"]), int(a["kernel_size"]), tuple(a["pads"]), tuple(a["dilations"]), tuple(a["strides"]),
+        dtype_bytes(info.dtype))
+    # the sum-pool kernel is a CPU kernel for float32 (a GPU schedule is still to come)
+    cpu = target.kind.name == "llvm"
+    return structured_options(layer, cpu and _static_float32(info), cache_bytes(target) if cpu else 0,
+                              cpu_spec(target).lanes if cpu else 1)
+
+
+def acdc(info: CallInfo, target) -> list[Option]:
+    a = info.attrs
+    N, factors = int(a["n"]), int(a["factors"])
+    vectors = math.prod(info.input_shapes[0]) // N
+    kernel = "fast_dct" if has_fast_dct(N, target) and _static_float32(info) else "generic"
+    costs = acdc_costs(N, factors, vectors, factored_kernel=kernel, dtype_bytes=dtype_bytes(info.dtype))
+    # the fast DCT counts its butterflies' adds inside its mult-adds (methods.md §2)
+    return [Option(name, macs, 0, weight_bytes, ns / 1e3) for name, (macs, weight_bytes, ns) in costs.items()]
+
+
+# sedge.op -> its options on a target; one line per family with more than one lowering
+FAMILIES = {
+    "StructuredConv": structured,
+    "ACDC": acdc,
+}
