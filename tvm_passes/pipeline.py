@@ -18,6 +18,7 @@ from sedge.tvm_passes.lowering import choose_lowering
 from sedge.tvm_passes.passes.acdc import acdc_lowering
 from sedge.tvm_passes.passes.channel_shuffle import sink_channel_shuffles
 from sedge.tvm_passes.passes.channels_last import channels_last
+from sedge.tvm_passes.passes.fft_conv import fft_conv_lowering
 from sedge.tvm_passes.passes.fold_batch_norm import fold_batch_norm
 from sedge.tvm_passes.passes.inline_constructs import inline_constructs
 from sedge.tvm_passes.passes.packed_conv import pack_conv_weights
@@ -47,6 +48,10 @@ REWRITE = (
     # conv it makes): each ACDC stack folded into one dense 1x1 conv (the stack's repeat /
     # group sum included) or run as the fast-DCT kernel, as marked
     acdc_lowering,
+    # before inlining (it finds the FFTConv constructs) and channels-last (which lays out the
+    # convs it makes): each band-limited conv as a band projection of its input + the dense
+    # conv, or a pruned-DFT frequency-domain conv, by fft_cost.py; the rest keep their body
+    fft_conv_lowering,
     # after every pass that replaces a compressed construct, before the layout rewrite: the
     # constructs left are inlined into their generic bodies, so that layouts, weight
     # packing and fusion reach their convs

@@ -1,0 +1,119 @@
+"""The per-layer lowering choice of a band-limited FFT conv (methods.md §4): `project`, `fft`, `spatial` or `generic`.
+
+Pure functions of the layer's shapes, attributes and the target, asked by the LowerFFTConv
+pass (passes/fft_conv.py), which acts on the answer, and meant for the layer records and the
+per-layer lowering mechanism, which record it. Every option computes the same function
+(the band mask is 0/1, so X * conj(mask W) * mask = mask X * conj(W)):
+
+- `project`: the input band-limited in the space domain, z = A x B^T per channel (A: the
+  row projection restricted to the conv's Hp-row window and the H nonzero input rows, B the
+  same for columns), then the dense k x k conv (no padding, the layer's stride) on sedge's
+  conv path. MACs: C (rows H W + rows cols W) per image for the projection, plus the dense
+  conv's Ho Wo C O k^2. Weights: the k x k filters.
+- `fft`: pruned DFTs as small matmuls (the nonzero input in, the kept band only, the cropped
+  strided outputs out) around the channel mixing as a complex multiply-accumulate over the
+  kept frequencies: 4 kept C O real MACs per image. Weights: the kept band of the filter
+  spectra, 2 kept C O floats (the spectra of a k x k filter are kept / k^2 * 2 times its size:
+  at batch 1 the mixing streams them once per image, a batched GEMV).
+- `spatial`: the cross-correlation of the zero-padded input with the band-limited filter
+  w' = irfft2(mask * rfft2(w)), a full Hf x Wf circular filter: every output reads every
+  nonzero input. Run as one dense (C H W) x (Ho Wo O) matrix computed from the filters at
+  load: Ho Wo H W C O MACs and as many weights. Cheaper than `project` only where H W < k^2
+  (1 x 1, 2 x 2 images), never at the zoo's shapes.
+- `generic`: the importer's body (passes/inline_constructs.py): DFT matmuls on the input
+  padded to Hf x Wf, the band's spectra, the mixing, the pruned inverse.
+
+Time per option is a sum of rooflines, max(MACs / rate, weight bytes / bandwidth), with the
+rate of the kernel kind that runs each part: dense conv, the small transform matmuls, the
+mixing's batched matmul (rows = 2 x batch: GEMV-like, bandwidth-bound at batch 1). The
+constants are this host's, measured per layer (docs/fft-conv.md).
+"""
+import numpy as np
+
+# sedge's dense k x k conv (NHWC, packed, Winograd where it pays), MACs per ns (measured 47 on
+# resnet56's 16-channel direct convs, 125 on its 64-channel Winograd ones; 60 a middle)
+CONV_MACS_PER_NS = 60.0
+# the small transform / projection matmuls (K = 8 ... 65), MACs per ns (measured 30-38)
+TRANSFORM_MACS_PER_NS = 32.0
+# the mixing's batched matmul, (kept, 2B, C) @ (kept, C, 2O): MACs per ns once rows fill a
+# register tile, and the spectra's bytes per ns streamed from cache
+MIX_MACS_PER_NS = 30.0
+BYTES_PER_NS = 30.0
+# elementwise adds (re / im combinations, bias), per ns
+ADDS_PER_NS = 8.0
+OPTIONS = ("project", "fft", "spatial", "generic")
+
+
+def band_axes(hf: int, wf: int, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the one-sided Hf x (Wf/2+1) spectrum inside the band of `index`
+    (rows 0..idx-1 and Hf-idx+1..Hf-1, columns 0..idx-1; -1: everything). Called with
+    (N, N, index), its rows are the symmetric set of one axis of length N."""
+    r, k = np.arange(hf), np.arange(wf // 2 + 1)
+    if index < 0:
+        return r, k
+    return r[(r < index) | (r >= hf - index + 1)], k[k < index]
+
+
+def fft_geometry(H: int, W: int, kernel: int, padding: int) -> tuple[int, int]:
+    """(Hf, Wf), as frontend/layers/fft.py's (without torch)."""
+    def size(n):
+        out = n + 2 * padding - kernel + 1
+        return n + 2 * padding + max(out, kernel) - 1
+    return size(H), size(W)
+
+
+def fft_conv_costs(batch: int, in_channels: int, out_channels: int, height: int, width: int, kernel: int,
+                   stride: int, padding: int, index: int, target=None, dtype_bytes: int = 4) -> dict:
+    """{option: (macs, adds, weight_bytes, ns)} of one band-limited conv, per inference.
+
+    batch, in/out_channels, height x width: the input (B, C, H, W); kernel, stride, padding,
+    index: the layer's attributes (index: the band's idx, -1 keeps everything). `target` is
+    accepted for the lowering mechanism's uniform signature; the constants are this host's
+    CPU (GPUs take the same model today)."""
+    B, C, O, H, W, k = batch, in_channels, out_channels, height, width, kernel
+    hf, wf = fft_geometry(H, W, k, padding)
+    rows_b, cols_b = band_axes(hf, wf, index)
+    nr, nk = len(rows_b), len(cols_b)
+    kept = nr * nk
+    ho, wo = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
+    rows, cols = (ho - 1) * stride + k, (wo - 1) * stride + k
+    bias_adds = B * O * ho * wo
+
+    conv = B * O * ho * wo * C * k * k
+    proj = B * C * (rows * H * W + rows * cols * W)
+    project = (conv + proj, bias_adds, C * O * k * k * dtype_bytes,
+               conv / CONV_MACS_PER_NS + proj / TRANSFORM_MACS_PER_NS + bias_adds / ADDS_PER_NS)
+
+    def spectral(forward, inverse, padded_input):
+        mix = 4 * B * kept * C * O
+        spectra = 2 * kept * C * O * dtype_bytes
+        adds = 2 * B * kept * C + 2 * B * kept * O + B * O * ho * wo + bias_adds
+        if padded_input:
+            adds += B * C * hf * wf  # the pad
+        rows_per_tile = min(1.0, 2 * B / 8)  # 8-row register tiles; 2B rows fill 2B / 8 of one
+        ns = ((forward + inverse) / TRANSFORM_MACS_PER_NS
+              + max(mix / (MIX_MACS_PER_NS * rows_per_tile), spectra / BYTES_PER_NS) + adds / ADDS_PER_NS)
+        return forward + mix + inverse, adds, spectra, ns
+
+    fft = spectral(B * C * (2 * nr * H * W + 4 * nr * nk * W), B * O * nk * ho * (4 * nr + 2 * wo), False)
+    generic = spectral(B * C * (2 * hf * wf * nk + 4 * nr * hf * nk), B * O * (4 * ho * nr * nk + 2 * ho * nk * wo),
+                       True)
+    spatial_macs = B * O * ho * wo * C * H * W
+    spatial_bytes = C * O * ho * wo * H * W * dtype_bytes
+    spatial = (spatial_macs, bias_adds, spatial_bytes,
+               max(spatial_macs / CONV_MACS_PER_NS, spatial_bytes / BYTES_PER_NS) + bias_adds / ADDS_PER_NS)
+    return {"project": project, "fft": fft, "spatial": spatial, "generic": generic}
+
+
+def fft_conv_choice(batch: int, in_channels: int, out_channels: int, height: int, width: int, kernel: int,
+                    stride: int, padding: int, index: int, target=None, dtype_bytes: int = 4,
+                    implemented: tuple = OPTIONS) -> tuple[str, str]:
+    """(choice, reason): the cheapest option by `fft_conv_costs` among `implemented`."""
+    costs = fft_conv_costs(batch, in_channels, out_channels, height, width, kernel, stride, padding, index,
+                           target, dtype_bytes)
+    choice = min(implemented, key=lambda o: costs[o][3])
+    detail = "; ".join(f"{o} {m} MACs + {a} adds + {w} weight bytes (~{ns / 1e3:.3g} us)"
+                       for o, (m, a, w, ns) in costs.items())
+    reason = (f"{choice}: {detail}; input {batch}x{in_channels}x{height}x{width}, {out_channels} outputs, "
+              f"k={kernel}, stride {stride}, pad {padding}, idx {index}")
+    return choice, reason
