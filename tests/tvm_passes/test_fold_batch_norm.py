@@ -288,3 +288,43 @@ def test_structural_scale_computed_from_the_input_is_left_unchanged():
             return out
 
     tvm.ir.assert_structural_equal(_folded(Before), Before)
+
+
+@pytest.mark.parametrize("lowering", ["fold", "sumpool+conv", "generic"])
+def test_batch_norm_after_a_structured_conv_folds_into_alpha_and_bias(lowering, tmp_path):
+    """A structured conv's output is linear in alpha and its bias: the batch-norm after it
+    scales them (computed from weights only, at load time), and per inference only the
+    shift's add is left, whichever lowering the layer gets."""
+    from compiled_models import HOST, imported, rel_err
+
+    from sedge.frontend.layers.structured import StructuredConv2d
+    from sedge.tvm_passes.lowering import with_overrides
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(StructuredConv2d(16, 24, 3, 16, 2, padding=1, bias=False),
+                                torch.nn.BatchNorm2d(24), torch.nn.ReLU())
+    norm = model[1]
+    norm.running_mean.uniform_(-1, 1), norm.running_var.uniform_(0.5, 2)
+    norm.weight.data.uniform_(0.5, 2), norm.bias.data.uniform_(-1, 1)
+    x = torch.randn(1, 16, 8, 8)
+    mod, params = imported(model.eval(), x, tmp_path)
+    mod = with_overrides(mod, {"all": lowering})
+    with HOST:
+        folded = fold_batch_norm(HOST)(relax.transform.DecomposeOpsForInference()(mod))
+    main = folded["main"]
+    num_input = int(main.attrs["num_input"])
+    data = {main.params[0]}
+    per_inference = []  # the ops on activations: everything computed from the input
+    for block in main.body.blocks:
+        for binding in block.bindings:
+            value = binding.value
+            args = (value.args if isinstance(value, relax.Call) else value.fields if isinstance(value, relax.Tuple)
+                    else [value.tuple_value] if isinstance(value, relax.TupleGetItem) else [value])
+            if any(a in data for a in args):
+                data.add(binding.var)
+                if isinstance(value, relax.Call):
+                    per_inference.append(op_name(value) or value.op.name_hint)
+    assert num_input == 1 and per_inference[0].startswith("sedge_StructuredConv")
+    assert per_inference[1:] == ["relax.add", "relax.nn.relu"], per_inference
+    got = run_compiled(mod, HOST, [x.numpy()], params)
+    assert rel_err(got, model(x).detach().numpy()) < 1e-4

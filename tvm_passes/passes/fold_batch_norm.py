@@ -9,7 +9,9 @@ subtract, multiply and divide whose operands `c` are weights (constants or param
 nothing computed from the model's inputs) and
 
 - after a conv whose output has no other use, with per-output-channel operands: the chain
-  is `y * a + b`, so it becomes `conv(x, w * a) + b` (one bias add per element);
+  is `y * a + b`, so it becomes `conv(x, w * a) + b` (one bias add per element); the same
+  after a structured or band-limited conv construct without a bias (LINEAR_CONSTRUCTS),
+  whose weight scales alike, so that whichever lowering it gets has no multiply left;
 - elsewhere (the pre-activation batch-norm after a residual add): `y * a + b`, two ops.
 
 `a` and `b` are computed from the weights only, so `lift-params` moves them, and the
@@ -21,6 +23,7 @@ import tvm
 from tvm import relax
 from tvm.ir.expr import Constant, StringImm
 
+from sedge.frontend.importers.construct import OP_ATTR
 from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name, static_shape
 
 _AFFINE = ("relax.add", "relax.subtract", "relax.multiply", "relax.divide")
@@ -30,6 +33,10 @@ _ARITH = {"relax.add": (np.add, relax.op.add), "relax.subtract": (np.subtract, r
           "relax.multiply": (np.multiply, relax.op.multiply), "relax.divide": (np.divide, relax.op.divide),
           "relax.negative": (np.negative, relax.op.negative), "relax.sqrt": (np.sqrt, relax.op.sqrt)}
 _RESHAPES = ("relax.expand_dims", "relax.reshape", "relax.broadcast_to")
+# compressed constructs (frontend/importers) whose output is linear in their weight argument,
+# output channel first: a batch-norm after a structured conv (alpha: O x c x n x n) or a
+# band-limited conv (weight: O x C x k x k) scales that weight, as it scales a conv's
+LINEAR_CONSTRUCTS = ("StructuredConv", "FFTConv")
 
 
 class _Chains:
@@ -149,18 +156,20 @@ class _Folder(relax.PyExprMutator):
                 shift = None if shift is None else self._arith(name, shift, weight)
         conv = self._conv_taking_scale(source, steps)
         if conv is not None and scale is not None:
-            x, w = (self.visit_expr(a) for a in conv.args)
+            x, w, *bias = (self.visit_expr(a) for a in conv.args)
             out_shape = static_shape(conv)
-            channel = str(conv.attrs.out_layout).index("C")
+            channel, kernel_out = self._channel_axes(conv)
             kernel_shape = static_shape(conv.args[1])
             per_output = [1] * len(kernel_shape)
-            per_output[str(conv.attrs.kernel_layout).index("O")] = out_shape[channel]
+            per_output[kernel_out] = out_shape[channel]
             row = [1] * len(out_shape)
             row[channel] = out_shape[channel]
             constant = self._evaluate(scale)
             scale = (relax.const(np.ascontiguousarray(np.broadcast_to(constant, row).reshape(per_output)))
                      if constant is not None else relax.op.reshape(relax.op.broadcast_to(scale, row), per_output))
-            value = self.builder_.emit(relax.Call(conv.op, [x, relax.op.multiply(w, scale)], conv.attrs))
+            # a construct's bias (O,) scales too
+            bias = [relax.op.multiply(b, relax.op.reshape(scale, [out_shape[channel]])) for b in bias]
+            value = self.builder_.emit(relax.Call(conv.op, [x, relax.op.multiply(w, scale), *bias], conv.attrs))
             return value if shift is None else relax.op.add(value, shift)
         if len(steps) <= (scale is not None) + (shift is not None):
             return None  # already one multiply and/or one add
@@ -195,16 +204,37 @@ class _Folder(relax.PyExprMutator):
             return np.broadcast_to(arrays[0], shape) if name == "relax.broadcast_to" else arrays[0].reshape(shape)
         return np.asarray(_ARITH[name][0](*arrays), dtype=str(value.ty.dtype))
 
+    def _channel_axes(self, conv) -> tuple[int, int]:
+        """(the output's channel axis, the weight's output-channel axis) of a conv2d or of a
+        linear construct (NCHW output, its weight output-channel first)."""
+        if op_name(conv) == "relax.nn.conv2d":
+            return str(conv.attrs.out_layout).index("C"), str(conv.attrs.kernel_layout).index("O")
+        return 1, 0
+
+    def _linear_construct(self, call) -> bool:
+        """Whether `call` calls a construct that is linear in its weight (argument 1, output
+        channel first) and bias (argument 2, if any): a per-output-channel scale folds into them."""
+        if not isinstance(call, relax.Call) or not isinstance(call.op, relax.GlobalVar) or len(call.args) > 3:
+            return False
+        bias = call.args[2] if len(call.args) == 3 else None
+        if bias is not None and not (self.chains.weight_only(bias) and len(static_shape(bias) or ()) == 1):
+            return False
+        func = self.builder_.get()[call.op]
+        return func.attrs is not None and str(func.attrs.get(OP_ATTR, "")) in LINEAR_CONSTRUCTS
+
     def _conv_taking_scale(self, source, steps):
-        """The conv2d `source` is bound to when its weight can absorb the chain's scale."""
+        """The conv2d (or linear construct call) `source` is bound to when its weight can
+        absorb the chain's scale."""
         conv = self.chains.values.get(source)
-        if op_name(conv) != "relax.nn.conv2d" or not self.chains.single_use(source):
+        if not (op_name(conv) == "relax.nn.conv2d" or self._linear_construct(conv)):
+            return None
+        if not self.chains.single_use(source):
             return None
         weight = conv.args[1]
         if (isinstance(self.chains.values.get(weight, weight), Constant) or not self.chains.weight_only(weight)
                 or static_shape(conv) is None or static_shape(weight) is None):
             return None
-        channel = str(conv.attrs.out_layout).index("C")
+        channel = self._channel_axes(conv)[0]
         out_shape = static_shape(conv)
         shapes = [static_shape(w) for _, w in steps]
         return conv if all(s is not None and _per_channel(s, out_shape, channel) for s in shapes) else None
