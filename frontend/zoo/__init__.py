@@ -8,6 +8,7 @@ valid name builds too.
 import torch
 
 from sedge.frontend.zoo import variants
+from sedge.frontend.zoo.alexnet import AlexNet
 from sedge.frontend.zoo.cifar_resnet import CifarResNet
 from sedge.frontend.zoo.densenet import DenseNetBC
 from sedge.frontend.zoo.factories import dense_conv, dense_linear
@@ -22,6 +23,7 @@ ARCHITECTURES = {
     "wrn": lambda spec, conv, linear: WideResNet(spec.depth, spec.width, conv, linear),
     "mobilenetv2": lambda spec, conv, linear: MobileNetV2(conv, linear),
     "densenet": lambda spec, conv, linear: DenseNetBC(spec.depth, spec.width, conv, linear),
+    "alexnet": lambda spec, conv, linear: AlexNet(linear),
 }
 
 PUBLISHED = (
@@ -34,6 +36,7 @@ PUBLISHED = (
     "wrn-40-2-rf-0.5", "wrn-40-2-tt-0.5", "wrn-40-2-tucker-0.5", "wrn-40-2-hashed-0.25", "wrn-40-2-shuffle-4",
     "wrn-40-2-acdc", "wrn-28-10-shuffle-8",
     "resnet18-fft-50", "resnet56-fft-50",
+    "alexnet", "alexnet-acdc",
 )
 
 
@@ -49,6 +52,8 @@ def _factories(spec: ZooSpec):
         return csg.conv, dense_linear, {"csg_generator": csg.generator}
     if spec.variant == "substitute":
         return variants.substitute(*spec.settings), dense_linear, {}
+    if spec.variant == "acdc" and spec.family == "alexnet":
+        return dense_conv, variants.acdc_linear, {}
     if spec.variant in ("shuffle", "acdc"):
         return variants.substitute(spec.variant, spec.settings[0] if spec.settings else None), dense_linear, {}
     if spec.variant == "fft":

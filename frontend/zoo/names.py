@@ -9,11 +9,14 @@ IMAGENET_RESNETS = (18, 34, 50, 101, 152)
 
 BASE_FORMS = ("resnet18|34|50|101|152 (ImageNet)", "resnet<6k+2> (CIFAR, e.g. resnet56)",
               "wrn-<6k+4>-<width> (CIFAR, e.g. wrn-40-2)", "wrn-50-<width> (ImageNet, e.g. wrn-50-2)", "mobilenetv2",
-              "densenet-bc-<6k+4>-<growth> (CIFAR, e.g. densenet-bc-40-48)")
+              "densenet-bc-<6k+4>-<growth> (CIFAR, e.g. densenet-bc-40-48)",
+              "alexnet (ImageNet, FC6 on a 4x4 pool: 4096 -> 4096)")
 VARIANT_FORMS = ("struct-a", "struct-b (mobilenetv2 only)", "csg-<s0>x<s1>-<K>", "rf-<s>", "tt-<s>", "tucker-<s>",
                  "hashed-<ratio>", "shuffle-<g>", "acdc", "fft-<rate>")
+# variants an architecture without 3x3 convs to substitute takes: AlexNet's are on its FC layers
+FC_VARIANTS = {"alexnet": ("acdc",)}
 
-_BASE = re.compile(r"^(?P<base>resnet\d+|wrn-\d+-\d+|mobilenetv2|densenet-bc-\d+-\d+)(?:-(?P<variant>.+))?$")
+_BASE = re.compile(r"^(?P<base>resnet\d+|wrn-\d+-\d+|mobilenetv2|densenet-bc-\d+-\d+|alexnet)(?:-(?P<variant>.+))?$")
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _VARIANTS = {
     "struct": re.compile(r"^struct-(?P<letter>[ab])$"),
@@ -28,7 +31,7 @@ _VARIANTS = {
 @dataclass(frozen=True)
 class ZooSpec:
     name: str
-    family: str  # resnet | cifar_resnet | wrn | mobilenetv2 | densenet
+    family: str  # resnet | cifar_resnet | wrn | mobilenetv2 | densenet | alexnet
     depth: int
     width: int  # WRN widen factor / DenseNet growth rate / 1
     variant: str  # "" for the base model, else the key of _VARIANTS
@@ -48,6 +51,8 @@ def _base(name: str, base: str):
     numbers = [int(v) for v in re.findall(r"\d+", base.replace("mobilenetv2", ""))]
     if base == "mobilenetv2":
         return "mobilenetv2", 0, 1, (1, 3, 224, 224), 1000
+    if base == "alexnet":
+        return "alexnet", 8, 1, (1, 3, 224, 224), 1000
     if base.startswith("resnet"):
         depth = numbers[0]
         if depth in IMAGENET_RESNETS:
@@ -95,4 +100,6 @@ def parse(name: str) -> ZooSpec:
         raise unknown(name)
     family, depth, width, shape, classes = _base(name, match["base"])
     variant, settings = _settings(name, family, match["variant"]) if match["variant"] else ("", ())
+    if family in FC_VARIANTS and variant and variant not in FC_VARIANTS[family]:
+        raise unknown(name, f"{family} takes the variants {', '.join(FC_VARIANTS[family])} only")
     return ZooSpec(name.strip().lower(), family, depth, width, variant, settings, shape, classes)

@@ -3,12 +3,12 @@
 A factory is called with the arguments of `factories.dense_conv` and returns the layer; the
 CSG factory also owns the network's shared generator, which the zoo registers on the model.
 """
-from sedge.frontend.layers.acdc import SECLConv2d
+from sedge.frontend.layers.acdc import ACDC, SECLConv2d
 from sedge.frontend.layers.csg import CSGConv2d, CSGGenerator
 from sedge.frontend.layers.fft import BandLimitedConv2d
 from sedge.frontend.layers.structured import StructuredConv2d, StructuredLinear
 from sedge.frontend.layers.substitutes import POINTWISE, ShuffleBlock, separable
-from sedge.frontend.zoo.factories import dense_conv
+from sedge.frontend.zoo.factories import dense_conv, dense_linear
 
 
 def is_full_3x3(kernel, groups):
@@ -64,6 +64,14 @@ def substitute(method: str, setting):
         return separable(POINTWISE[method](in_channels, out_channels, setting), 3, stride, padding)
 
     return conv
+
+
+def acdc_linear(in_features, out_features):
+    """ACDC on fully connected layers (Moczulski et al. 2016): a square layer becomes a
+    12-factor ACDC stack with biases; the classifier (in != out) stays dense."""
+    if in_features != out_features:
+        return dense_linear(in_features, out_features)
+    return ACDC(in_features, bias=True)
 
 
 def band_limited(compress_rate: float):

@@ -83,3 +83,26 @@ def test_bad_names_give_one_line_errors(name, message):
     with pytest.raises(SedgeError, match=message) as err:
         build(name)
     assert "\n" not in str(err.value)
+
+
+def test_alexnet_acdc_replaces_fc6_and_fc7_with_12_factor_stacks():
+    from sedge.frontend.layers.acdc import ACDC
+
+    dense, acdc = build("alexnet"), build("alexnet-acdc")
+    # 2,469,696 conv + 2 x (4096 x 4096 + 4096) + 4096 x 1000 + 1000
+    assert parameter_count(dense) == 40_129_320
+    # the two stacks: 12 factors x (A, D, bias) x 4096 each
+    assert parameter_count(acdc) == 40_129_320 - 2 * (4096 * 4096 + 4096) + 2 * 12 * 3 * 4096
+    stacks = [m for m in acdc.modules() if isinstance(m, ACDC)]
+    assert [(m.N, m.factors, m.bias is not None) for m in stacks] == [(4096, 12, True)] * 2
+    assert isinstance(acdc.classifier[-1], torch.nn.Linear)  # FC8 stays dense
+    costs = layer_costs(acdc, acdc.zoo_spec.input_shape)
+    assert [c.kind for c in costs] == ["Conv2d"] * 5 + ["ACDC", "ACDC", "Linear"]
+    assert costs[5].output_shape == [1, 4096]
+    with torch.no_grad():
+        assert acdc(torch.randn(1, 3, 224, 224)).shape == (1, 1000)
+
+
+def test_alexnet_takes_only_its_fc_variant():
+    with pytest.raises(SedgeError, match="alexnet takes the variants acdc only"):
+        parse("alexnet-csg-8x8-16")
