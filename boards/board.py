@@ -28,6 +28,9 @@ class Compute:
     register_bytes: float = 0
     # fixed time to start each kernel (a fused layer group): dispatch, thread-pool wake-up
     launch_overhead_s: float = 0
+    # the fraction of the peak MAC / add rate compiled kernels reach on this board (a direct
+    # conv measured against macs_per_cycle); 1: the peak
+    efficiency: float = 1.0
 
 
 @dataclass(frozen=True)

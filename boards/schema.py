@@ -46,6 +46,7 @@ BOARD_SCHEMA = {
                 "target": {"type": "string", "minLength": 1},
                 "register_bytes": {"type": "number", "minimum": 0},
                 "launch_overhead_s": {"type": "number", "minimum": 0},
+                "efficiency": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
             },
             "required": ["units", "clock_hz", "macs_per_cycle", "adds_per_cycle", "target"],
             "additionalProperties": False,

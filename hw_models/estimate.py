@@ -28,6 +28,7 @@ from sedge.hw_models import ops as op_counts
 from sedge.hw_models.energy import op_energy_pj
 from sedge.hw_models.result import Estimate, LayerEstimate
 from sedge.hw_models.tiling import Traffic, geometry, traffic
+from sedge.hw_models.transforms import is_fast_transform, transform_cycles
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,13 @@ def _layer(record, size, board, precision, step: _Step) -> LayerEstimate:
     counts = op_counts.count_ops(record, mode)
     operand_reads = _operand_reads(board, geo, weights, size, counts)
     accesses = _accesses(board, levels, operand_reads, size, fills_resident)
+    cycles = None
+    if is_fast_transform(record):  # butterfly passes, one transform per lane (transforms.py)
+        cycles, (level, pass_bytes) = transform_cycles(record, board, precision, size.element)
+        accesses[level] = {"reads": accesses[level]["reads"] + pass_bytes * 2 / 3,
+                           "writes": accesses[level]["writes"] + pass_bytes / 3}
     return LayerEstimate.build(
-        record=record, mode=mode, counts=counts, board=board, precision=precision,
+        record=record, mode=mode, counts=counts, board=board, precision=precision, kernel_cycles=cycles,
         dram={"weights": levels[-1].weights + fills_resident, "inputs": levels[-1].inputs,
               "outputs": levels[-1].outputs},
         accesses=accesses, op_energy=op_energy_pj(board, precision),

@@ -26,17 +26,23 @@ class LayerEstimate:
     tiles: tuple
 
     @classmethod
-    def build(cls, record, mode, counts, board, precision, dram, accesses, op_energy, order, tiles, fused):
+    def build(cls, record, mode, counts, board, precision, dram, accesses, op_energy, order, tiles, fused,
+              kernel_cycles=None):
+        """`kernel_cycles`: a kernel's own compute bound (replacing the board's peak rate) and
+        extra bounds (an innermost level's load/store issue), where the kernel does not run at
+        the board's peak (hw_models/transforms.py)."""
         mult_pj, add_pj = op_energy
         memories = list(board.sram) + [board.dram]
         energy = {"mult": counts.macs * mult_pj, "add": (counts.macs + counts.adds) * add_pj}
-        cycles = {"compute": counts.macs / (board.compute.units * board.compute.macs_per_cycle[precision])
-                  + counts.adds / (board.compute.units * board.compute.adds_per_cycle[precision])}
+        rate = board.compute.units * board.compute.efficiency
+        cycles = {"compute": counts.macs / (rate * board.compute.macs_per_cycle[precision])
+                  + counts.adds / (rate * board.compute.adds_per_cycle[precision])}
         for memory in memories:
             moved = accesses[memory.name]
             energy[memory.name] = moved["reads"] * memory.read_pj_per_byte + moved["writes"] * memory.write_pj_per_byte
             bytes_per_cycle = memory.bandwidth_gbps * 1e9 / board.compute.clock_hz
             cycles[memory.name] = (moved["reads"] + moved["writes"]) / bytes_per_cycle
+        cycles.update(kernel_cycles or {})
         return cls(name=record.name, op=record.op, mode=mode, macs=counts.macs, adds=counts.adds,
                    dram_bytes=dram, accesses=accesses, energy_pj=energy, cycles=cycles,
                    launch_cycles=0.0 if fused else board.compute.launch_overhead_s * board.compute.clock_hz,

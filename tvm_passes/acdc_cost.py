@@ -14,15 +14,26 @@ pass did, only ask the same question with the same inputs.
 
 Time per layer is a roofline: max(MACs / rate, weight bytes / bandwidth), with the rate of
 the kernel kind that runs them (dense GEMM or the fast DCT's butterflies) and the weights
-read once per inference, from cache when they fit the last-level cache, else from DRAM. The
-constants are this host's, measured (docs/acdc.md: one 12-factor layer, N = 256 ... 4096,
-1 and 64 vectors, sedge-folded against sedge-factored); with them the model picks the faster
-of the two in each of the 8 measured shapes. Crossover here, 12 factors: N between 2048 and
-4096 (batch 1 and 64 vectors alike).
-"""
-import math
+read once per inference, from the last-level cache when they fit it, else from DRAM.
 
-# sedge's dense matmul / 1x1 conv, mult-adds per ns (measured 19-55 at 64 vectors, N = 1024-4096)
+Where the numbers come from: the machine is the board the target compiles for (the board
+file its tag or -mcpu names, `boards/`), this host's detected `host` board for this host's
+CPU or no target; its last on-chip level gives the cache size and the cached read
+bandwidth, its DRAM the streaming bandwidth (on this host: 32 MiB, 40 GB/s and 10 GB/s, all
+measured, boards/host.toml). A target no board describes gets this host's figures. The two
+kernel rates have no model that covers them at every batch (hw_models/transforms.py models
+the fast DCT at batch 1 only), so they stay measured constants, this host's (docs/acdc.md:
+one 12-factor layer, N = 256 ... 4096, 1 and 64 vectors, sedge-folded against
+sedge-factored). With them the model picks the faster of the two in each of the 8 measured
+shapes. Crossover here, 12 factors: N between 2048 and 4096 (batch 1 and 64 vectors alike).
+"""
+import functools
+import json
+import math
+from dataclasses import dataclass
+
+# sedge's dense matmul / 1x1 conv, mult-adds per ns (measured 19-55 at 64 vectors, N = 1024-4096;
+# below the board's efficiency x peak, which a direct conv reaches: the matmul schedule's)
 DENSE_MACS_PER_NS = 40.0
 # the fast DCT kernel (kernels/dct.py), counted in fast_dct_macs: ~8 per ns with a full SIMD
 # vector of vectors side by side (measured 7.2-8.9 at 64 vectors), ~2 per ns with fewer
@@ -30,19 +41,38 @@ DENSE_MACS_PER_NS = 40.0
 TRANSFORM_MACS_PER_NS = 8.0
 TRANSFORM_MACS_PER_NS_FEW = 2.0
 FULL_VECTOR = 16  # vectors for the full rate: AVX-512's fp32 lanes
-# weights read per inference: ~30 B/ns while they fit the cache (measured 29-60 at 4-16 MiB),
-# ~7.5 B/ns from DRAM (measured at 64 MiB); this host's cache behaves like 32 MiB
-CACHE_BYTES = 32 << 20
-WEIGHT_BYTES_PER_NS_CACHED = 30.0
-WEIGHT_BYTES_PER_NS_DRAM = 7.5
 # which kernel the `factored` form runs on, per target kind; "generic" = the construct's body
 # (the fast DCT kernel has a CPU schedule only)
 FACTORED_KERNEL = {"llvm": "fast_dct", "cuda": "generic"}
 
 
-def _weight_ns(weight_bytes: int) -> float:
-    rate = WEIGHT_BYTES_PER_NS_CACHED if weight_bytes <= CACHE_BYTES else WEIGHT_BYTES_PER_NS_DRAM
-    return weight_bytes / rate
+@dataclass(frozen=True)
+class WeightMemory:
+    """Where a layer's weights are read from between inferences, per the target's board."""
+
+    cache_bytes: float  # the last on-chip level
+    cached_bytes_per_ns: float  # its bandwidth
+    dram_bytes_per_ns: float
+
+    def ns(self, weight_bytes: float) -> float:
+        rate = self.cached_bytes_per_ns if weight_bytes <= self.cache_bytes else self.dram_bytes_per_ns
+        return weight_bytes / rate
+
+
+def weight_memory(target=None) -> WeightMemory:
+    """The weight memory of the board `target` compiles for (None: this host)."""
+    return _weight_memory(None if target is None else str(target))
+
+
+@functools.lru_cache(maxsize=16)
+def _weight_memory(target_json: str | None) -> WeightMemory:
+    from sedge.boards import board_for_target, load_board
+
+    board = board_for_target(json.loads(target_json)) if target_json else None
+    board = board or load_board("host")
+    last = board.buffer
+    # GB/s are bytes per ns
+    return WeightMemory(float(last.size_bytes), float(last.bandwidth_gbps), float(board.dram.bandwidth_gbps))
 
 
 def fast_dct_macs(N: int) -> int:
@@ -51,11 +81,14 @@ def fast_dct_macs(N: int) -> int:
 
 
 def acdc_costs(N: int, factors: int, vectors: int, in_channels: int | None = None,
-               out_channels: int | None = None, factored_kernel: str = "generic", dtype_bytes: int = 4) -> dict:
-    """{"fold": (macs, weight_bytes, ns), "factored": (...)} of one ACDC layer.
+               out_channels: int | None = None, factored_kernel: str = "generic", dtype_bytes: int = 4,
+               target=None) -> dict:
+    """{"fold": (macs, weight_bytes, ns), "factored": (...)} of one ACDC layer on `target`'s
+    board (None: this host).
 
     `vectors`: the vectors the stack runs on (batch x pixels); in/out_channels: C and O
     around the stack when the SECL repeat/sum is folded too (default N)."""
+    memory = weight_memory(target)
     C, O = in_channels or N, out_channels or N
     fold_macs, fold_bytes = vectors * C * O, (C * O + O) * dtype_bytes
     if factored_kernel == "fast_dct":
@@ -66,8 +99,8 @@ def acdc_costs(N: int, factors: int, vectors: int, in_channels: int | None = Non
         fact_macs = vectors * factors * 2 * N * N
         fact_bytes = (3 * factors * N + 2 * N * N) * dtype_bytes
         fact_rate = DENSE_MACS_PER_NS
-    fold_ns = max(fold_macs / DENSE_MACS_PER_NS, _weight_ns(fold_bytes))
-    fact_ns = max(fact_macs / fact_rate, _weight_ns(fact_bytes))
+    fold_ns = max(fold_macs / DENSE_MACS_PER_NS, memory.ns(fold_bytes))
+    fact_ns = max(fact_macs / fact_rate, memory.ns(fact_bytes))
     return {"fold": (fold_macs, fold_bytes, fold_ns), "factored": (fact_macs, fact_bytes, fact_ns)}
 
 
@@ -86,7 +119,7 @@ def acdc_choice(N: int, factors: int, vectors: int, target=None, in_channels: in
                 out_channels: int | None = None, factored_kernel: str | None = None) -> tuple[str, str]:
     """("fold" | "factored", reason) for one ACDC layer, by the cost model above."""
     kernel = factored_kernel or ("fast_dct" if has_fast_dct(N, target) else "generic")
-    costs = acdc_costs(N, factors, vectors, in_channels, out_channels, kernel)
+    costs = acdc_costs(N, factors, vectors, in_channels, out_channels, kernel, target=target)
     (f_macs, f_bytes, f_ns), (s_macs, s_bytes, s_ns) = costs["fold"], costs["factored"]
     choice = "fold" if f_ns <= s_ns else "factored"
     reason = (f"{choice}: fold {f_macs} MACs + {f_bytes} weight bytes (~{f_ns / 1e3:.3g} us) vs factored "
