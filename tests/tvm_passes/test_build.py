@@ -55,3 +55,17 @@ def test_bad_options_fail_before_writing(resnet_onnx, tmp_path):
         with pytest.raises(SedgeError, match=message):
             sedge.compile(model, options)
         assert not (tmp_path / "m.tar").exists()
+
+
+def test_kernels_carry_no_argument_checks_unless_asked(resnet_onnx, tmp_path):
+    """Only the VM calls the kernels, with buffers the compiler planned (the executor checks
+    the model's inputs): their argument checks, whose code grows with each kernel's
+    arguments (DenseNet's concats of up to 33 inputs: a third of densenet121's compile),
+    are left out; `--pass-config tir.disable_assert=false` keeps them."""
+    model = sedge.load(str(resnet_onnx))
+    for pass_config, checked in (({}, False), ({"tir.disable_assert": False}, True)):
+        out = tmp_path / f"checked-{checked}.tar"
+        package = sedge.compile(model, sedge.CompileOptions(output=str(out), dump_code=["ll"],
+                                                            pass_config=pass_config))
+        assert ('c"Expected ' in (tmp_path / f"{out.name}.ll").read_text()) == checked
+        assert sedge.run(package, sedge.RunOptions(verify=True)).verification.passed
