@@ -4,14 +4,16 @@ Three lowerings (passes/structured_conv.py):
 - `fold`: alpha multiplied back into the dense N x N kernel at load time; per inference the
   dense conv, which sedge's recipe runs as Winograd where that pays (3x3, stride 1);
 - `sumpool+conv`: the add-only sum-pool kernel (kernels/sum_pool.py, CPUs) writes the pooled
-  tensor, the small conv on alpha reads it: fewer MACs, one more pass over memory;
+  tensor, the small conv on alpha reads it: fewer MACs, one more pass over memory; where
+  the small conv runs as Winograd and the pool is spatial only (Struct-ResNet-A), the pool
+  folds into the Winograd input transform instead and costs nothing of its own;
 - `generic`: the construct's body, the pool as 0/1-weight convs (every target has it).
 
 Time is a roofline per kernel, max(MACs / rate, bytes / bandwidth), summed over the kernels
 of the lowering: the conv rate is sedge's measured dense-conv throughput, discounted for the
 short reductions of small convs (a c x n x n reduction under REDUCTION_FULL_RATE keeps the
-register tile's accumulators waiting on loads); a folded 3x3 conv runs as Winograd where the
-recipe's own rule (winograd_conv.winograd_tile) takes it; the sum-pool streams its input
+register tile's accumulators waiting on loads); a folded 3x3 conv and a 2x2 small conv run
+as Winograd where the recipe's own rule (winograd_conv.winograd_tile) takes them; the sum-pool streams its input
 once and writes the pooled tensor at the memory rate. The constants are this host's, measured with
 `python -m benchmarks.structured_layers` (docs/structured-kernels.md), where the model's
 choice is checked against both options timed.
@@ -136,20 +138,22 @@ class StructuredLayer:
 
 
 def _conv_ns(layer: StructuredLayer, macs: int, reduction: int, out_per_group: int, weight_bytes: int,
-             lanes: int, winograd: int | None = None) -> float:
+             lanes: int, winograd: int | None = None, kernel: int = 3) -> float:
     """A conv's time: a roofline of its MACs at the conv rate and the bytes it streams
     (input, weights). The rate drops for short reductions (REDUCTION_FULL_RATE) and for
     output channels that fill the vector lanes only in part (24 channels in 2 x 16 lanes run
-    at 75%); depthwise convs have their own. As Winograd F(m x m, 3x3), where the recipe
-    takes it (`winograd`: the tile m): the products of the transformed tiles ((m + 2)^2 per
-    m^2 outputs, against 9) plus the transforms, which stream the input and product tiles."""
+    at 75%); depthwise convs have their own. As Winograd F(m x m, r x r), where the recipe
+    takes it (`winograd`: the tile m; `kernel`: r): the products of the transformed tiles
+    ((m + r - 1)^2 per m^2 outputs, against r^2) plus the transforms, which stream the input
+    and product tiles."""
     streamed = (layer.input_bytes() + weight_bytes) / STREAM_BYTES_PER_NS
     if layer.depthwise:
         return max(macs / DEPTHWISE_MACS_PER_NS, streamed)
     if winograd:
-        products = macs * (winograd + 2) ** 2 / (9 * winograd ** 2)
+        side = winograd + kernel - 1
+        products = macs * side ** 2 / (kernel ** 2 * winograd ** 2)
         tiles = layer.batch * (layer.out_height // winograd) * (layer.out_width // winograd)
-        tile_values = tiles * (winograd + 2) ** 2 * (layer.channels + layer.out_channels)
+        tile_values = tiles * side ** 2 * (layer.channels + layer.out_channels)
         return products / CONV_MACS_PER_NS + 2 * tile_values * layer.dtype_bytes / STREAM_BYTES_PER_NS
     lane_fill = out_per_group / (math.ceil(out_per_group / lanes) * lanes)
     rate = CONV_MACS_PER_NS * min(1.0, math.sqrt(reduction / REDUCTION_FULL_RATE)) * lane_fill
@@ -161,18 +165,26 @@ def structured_options(layer: StructuredLayer, sum_pool_kernel: bool, cache_byte
     `cache_bytes`: the L2 share the Winograd rewrite weighs its transformed weights against;
     `lanes`: the target's fp32 vector lanes."""
     strided = layer.strides != (1, 1) or layer.dilation != (1, 1)
-    winograd = winograd_tile(layer.batch, layer.out_height, layer.out_width, layer.channels, layer.out_channels,
-                             (layer.kernel, layer.kernel), layer.groups, strided, cache_bytes)
+    def winograd(kernel: int, channels: int) -> int | None:  # the recipe's own rule (winograd_conv.py)
+        return winograd_tile(layer.batch, layer.out_height, layer.out_width, channels, layer.out_channels,
+                             (kernel, kernel), layer.groups, strided, cache_bytes)
+
     dense_w, small_w = layer.weight_bytes(True), layer.weight_bytes(False)
     out_per_group = layer.out_channels // layer.groups
     fold_ns = _conv_ns(layer, layer.dense_macs(), layer.group_in * layer.kernel ** 2, out_per_group, dense_w, lanes,
-                       winograd)
+                       winograd(layer.kernel, layer.channels), layer.kernel)
     options = [Option(FOLD, layer.dense_macs(), 0, dense_w, fold_ns / 1e3)]
     if not layer.has_pool:
         return options  # the small conv is the dense conv: nothing else to choose
-    small_ns = _conv_ns(layer, layer.small_macs(), layer.c * layer.n ** 2, out_per_group, small_w, lanes)
+    small_winograd = winograd(layer.n, layer.groups * layer.c)
+    small_ns = _conv_ns(layer, layer.small_macs(), layer.c * layer.n ** 2, out_per_group, small_w, lanes,
+                        small_winograd, layer.n)
     pooled_bytes = layer.pooled_elements() * layer.dtype_bytes
-    if sum_pool_kernel:
+    if sum_pool_kernel and small_winograd and layer.channel_window == 1 and layer.dilation == (1, 1):
+        # a spatial pool before a Winograd small conv folds into its input transform
+        # (winograd_conv.pooled_rows): no pass over memory, no adds of its own
+        options.append(Option(SUM_POOL, layer.small_macs(), 0, small_w, small_ns / 1e3))
+    elif sum_pool_kernel:
         pool_ns = max(layer.spatial_pool_adds() / POOL_ADDS_PER_NS + layer.prefix_adds() / PREFIX_ADDS_PER_NS,
                       (layer.input_bytes() + 2 * pooled_bytes) / STREAM_BYTES_PER_NS)
         options.append(Option(SUM_POOL, layer.small_macs(), layer.pool_adds(), small_w, (pool_ns + small_ns) / 1e3))

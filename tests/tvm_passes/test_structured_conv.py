@@ -171,3 +171,30 @@ def test_the_fold_kernel_matches_the_layers_dense_weight(tmp_path):
         np.testing.assert_allclose(out.numpy(), layer.dense_weight().detach().numpy(), rtol=1e-5, atol=1e-7)
         if (C, N, c, n) == (1, 3, 1, 2):
             assert out.numpy()[0, 0].tolist() == [[1, 3, 2], [4, 10, 6], [3, 7, 4]]
+
+
+@pytest.mark.parametrize("C,H", [(32, 16), (32, 10)])  # F(4x4, 2x2) on 16x16, F(2x2, 2x2) on 10x10
+def test_a_spatial_pool_folds_into_the_winograd_small_conv(tmp_path, C, H):
+    """Struct-ResNet-A's 2x2 pool before its 2x2 conv: the Winograd input transform reads the
+    un-pooled tile through B^T S (winograd_conv.pooled_rows), so no sum-pool kernel runs and
+    the pooled tensor is never written."""
+    torch.manual_seed(0)
+    layer = StructuredConv2d(C, 48, 3, C, 2, padding=1)
+    x = torch.randn(1, C, H, H)
+    mod, params = imported(layer, x, tmp_path)
+    mod = forced(mod, SUM_POOL)
+    kernels = scheduled_kernels(mod, HOST)
+    assert KERNEL_NAME not in kernels and "winograd_input" in kernels
+    assert not any("conv2d" in name for name in kernels), "no dense 3x3 conv left"
+    got = run_compiled(mod, HOST, [x.numpy()], params)
+    assert rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
+
+
+def test_pooled_rows_compose_the_box_sum_into_the_transform():
+    import numpy as np
+
+    from sedge.tvm_passes.passes.winograd_conv import MATRICES, pooled_rows
+
+    b_t = np.array(MATRICES[2][4][1], dtype=float)
+    window = np.array([[1.0 if i <= j < i + 2 else 0.0 for j in range(6)] for i in range(5)])
+    assert np.array_equal(np.array(pooled_rows(MATRICES[2][4][1], 2)), b_t @ window)

@@ -1,4 +1,4 @@
-"""Winograd F(4x4, 3x3) and F(2x2, 3x3) convolutions: numerics against PyTorch, applied
+"""Winograd F(m x m, 3x3) and F(m x m, 2x2) convolutions, m = 4 or 2: numerics against PyTorch, applied
 where they pay, fused and scheduled as claimed (passes/winograd_conv.py, schedules/winograd.py)."""
 import numpy as np
 import pytest
@@ -116,14 +116,15 @@ def test_an_output_reshaped_into_groups_is_transformed_per_tile_then_laid_out():
     assert got.shape == want.shape and np.max(np.abs(got - want)) <= RTOL * np.max(np.abs(want))
 
 
-@pytest.mark.parametrize("tile", sorted(MATRICES))
-def test_transform_matrices_compute_a_correlation(tile):
-    """A^T [(G g G^T) * (B^T d B)] A is the m x m valid correlation of an (m+2)^2 tile d with g."""
+@pytest.mark.parametrize("r,tile", [(r, tile) for r in MATRICES for tile in sorted(MATRICES[r])])
+def test_transform_matrices_compute_a_correlation(r, tile):
+    """A^T [(G g G^T) * (B^T d B)] A is the m x m valid correlation of an (m+r-1)^2 tile d with
+    the r x r kernel g."""
     rng = np.random.default_rng(2)
-    d, g = rng.standard_normal((tile + 2, tile + 2)), rng.standard_normal((3, 3))
-    a_t, b_t, gm = (np.array(m) for m in MATRICES[tile])
+    d, g = rng.standard_normal((tile + r - 1, tile + r - 1)), rng.standard_normal((r, r))
+    a_t, b_t, gm = (np.array(m) for m in MATRICES[r][tile])
     got = a_t @ ((gm @ g @ gm.T) * (b_t @ d @ b_t.T)) @ a_t.T
-    want = [[np.sum(d[i:i + 3, j:j + 3] * g) for j in range(tile)] for i in range(tile)]
+    want = [[np.sum(d[i:i + r, j:j + r] * g) for j in range(tile)] for i in range(tile)]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
@@ -217,7 +218,7 @@ def test_structural_3x3_conv_becomes_the_four_winograd_kernels():
 
 
 @pytest.mark.parametrize("kernel", [1, 5])
-def test_structural_conv_that_is_not_3x3_is_left_unchanged(kernel):
+def test_structural_conv_that_is_not_3x3_or_2x2_is_left_unchanged(kernel):
     @I.ir_module
     class Before:
         @R.function
@@ -230,3 +231,24 @@ def test_structural_conv_that_is_not_3x3_is_left_unchanged(kernel):
             return y
 
     tvm.ir.assert_structural_equal(_winograd(Before), Before)
+
+
+@pytest.mark.parametrize("shape,out_channels,tiles", [
+    ((1, 32, 17, 17), 48, 16),  # 16x16 out: F(4x4, 2x2), a 5x5 input tile
+    ((2, 24, 11, 15), 40, 9),  # 10x14 out, batch 2: F(2x2, 2x2), a 3x3 input tile
+])
+def test_a_2x2_conv_matches_direct_convolution(shape, out_channels, tiles):
+    """The structured layers' small 2x2 convs (padding 0 after the sum-pool) as Winograd."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    w = rng.standard_normal((out_channels, shape[1], 2, 2), dtype=np.float32)
+    b = rng.standard_normal((1, out_channels, 1, 1), dtype=np.float32)
+    mod = _conv_block(shape, w.shape, 1, 0, 1, residual=False)
+    funcs = scheduled_kernels(mod, HOST)
+    (product,) = [f for name, f in funcs.items() if name.startswith("winograd_product")]
+    assert int(product.params[0].shape[0]) == (4 if shape[2] == 17 else 2) + 1, "(m + 1)^2 products"
+    assert not any("conv2d" in n for n in funcs)
+    got = run_compiled(mod, HOST, [x], [w, b])
+    want = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w)) + torch.tensor(b)).numpy()
+    assert got.shape == want.shape
+    assert np.max(np.abs(got - want)) <= RTOL * np.max(np.abs(want))

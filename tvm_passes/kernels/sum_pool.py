@@ -34,6 +34,9 @@ from sedge.tvm_passes.schedules.injective import vector_lanes
 # relax's OpPatternKind.kOpaque: FuseOps fuses nothing into the kernel
 OPAQUE = 8
 KERNEL_NAME = "sedge_sum_pool"
+# the kernel's attribute holding its geometry ({"window", "channel_window", "pads", "dilation"}),
+# by which the Winograd rewrite finds a spatial pool it can fold into its input transform
+SUM_POOL_ATTR = "sedge.sum_pool"
 
 
 def pooled_size(size: int, before: int, after: int, dilation: int, window: int) -> int:
