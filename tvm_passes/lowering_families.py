@@ -38,7 +38,8 @@ def acdc(info: CallInfo, target) -> list[Option]:
     N, factors = int(a["n"]), int(a["factors"])
     vectors = math.prod(info.input_shapes[0]) // N
     kernel = "fast_dct" if has_fast_dct(N, target) and _static_float32(info) else "generic"
-    costs = acdc_costs(N, factors, vectors, factored_kernel=kernel, dtype_bytes=dtype_bytes(info.dtype))
+    costs = acdc_costs(N, factors, vectors, factored_kernel=kernel, dtype_bytes=dtype_bytes(info.dtype),
+                       target=target)
     # the fast DCT counts its butterflies' adds inside its mult-adds (methods.md §2)
     return [Option(name, macs, 0, weight_bytes, ns / 1e3) for name, (macs, weight_bytes, ns) in costs.items()]
 
