@@ -52,7 +52,40 @@ def static_shapes(proto, inputs: list[TensorSpec]) -> dict[str, list[int]]:
             shapes[value.name] = dims
     for init in model.graph.initializer:
         shapes[init.name] = list(init.dims)
+    shapes.update(_measured_shapes(model, inputs, [node.input[0] for node in model.graph.node
+                                                   if node.op_type in ("Shape", "Size") and node.input
+                                                   and node.input[0] not in shapes]))
     return shapes
+
+
+def _measured_shapes(model, inputs: list[TensorSpec], names: list[str]) -> dict[str, list[int]]:
+    """{name: shape} of values ONNX's inference left without one, measured in one run of
+    ONNX Runtime on zeros ({} where it cannot run the graph). Its data propagation stops at
+    ops such as Mod: Swin's shifted-window padding, `(w - W % w) % w`, left every later
+    shape unknown and its Pad's pads a run-time tensor, which TVM does not import."""
+    if not names:
+        return {}
+    try:
+        import onnxruntime
+        from onnx import helper
+
+        probe = type(model)()
+        probe.CopyFrom(model)
+        known = {value.name for value in probe.graph.output}
+        probe.graph.output.extend(helper.make_empty_tensor_value_info(name) for name in dict.fromkeys(names)
+                                  if name not in known)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(probe.SerializeToString(), options,
+                                               providers=["CPUExecutionProvider"])
+        feed = {spec.name: np.zeros(spec.shape, dtype=spec.dtype) for spec in inputs
+                if spec.name in {i.name for i in session.get_inputs()}}
+        outputs = [o.name for o in session.get_outputs()]
+        results = session.run(outputs, feed)
+    except Exception:  # an op ONNX Runtime lacks (sedge's own functions), a bad graph: unmeasured
+        return {}
+    wanted = set(names)
+    return {name: list(value.shape) for name, value in zip(outputs, results) if name in wanted}
 
 
 def constant_nodes(graph) -> dict:

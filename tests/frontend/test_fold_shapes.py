@@ -86,3 +86,33 @@ def test_a_graph_the_reference_evaluator_cannot_run_is_imported_as_it_is(chunk_o
     monkeypatch.setattr(ReferenceEvaluator, "run", refuse)
     proto = read_onnx(str(chunk_onnx))
     assert fold_shape_arithmetic(proto, static_shapes(proto, [TensorSpec("x", [2, 12, 5, 5])])) is proto
+
+
+class _WindowPad(torch.nn.Module):
+    """Swin's shifted-window padding: the pad is `(w - W % w) % w`, and everything after it
+    is shaped by it. ONNX's data propagation stops at Mod, so no later shape was known and
+    TVM stopped at 'Dynamic pads are not supported yet'."""
+
+    def forward(self, x):
+        _, height, width, _ = x.shape
+        x = torch.nn.functional.pad(x, (0, 0, 0, (4 - width % 4) % 4, 0, (4 - height % 4) % 4))
+        _, height, width, channels = x.shape
+        windows = x.view(1, height // 4, 4, width // 4, 4, channels).permute(0, 1, 3, 2, 4, 5)
+        return windows.reshape(-1, 16, channels).softmax(-1)
+
+
+def test_shapes_past_a_mod_are_measured_and_the_window_padding_folds(tmp_path):
+    path = tmp_path / "window.onnx"
+    x = torch.rand(1, 7, 6, 3)
+    torch.onnx.export(_WindowPad(), (x,), str(path), input_names=["x"], dynamo=False, opset_version=17)
+    proto = read_onnx(str(path))
+    assert "Mod" in {n.op_type for n in proto.graph.node}
+    folded = fold_shape_arithmetic(proto, static_shapes(proto, [TensorSpec("x", [1, 7, 6, 3])]))
+    assert not {"Shape", "Mod"} & {n.op_type for n in folded.graph.node}
+    import tvm
+    from tvm import relax
+
+    model = load_model(str(path))
+    executable = tvm.compile(model.mod, tvm.target.Target({"kind": "llvm"}))
+    got = relax.VirtualMachine(executable, tvm.cpu())["main"](tvm.runtime.tensor(x.numpy())).numpy()
+    np.testing.assert_allclose(got, _WindowPad()(x).numpy(), rtol=1e-5, atol=1e-6)
