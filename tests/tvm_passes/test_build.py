@@ -69,3 +69,21 @@ def test_kernels_carry_no_argument_checks_unless_asked(resnet_onnx, tmp_path):
                                                             pass_config=pass_config))
         assert ('c"Expected ' in (tmp_path / f"{out.name}.ll").read_text()) == checked
         assert sedge.run(package, sedge.RunOptions(verify=True)).verification.passed
+
+
+def test_cuda_builds_structured_convs_folded_without_a_gpu(tmp_path):
+    """GPUs have no sum-pool kernel: each structured layer is priced between `fold` (the dense
+    conv on the GPU schedules) and its generic body, and the build schedules every kernel."""
+    out = tmp_path / "cuda.tar"
+    package = sedge.compile(sedge.load("zoo:resnet8-struct-a"),
+                            sedge.CompileOptions(target="cuda -arch=sm_90", output=str(out), dump_code=["tir"]))
+    structured = [r for r in package.metadata.layers if r.op == "structured_conv"]
+    assert structured and all(r.attrs["lowering"] in ("fold", "generic") for r in structured)
+    assert all([o["name"] for o in r.attrs["lowering_options"]] == ["fold", "generic"] for r in structured)
+    tir = (tmp_path / "cuda.tar.tir").read_text()
+    assert "sedge_sum_pool" not in tir and "blockIdx.x" in tir
+    assert not package.metadata.build["unscheduled_kernels"]
+    with pytest.raises(SedgeError, match="can be lowered as fold, generic"):
+        sedge.compile(sedge.load("zoo:resnet8-struct-a"), sedge.CompileOptions(
+            target="cuda -arch=sm_90", output=str(tmp_path / "x.tar"), lowering={"StructuredConv_0": "sumpool+conv"}))
+    assert not (tmp_path / "x.tar").exists()
