@@ -1,6 +1,6 @@
 """Each structured layer of the zoo's structured models, lowered every way it can be, timed.
 
-    python -m benchmarks.structured_layers [MODEL ...] [--rounds 5] [--runs 20] [--json FILE]
+    python -m benchmarks.structured_layers [MODEL ...] [--rounds 5] [--runs 20] [--pool] [--json FILE]
 
 For every distinct structured conv (its geometry and input shape) of the models (default
 the published structured ones), a one-layer model is compiled through sedge's pipeline
@@ -11,6 +11,11 @@ table shows, per layer, the cost model's estimate and the measured time of each 
 option the model chooses, the fastest measured, and whether the choice is within 10% of the
 fastest (issue 22's check). `fold` is the dense conv of the same shape (alpha folded into the
 dense kernel at load time), so the fold column is also the dense parent's layer.
+
+`--pool` adds, per layer with a sum-pool, the standalone add-only kernel (kernels/sum_pool.py)
+against the memory floor: an elementwise kernel reading and writing the layer's input once
+(x * 1, vectorised and parallel like every elementwise kernel), each as GB/s of the bytes it
+must move (input read once, output written once), the pool's as a share of the floor's.
 """
 from __future__ import annotations
 
@@ -100,12 +105,59 @@ def time_rounds(built: dict, rounds: int, runs: int) -> dict:
     return {option: float(np.median(t)) for option, t in times.items()}
 
 
+def time_pool(module, shape, rounds: int, runs: int) -> dict:
+    """The standalone sum-pool kernel of `module` on a channels-last input of NCHW `shape`,
+    and the memory floor on the same input: {"pool_gbs", "floor_gbs", "pool_us"}."""
+    import tvm
+    from tvm import relax
+
+    from sedge.tvm_passes.kernels.sum_pool import KERNEL_NAME, OPAQUE, pooled_size, sum_pool_nhwc
+    from sedge.tvm_passes.pipeline import sedge_pipeline
+    from sedge.tvm_passes.schedules.cpu import cpu_spec
+    from sedge.tvm_passes.target import host_target
+
+    target = tvm.target.Target(host_target())
+    batch, channels, height, width = shape
+    nhwc = (batch, height, width, channels)
+    window, pads = module.kernel_size - module.n + 1, [module.padding[0]] * 2 + [module.padding[1]] * 2
+    dilation = list(module.dilation)
+
+    def build(pool: bool):
+        bb = relax.BlockBuilder()
+        x = relax.Var("x", relax.TensorType(nhwc, "float32"))
+        with bb.function("main", [x], {"num_input": 1}):
+            with bb.dataflow():
+                if pool:
+                    y = bb.emit(bb.call_te(sum_pool_nhwc, x, module.groups, module.c, window, pads, dilation,
+                                           cpu_spec(target).lanes, primfunc_name_hint=KERNEL_NAME,
+                                           primfunc_attrs={"op_pattern": OPAQUE, "tirx.is_scheduled": True}))
+                else:
+                    y = bb.emit(relax.op.multiply(x, relax.const(1.0, "float32")))
+                out = bb.emit_output(y)
+            bb.emit_func_output(out)
+        with tvm.transform.PassContext(opt_level=3):
+            executable = tvm.compile(sedge_pipeline(target)(bb.get()), target, relax_pipeline=None)
+        vm = relax.VirtualMachine(executable, tvm.cpu())
+        return vm.time_evaluator("main", tvm.cpu(), number=1, repeat=1), [tvm.runtime.tensor(
+            np.random.default_rng(0).standard_normal(nhwc, dtype=np.float32))]
+
+    built = {"pool": (*build(True), 0.0), "floor": (*build(False), 0.0)}
+    ms = time_rounds(built, rounds, runs)
+    pooled = (batch * pooled_size(height, pads[0], pads[2], dilation[0], window)
+              * pooled_size(width, pads[1], pads[3], dilation[1], window) * module.groups * module.c)
+    in_bytes = 4 * batch * channels * height * width
+    return {"pool_us": ms["pool"] * 1e3, "pool_gbs": (in_bytes + 4 * pooled) / ms["pool"] / 1e6,
+            "floor_gbs": 2 * in_bytes / ms["floor"] / 1e6}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", default=list(DEFAULT_MODELS))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--pool", action="store_true", help="also time each standalone sum-pool against the "
+                                                            "memory floor")
     args = parser.parse_args(argv)
     rows = []
     print("| layer (in->out kernel c n stride pad groups HxW) | models | option | est us | measured us | "
@@ -123,9 +175,15 @@ def main(argv=None) -> int:
                       f"{option.est_us:.1f} | {measured[option.name]:.1f} | {built[option.name][2]:.1e} |", flush=True)
             print(f"|  |  | chose {decision.choice}, fastest {fastest}: {'within' if ok else 'OUTSIDE'} 10% "
                   f"({time.perf_counter() - started:.0f} s) |  |  |  |", flush=True)
-            rows.append({"layer": key, "models": models, "choice": decision.choice, "fastest": fastest,
-                         "within_10pct": ok, "options": [o.as_dict() for o in decision.options],
-                         "measured_us": measured, "errors": {o: built[o][2] for o in built}})
+            row = {"layer": key, "models": models, "choice": decision.choice, "fastest": fastest,
+                   "within_10pct": ok, "options": [o.as_dict() for o in decision.options],
+                   "measured_us": measured, "errors": {o: built[o][2] for o in built}}
+            if args.pool and "sumpool+conv" in measured:
+                row["pool"] = pool = time_pool(module, shape, args.rounds, args.runs)
+                print(f"|  |  | sum-pool alone {pool['pool_us']:.1f} us = {pool['pool_gbs']:.1f} GB/s, "
+                      f"{pool['pool_gbs'] / pool['floor_gbs']:.0%} of the floor's {pool['floor_gbs']:.1f} GB/s; "
+                      f"{pool['pool_us'] / measured['sumpool+conv']:.0%} of sumpool+conv |  |  |  |", flush=True)
+            rows.append(row)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     within = sum(r["within_10pct"] for r in rows)

@@ -92,7 +92,7 @@ def sum_pool_nhwc(x: te.Tensor, groups: int, c: int, window: int, pads, dilation
                     def chan_store(w, ch, value):
                         ys[b, ho, w, ch] = value
                 else:
-                    chan_buf = T.decl_buffer([Wp * Co], dtype, scope="global")
+                    chan_buf = T.decl_buffer([Wp * Co], dtype, scope="local")
                     chan = T.buffer_proxy(chan_buf)
 
                     def chan_store(w, ch, value):
@@ -116,7 +116,7 @@ def sum_pool_nhwc(x: te.Tensor, groups: int, c: int, window: int, pads, dilation
                 elif kc == 1:
                     vert_store, vert_at = chan_store, None
                 else:
-                    vert_buf = T.decl_buffer([W * C], dtype, scope="global")
+                    vert_buf = T.decl_buffer([W * C], dtype, scope="local")
                     vert = T.buffer_proxy(vert_buf)
 
                     def vert_store(w, ch, value):
@@ -151,18 +151,24 @@ def sum_pool_nhwc(x: te.Tensor, groups: int, c: int, window: int, pads, dilation
                                             for_channels(C, accumulate)
 
                 # 2. channel window: per pixel and group a prefix sum over the input channels
-                # (one add each), each output the difference of two prefixes (one add)
+                # (one add each), each output the difference of two prefixes (one add). The
+                # pixels are the inner loop of the scan: each pixel's prefix is a chain of
+                # dependent adds, and interleaving the row's independent chains keeps the adder
+                # busy where one chain at a time waits out each add's latency (1.2-1.5x faster
+                # measured at 56x56x96 and 14x14x576; the scan is then bound by its loads and stores)
                 if kc > 1:
-                    prefix_buf = T.decl_buffer([Cg + 1], dtype, scope="global")
+                    stride = Cg + 1
+                    prefix_buf = T.decl_buffer([W * stride], dtype, scope="local")
                     prefix = T.buffer_proxy(prefix_buf)
-                    with T.serial(0, W) as w:
-                        with T.serial(0, groups) as g:
-                            prefix[0] = tirx.const(0, dtype)
-                            with T.serial(0, Cg) as q:
-                                prefix[q + 1] = prefix[q] + vert_at(w, g * Cg + q)
-
+                    with T.serial(0, groups) as g:
+                        with T.serial(0, W) as w:
+                            prefix[w * stride] = tirx.const(0, dtype)
+                        with T.serial(0, Cg) as q:
+                            with T.serial(0, W) as w:
+                                prefix[w * stride + q + 1] = prefix[w * stride + q] + vert_at(w, g * Cg + q)
+                        with T.serial(0, W) as w:
                             def difference(ci, w=w, g=g):
-                                chan_store(w, g * c + ci, prefix[ci + kc] - prefix[ci])
+                                chan_store(w, g * c + ci, prefix[w * stride + ci + kc] - prefix[w * stride + ci])
                             for_channels(c, difference)
                 elif vert_store is None:  # k = 1, kc = 1: a copy (the pass never emits it)
                     with T.serial(0, W) as w:
