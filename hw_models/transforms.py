@@ -6,9 +6,11 @@ DCT-III of length N, each log2 N radix-2 butterfly passes plus a reorder and a t
 every pass reading both butterfly inputs (real and imaginary) and the twiddle, and writing
 its output. The kernel lays the V vectors (batch x pixels) across the SIMD lanes, so
 
-- with fewer vectors than lanes most of each vector load, store and FMA is empty: at batch 1
-  every access is a scalar one, and a load/store port moves one element where it could move a
-  register's worth;
+- with fewer vectors than lanes most of each vector load, store and FMA is empty, and a
+  load/store port moves a few elements where it could move a register's worth; with one
+  vector (batch 1) the kernel runs each butterfly pass's transform axis across the lanes
+  instead, a stage of stride s in groups of min(s, lanes) points, the reorder and twiddle
+  passes one point at a time (`pass_groups`);
 - a pass runs on several cores only when it has at least PARALLEL_MIN elements
   (`schedule_dct`'s threshold), so a batch-1 layer of N = 4096 runs on one core;
 - the data of a pass (inputs and outputs, N x V each, real and imaginary) stays in the first
@@ -60,17 +62,34 @@ def passes(record: LayerRecord) -> int:
     return factors * 2 * (round(math.log2(N)) + 2)
 
 
+def pass_groups(N: int, V: int, lanes: int) -> float:
+    """Register-wide groups of points one transform's passes go through. Many vectors: every
+    pass runs the vectors across the lanes, ceil(V / lanes) groups per point. One vector: the
+    kernel runs each butterfly pass's transform axis across the lanes instead, stage k in
+    groups of min(2^k, lanes) points (its stride; stage 0 scalar), and the reorder and
+    twiddle passes one point at a time."""
+    log_n = round(math.log2(N))
+    if V == 1:
+        return sum(N / min(1 << k, lanes) for k in range(log_n)) + 2 * N
+    return (log_n + 2) * N * math.ceil(V / lanes)
+
+
 def transform_cycles(record: LayerRecord, board, precision: str, element: int) -> tuple[dict, tuple[str, float]]:
     """({"compute": cycles, "<innermost> ports": cycles}, (level name, pass bytes through it))."""
     N, V = int(record.attrs["n"]), vectors_of(record)
+    factors = int(record.attrs.get("factors", 1))
     compute = board.compute
     lanes = max(1, int(compute.macs_per_cycle[precision] // FMA_PIPES))
-    used_lanes, groups = min(V, lanes), math.ceil(V / lanes)
     cores = compute.units if N * V >= PARALLEL_MIN else 1
-    macs_cycles = record.macs / (cores * compute.efficiency * compute.macs_per_cycle[precision] * used_lanes / lanes)
+    groups = factors * 2 * pass_groups(N, V, lanes)  # every transform of the stack
     point_passes = passes(record) * N
+    # lanes doing work, on average over the passes
+    used_lanes = min(lanes, point_passes * V / groups)
+    macs_cycles = record.macs / (cores * compute.efficiency * compute.macs_per_cycle[precision] * used_lanes / lanes)
     inner = board.sram[0]
-    port_bytes = point_passes * (DATA_ACCESSES * groups + TWIDDLE_ACCESSES) * lanes * element
+    # per group: the data accesses; per point (one vector) or per group (one vector), the twiddle
+    twiddles = groups if V == 1 else point_passes
+    port_bytes = (DATA_ACCESSES * groups + TWIDDLE_ACCESSES * twiddles) * lanes * element
     port_cycles = port_bytes / (inner.bandwidth_gbps * 1e9 * cores / compute.units / compute.clock_hz)
     working_set = LIVE_ARRAYS * N * V * element
     level = next((m for m in board.sram if working_set <= m.size_bytes), board.dram)

@@ -21,6 +21,7 @@ half-length real-FFT split is the next step.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 from tvm import te, tirx
@@ -147,10 +148,30 @@ def _riffle(y, bias, layer, half):
     return f
 
 
+# a butterfly pass is named <tag>_fft<k> (_v0 / _v1: its real and imaginary outputs, one
+# loop nest): stage k has stride s = 2^k (_fft_stages)
+_STAGE = re.compile(r"_fft(\d+)(?:_v\d+)?$")
+
+
+def _vectorize_stage(sch, loop, N: int, s: int, lanes: int) -> None:
+    """One vector: output j = q + s r of stage k (s = 2^k) split as (r, q), so that the
+    index arithmetic folds away (j % s = q, j // s = r) and q runs across the lanes: both
+    inputs x[q + s p] and x[q + s (p + m)] are contiguous in q, the twiddle and the
+    butterfly's branch depend on r only. Stages with s < 2 stay scalar."""
+    if s < 2:
+        return
+    _, q = sch.split(loop, [N // s, s])
+    if s > lanes:
+        _, q = sch.split(q, [None, lanes])
+    sch.vectorize(q)
+
+
 def schedule_dct(sch, lanes: int, parallel_min: int = 1 << 14) -> None:
     """Every pass of the kernel: the vector axis split by `lanes` and vectorised, the
     transform axis parallel when the pass is big enough; the diagonals, the zero imaginary
-    part and the riffles inlined into the passes that read them."""
+    part and the riffles inlined into the passes that read them. With a single vector there
+    are no vectors to put across the lanes: each butterfly pass runs its transform axis
+    across them instead (`_vectorize_stage`)."""
     for block in sch.get_child_blocks(sch.get_sblock("root")):
         name = sch.get(block).name_hint
         if name.endswith("_zero") or "riffle" in name or name.startswith("acdc_a") or name.startswith("acdc_d"):
@@ -161,6 +182,14 @@ def schedule_dct(sch, lanes: int, parallel_min: int = 1 << 14) -> None:
         if len(loops) != 2:
             continue
         outer, inner = loops
+        stage = _STAGE.search(sch.get(block).name_hint)
+        if extents[1] == 1 and stage is not None:
+            _vectorize_stage(sch, outer, extents[0], 1 << int(stage.group(1)), lanes)
+            continue
+        if extents[0] == 1 and extents[1] % lanes == 0 and sch.get(block).name_hint == "acdc_out":
+            _, vec = sch.split(inner, [None, lanes])
+            sch.vectorize(vec)
+            continue
         if sch.get(block).name_hint == "acdc_out":  # (V, N): the transform axis is innermost
             if extents[0] * extents[1] >= parallel_min:
                 sch.parallel(outer)
