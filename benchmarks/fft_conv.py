@@ -2,6 +2,8 @@
 
     python -m benchmarks.fft_conv [--rate 50] [--repeat 20] [--only resnet56] [--options project,fft,generic]
         [-o benchmarks/results]
+    python -m benchmarks.fft_conv --models resnet18-fft-50 resnet18 resnet56-fft-50 resnet56-fft-50:LowerFFTConv \
+        resnet56 [--repeat 20]
 
 Per layer shape (batch 1, 3x3, the zoo's compress rate): the dense conv of the same shape
 (what the dense parent runs) and the BandLimitedConv2d compiled with each LowerFFTConv
@@ -10,6 +12,12 @@ pipeline, checked against PyTorch's fft_conv_math (relative 1e-4), and timed wit
 time evaluator in interleaved rounds (each round times every build once, 10 runs; a
 build's time is its median over the rounds). The cost model's choice and estimates
 (tvm_passes/fft_cost.py) are printed beside. Writes fft_conv.json and fft_conv.md.
+
+--models: zoo models (NAME, or NAME:PASS to compile with that pass disabled) compiled with
+sedge.compile and timed in ONE process, interleaved in blocks of 5 runs (Executor.time),
+each checked against the PyTorch zoo model: ratios without the between-process drift of a
+shared machine, and without ONNX Runtime (whose session for resnet18-fft-50 outgrows a
+23 GB machine).
 """
 from __future__ import annotations
 
@@ -48,13 +56,52 @@ def _build(mod, params, choice):
     target = tvm.target.Target(host_target())
     if choice not in (None, "generic"):
         mod = fft_conv_lowering(target, choice)(mod)
-    with tvm.transform.PassContext(opt_level=3):
+    # generic: the pipeline's own LowerFFTConv off, so the construct keeps its body
+    with tvm.transform.PassContext(opt_level=3, disabled_pass=["LowerFFTConv"] if choice == "generic" else []):
         executable = tvm.compile(sedge_pipeline(target)(mod), target, relax_pipeline=None)
     vm = relax.VirtualMachine(executable, tvm.cpu())
     weights = [tvm.runtime.tensor(p) for p in params]
     if vm.module.implements_function("main_transform_params"):
         weights = list(vm["main_transform_params"](weights))
     return vm, weights
+
+
+def models(specs: list[str], repeat: int) -> int:
+    import tempfile
+    import time
+
+    import torch
+
+    import sedge
+    from sedge.frontend.zoo import build
+    from sedge.runtime.executor import Executor
+    from sedge.tvm_passes.build import CompileOptions
+
+    runs, tmp = {}, tempfile.mkdtemp()
+    for spec in specs:
+        name, _, off = spec.partition(":")
+        start = time.time()
+        package = sedge.compile(sedge.load(f"zoo:{name}"), CompileOptions(
+            output=f"{tmp}/{spec.replace(':', '_')}.tar", disabled_passes=[off] if off else []))
+        seconds = time.time() - start
+        executor = Executor(package)
+        spec0 = executor.metadata.inputs[0]
+        x = np.random.default_rng(0).standard_normal(spec0.shape).astype("float32")
+        got = executor.run({spec0.name: x})[0]
+        with torch.no_grad():
+            want = build(name)(torch.tensor(x)).numpy()
+        err = float(np.abs(got - want).max() / np.abs(want).max())
+        runs[spec] = (executor, {spec0.name: x}, seconds, err)
+        print(f"{spec}: compiled in {seconds:.1f} s, max rel error vs PyTorch {err:.1e}", flush=True)
+    times = {k: [] for k in runs}
+    for _ in range(max(1, repeat // 5)):
+        for k, (executor, inputs, _, _) in runs.items():
+            time.sleep(0.3)  # idle worker threads of the previous engine stop spinning
+            times[k] += list(executor.time(inputs, number=1, repeat=5).samples_ms)
+    for k, v in times.items():
+        print(f"{k}: median {np.median(v):.3f} ms over {len(v)} runs, compile {runs[k][2]:.1f} s, "
+              f"max rel error {runs[k][3]:.1e}")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -64,7 +111,10 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="layer names containing this")
     parser.add_argument("--options", default="project,fft,generic")
     parser.add_argument("-o", "--output", default="benchmarks/results")
+    parser.add_argument("--models", nargs="+", help="zoo models (NAME or NAME:DISABLED_PASS) timed in one process")
     args = parser.parse_args(argv)
+    if args.models:
+        return models(args.models, args.repeat)
 
     import torch
     import tvm
