@@ -174,3 +174,24 @@ def test_choice(shape, expected):
     choice, reason = fft_conv_choice(batch, C, O, H, H, 3, stride, 1, _index(H), HOST)
     assert choice == expected, reason
     assert reason.startswith(f"{expected}: ") and all(o in reason for o in OPTIONS)
+
+
+def test_the_lowering_mark_of_choose_lowering_is_carried_out(tmp_path):
+    """A call whose construct ChooseLowering marked {"sedge.lowering": CHOICE} gets that lowering."""
+    C, O, H = 4, 6, 8
+    layer = _layer(C, O, 1, 1, 50)
+    x = torch.randn(1, C, H, H)
+    mod, params = imported(layer, x, tmp_path)
+    gv = next(gv for gv, f in mod.functions.items() if isinstance(f, relax.Function)
+              and (f.attrs or {}).get(OP_ATTR) == "FFTConv")
+    mod[gv] = mod[gv].with_attr("sedge.lowering", "fft")
+    lowered = fft_conv_lowering(HOST)(mod)
+    hf, wf = fft_geometry(H, H, 3, 1)
+    rows, cols = band_axes(hf, wf, rate_index(wf, 50))
+    assert ((len(rows) * len(cols), 2, C), (len(rows) * len(cols), C, 2 * O)) in _matmul_shapes(lowered["main"])
+    with torch.no_grad():
+        want = layer(x).numpy()
+    assert rel_err(run_compiled(lowered, HOST, [x.numpy()], params), want) < RTOL
+    mod[gv] = mod[gv].with_attr("sedge.lowering", "generic")  # generic: the body stays
+    assert any((f.attrs or {}).get(OP_ATTR) == "FFTConv" for f in fft_conv_lowering(HOST)(mod).functions.values()
+               if isinstance(f, relax.Function))
