@@ -18,6 +18,11 @@ from sedge.contract import TensorSpec
 # Results larger than this stay computed by the graph: shape values are a few elements,
 # while an Identity or Transpose of a weight would only duplicate that weight.
 MAX_FOLDED_ELEMENTS = 1024
+# Values computed from the graph's Constant nodes alone (no weight read) may be larger: Swin's
+# shifted-window attention masks (windows x 49 x 49) are built by ~80 ops per block from
+# zeros and slices; left to TVM, its FoldConstant compiled a kernel for each (~1000 in swin_t,
+# 40 s of its compile)
+MAX_COMPUTED_ELEMENTS = 1 << 20
 _NOT_GROWING = {"Slice", "Concat", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Gather", "Cast", "Identity",
                 "Add", "Sub", "Mul", "Div", "Mod", "Neg", "Abs", "Min", "Max", "Floor", "Ceil", "Equal", "Less",
                 "Greater", "Not", "Where", "ReduceProd", "ReduceSum"}
@@ -52,10 +57,30 @@ def static_shapes(proto, inputs: list[TensorSpec]) -> dict[str, list[int]]:
             shapes[value.name] = dims
     for init in model.graph.initializer:
         shapes[init.name] = list(init.dims)
-    shapes.update(_measured_shapes(model, inputs, [node.input[0] for node in model.graph.node
-                                                   if node.op_type in ("Shape", "Size") and node.input
-                                                   and node.input[0] not in shapes]))
-    return shapes
+    measured = _measured_shapes(model, inputs, [node.input[0] for node in model.graph.node
+                                                if node.op_type in ("Shape", "Size") and node.input
+                                                and node.input[0] not in shapes])
+    shapes.update(measured)
+    return Shapes(shapes, measured=bool(measured))
+
+
+class Shapes(dict):
+    """{value name: shape}; `measured`: ONNX's inference left some unknown (ONNX Runtime
+    measured those a Shape node reads), so the values after them have no shape yet."""
+
+    def __init__(self, shapes: dict, measured: bool = False):
+        super().__init__(shapes)
+        self.measured = measured
+
+
+def fold_static(proto, inputs: list[TensorSpec], shapes: Shapes):
+    """fold_shape_arithmetic, once more on its result where the first inference stopped
+    early (`shapes.measured`): with the measured shapes folded in, ONNX's inference reaches
+    the values after them, and what they compute from constants folds too (Swin's masks)."""
+    folded = fold_shape_arithmetic(proto, shapes)
+    if folded is proto or not shapes.measured:
+        return folded
+    return fold_shape_arithmetic(folded, static_shapes(folded, inputs))
 
 
 def _measured_shapes(model, inputs: list[TensorSpec], names: list[str]) -> dict[str, list[int]]:
@@ -109,13 +134,6 @@ def _names_read(nodes) -> set[str]:
     return names
 
 
-def _is_integer_constant(node) -> bool:
-    import onnx
-
-    return any(a.name == "value" and a.t.data_type in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
-               for a in node.attribute)
-
-
 def _shape_value(node, shape: list[int]) -> np.ndarray:
     if node.op_type == "Size":
         return np.array(int(np.prod(shape)), dtype=np.int64)
@@ -138,8 +156,9 @@ def _foldable(node, constant: set[str], derived: set[str], shapes: dict, seeds: 
         return False
     if all(name in seeds or name not in derived for name in read) and any(name in weights for name in read):
         return False  # arithmetic on a weight and integer constants only (a bias reshaped): not shapes
+    limit = MAX_FOLDED_ELEMENTS if any(name in weights for name in read) else MAX_COMPUTED_ELEMENTS
     if all(name in shapes for name in node.output):
-        return all(np.prod(shapes[name]) <= MAX_FOLDED_ELEMENTS for name in node.output)
+        return all(np.prod(shapes[name]) <= limit for name in node.output)
     # ONNX's inference gives no shape to a Slice whose starts are themselves computed (the
     # TorchScript exporter's attention head split): ops whose result is no larger than what
     # they read are folded when everything they read is small
@@ -160,10 +179,12 @@ def fold_shape_arithmetic(proto, shapes: dict[str, list[int]]):
     constant = set(initializers) | set(constants)
     graph_outputs = {value.name for value in graph.output}
     values, evaluated, derived = {}, [], set()
-    # integer Constant nodes seed the arithmetic as shapes do: the TorchScript exporter writes
-    # nn.MultiheadAttention's head split as Slice(Shape(q), Reshape(Mod(c1, c2)), ...), whose
-    # index arithmetic reads only Constant nodes and would stay a run-time tensor otherwise
-    seeds = {name for name, node in constants.items() if _is_integer_constant(node)}
+    # Constant nodes seed the arithmetic as shapes do (the graph's own constants; weights are
+    # initializers): the TorchScript exporter writes nn.MultiheadAttention's head split as
+    # Slice(Shape(q), Reshape(Mod(c1, c2)), ...), whose index arithmetic reads only Constant
+    # nodes, and Swin's attention masks from float Constant nodes; either would stay run-time
+    # arithmetic otherwise
+    seeds = set(constants)
     derived |= seeds
     for node in graph.node:
         if graph_outputs.intersection(node.output):  # the model's results stay the graph's

@@ -182,7 +182,7 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
 def load(path: str, input_shapes: dict) -> Model:
     import sedge.frontend.importers  # noqa: F401  registers the converters of sedge's functions
     from sedge.frontend.importers.fallback import inline_unconverted_functions
-    from sedge.frontend.importers.fold_shapes import fold_shape_arithmetic, static_shapes
+    from sedge.frontend.importers.fold_shapes import fold_static, static_shapes
     from sedge.frontend.importers.gather_indices import require_indices_in_range
     from sedge.frontend.importers.graph_inputs import separate_weights
     from sedge.frontend.importers.opset import upgrade_old_opset
@@ -195,7 +195,7 @@ def load(path: str, input_shapes: dict) -> Model:
     notes = notes + ([note] if note else [])
     shapes = static_shapes(proto, inputs)  # one shape inference, read by both
     require_indices_in_range(proto, shapes)
-    proto = fold_shape_arithmetic(proto, shapes)
+    proto = fold_static(proto, inputs, shapes)
     mod, params, names = from_onnx_proto(proto, inputs)
     return Model(mod, params, names, inputs, {"format": "onnx", "path": str(path), "sha256": sha256_file(path)},
                  notes)
