@@ -175,9 +175,14 @@ def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, s
     """name -> zero-argument callable running one inference on `device` (the timed engines),
     the peer the ratios are taken to, sedge's compile time (of `sedge_model`, the export or
     `zoo:NAME`), its executor and feed, and the ONNX Runtime session that is the reference."""
+    # TVM, its ONNX frontend and sedge's converters load once per process (3-9 s here),
+    # before the clock: the compile column times the model's import and build
     import onnxruntime
+    import tvm.relax.frontend.onnx  # noqa: F401
 
     import sedge
+    import sedge.api  # noqa: F401
+    import sedge.frontend.importers  # noqa: F401
     from sedge.runtime.executor import Executor
 
     started = time.perf_counter()
