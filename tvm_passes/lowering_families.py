@@ -10,6 +10,7 @@ import math
 from sedge.contract import dtype_bytes
 from sedge.tvm_passes.acdc_cost import acdc_costs, has_fast_dct
 from sedge.tvm_passes.call_info import CallInfo
+from sedge.tvm_passes.fft_cost import fft_conv_costs
 from sedge.tvm_passes.lowering import Option
 from sedge.tvm_passes.schedules.cpu import cache_bytes, cpu_spec
 from sedge.tvm_passes.structured_cost import StructuredLayer, structured_options
@@ -44,8 +45,17 @@ def acdc(info: CallInfo, target) -> list[Option]:
     return [Option(name, macs, 0, weight_bytes, ns / 1e3) for name, (macs, weight_bytes, ns) in costs.items()]
 
 
+def fft_conv(info: CallInfo, target) -> list[Option]:
+    a = info.attrs
+    batch, channels, height, width = info.input_shapes[0]
+    costs = fft_conv_costs(batch, channels, int(a["out_channels"]), height, width, int(a["kernel_size"]),
+                           int(a["strides"][0]), int(a["pads"][0]), int(a["index"]), target, dtype_bytes(info.dtype))
+    return [Option(name, macs, adds, weight_bytes, ns / 1e3) for name, (macs, adds, weight_bytes, ns) in costs.items()]
+
+
 # sedge.op -> its options on a target; one line per family with more than one lowering
 FAMILIES = {
     "StructuredConv": structured,
     "ACDC": acdc,
+    "FFTConv": fft_conv,
 }
