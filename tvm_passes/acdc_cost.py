@@ -22,10 +22,11 @@ CPU or no target; its last on-chip level gives the cache size and the cached rea
 bandwidth, its DRAM the streaming bandwidth (on this host: 32 MiB, 40 GB/s and 10 GB/s, all
 measured, boards/host.toml). A target no board describes gets this host's figures. The two
 kernel rates have no model that covers them at every batch (hw_models/transforms.py models
-the fast DCT at batch 1 only), so they stay measured constants, this host's (docs/acdc.md:
+the fast DCT within 2x at batch 1 only), so they stay measured constants, this host's (docs/acdc.md:
 one 12-factor layer, N = 256 ... 4096, 1 and 64 vectors, sedge-folded against
 sedge-factored). With them the model picks the faster of the two in each of the 8 measured
-shapes. Crossover here, 12 factors: N between 2048 and 4096 (batch 1 and 64 vectors alike).
+shapes. Crossover here, 12 factors: N between 256 and 1024 at one vector, between 2048 and
+4096 at 64 vectors.
 """
 import functools
 import json
@@ -36,9 +37,12 @@ from dataclasses import dataclass
 # below the board's efficiency x peak, which a direct conv reaches: the matmul schedule's)
 DENSE_MACS_PER_NS = 40.0
 # the fast DCT kernel (kernels/dct.py), counted in fast_dct_macs: ~8 per ns with a full SIMD
-# vector of vectors side by side (measured 7.2-8.9 at 64 vectors), ~2 per ns with fewer
-# vectors than lanes (measured 1.4-2.1 at one vector)
+# vector of vectors side by side (measured 7.2-8.9 at 64 vectors); ~7 per ns with one vector,
+# whose butterfly passes run the transform axis across the lanes (measured 5.2-8.0 at
+# N = 256-4096, python -m benchmarks.dct); ~2 per ns with 2-15 vectors, a few lanes filled
+# (measured 1.4-2.1 at one vector before the kernel vectorised that case)
 TRANSFORM_MACS_PER_NS = 8.0
+TRANSFORM_MACS_PER_NS_ONE = 7.0
 TRANSFORM_MACS_PER_NS_FEW = 2.0
 FULL_VECTOR = 16  # vectors for the full rate: AVX-512's fp32 lanes
 # which kernel the `factored` form runs on, per target kind; "generic" = the construct's body
@@ -94,7 +98,8 @@ def acdc_costs(N: int, factors: int, vectors: int, in_channels: int | None = Non
     if factored_kernel == "fast_dct":
         fact_macs = vectors * factors * fast_dct_macs(N)
         fact_bytes = 3 * factors * N * dtype_bytes  # A, D, bias per factor
-        fact_rate = TRANSFORM_MACS_PER_NS if vectors >= FULL_VECTOR else TRANSFORM_MACS_PER_NS_FEW
+        fact_rate = (TRANSFORM_MACS_PER_NS if vectors >= FULL_VECTOR else
+                     TRANSFORM_MACS_PER_NS_ONE if vectors == 1 else TRANSFORM_MACS_PER_NS_FEW)
     else:  # the generic body: x @ DCT^T, then @ IDCT, per factor, dense matrices of N x N
         fact_macs = vectors * factors * 2 * N * N
         fact_bytes = (3 * factors * N + 2 * N * N) * dtype_bytes
