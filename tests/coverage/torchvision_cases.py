@@ -18,7 +18,7 @@ from sedge.frontend.loaders import tv_models
 from sedge.frontend.onnx_export_styles import export
 
 SIZES = {"alexnet": 224, "vgg11": 224, "vgg11_bn": 224, "inception_v3": 96, "maxvit_t": 224}
-BUILD_KWARGS = {"vit_b_32": {"image_size": 64}}
+BUILD_KWARGS = {"vit_b_32": {"image_size": 64}, "vit_b_16": {"image_size": 64}}
 
 
 def _ensure_installed():

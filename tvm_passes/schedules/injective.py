@@ -77,7 +77,7 @@ def _column_loop(sch, block):
     reads, when that is another of the block's own axes than its output's innermost (a
     transpose); else None."""
     stmt = sch.get(block)
-    if not stmt.writes[0].region:
+    if not stmt.writes or not stmt.writes[0].region:
         return None  # a 0-d result (ONNX Clip's bounds given as 0-d weights) has no column
     own = stmt.writes[0].region[-1].min
     if not isinstance(own, tirx.Var):
@@ -145,7 +145,7 @@ def _segments(sch, block) -> list[int] | None:
     concats became kernels of k branches x 16 lanes, k up to 32, and LLVM's code for them
     was half of densenet121's compile time."""
     stmt = sch.get(block)
-    own = stmt.writes[0].region[-1].min if stmt.writes[0].region else None  # none for a 0-d result
+    own = stmt.writes[0].region[-1].min if stmt.writes and stmt.writes[0].region else None  # none: 0-d
     if not isinstance(own, tirx.Var) or not isinstance(stmt.body, tirx.BufferStore):
         return None
     starts: set[int] = set()
