@@ -71,6 +71,9 @@ class ModelResult:
     top_kernels: list = field(default_factory=list)  # [{name, percent, duration_us, shapes}], largest first
     error: str | None = None  # why the model did not run (one line); its other fields are then empty
     fp16_max_rel_error: float | None = None  # the sedge-fp16 engine's, against the same reference
+    # the compile's CPU time (this process, all threads): on a shared machine the wall clock
+    # counts other processes' turns too, the CPU time only the compiler's work
+    compile_cpu_seconds: float | None = None
 
     @classmethod
     def failed(cls, model: str, error: str) -> ModelResult:
@@ -173,8 +176,8 @@ def _prepare(name: str, workdir: Path):
 def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, sedge_model: str, device: str,
              mixed_precision: bool = False):
     """name -> zero-argument callable running one inference on `device` (the timed engines),
-    the peer the ratios are taken to, sedge's compile time (of `sedge_model`, the export or
-    `zoo:NAME`), its executor and feed, and the ONNX Runtime session that is the reference."""
+    the peer the ratios are taken to, sedge's compile time, wall and CPU (of `sedge_model`,
+    the export or `zoo:NAME`), its executor and feed, and the ONNX Runtime session that is the reference."""
     # TVM, its ONNX frontend and sedge's converters load once per process (3-9 s here),
     # before the clock: the compile column times the model's import and build
     import onnxruntime
@@ -185,10 +188,11 @@ def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, s
     import sedge.frontend.importers  # noqa: F401
     from sedge.runtime.executor import Executor
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     package = sedge.compile(sedge.load(sedge_model), sedge.CompileOptions(
         target="cuda" if device == "cuda" else None, output=str(path.with_suffix(".tar"))))
     compile_seconds = time.perf_counter() - started
+    compile_cpu_seconds = time.process_time() - cpu_started
     executor = Executor(package, device)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
@@ -207,7 +211,7 @@ def _engines(path: Path, module, input_name: str, x: np.ndarray, threads: int, s
     if module is not None:
         engines["pytorch"] = _torch_engine(module, x, threads, device)
     peer = "onnxruntime" if ort_on_device else "pytorch"
-    return engines, peer, compile_seconds, executor, feed, session
+    return engines, peer, (compile_seconds, compile_cpu_seconds), executor, feed, session
 
 
 def _torch_engine(module, x: np.ndarray, threads: int, device: str):
@@ -249,8 +253,8 @@ def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path
     # a bare .onnx file has no PyTorch program; a torchvision model none sedge loads
     from_pytorch = from_pytorch and module is not None and not name.startswith("tv:")
     sedge_model = f"zoo:{name.removeprefix('zoo:')}" if from_pytorch else str(path)
-    engines, peer, compile_seconds, executor, feed, reference = _engines(path, module, input_name, x, threads,
-                                                                         sedge_model, device, mixed_precision)
+    engines, peer, (compile_seconds, compile_cpu), executor, feed, reference = _engines(
+        path, module, input_name, x, threads, sedge_model, device, mixed_precision)
     want = reference.run(None, {input_name: x})[0]
     rel_error = _rel_error(engines["sedge"]()[0], want)
     fp16_error = _rel_error(engines["sedge-fp16"]()[0], want) if mixed_precision else None
@@ -270,7 +274,7 @@ def bench_model(name: str, repeat: int, warmup: int, threads: int, workdir: Path
     return ModelResult(
         model=name, sedge_source="pytorch" if from_pytorch else "onnx", peer=peer,
         latency_ms={e: float(np.median(s)) for e, s in samples.items()},
-        compile_seconds=round(compile_seconds, 2), max_rel_error=rel_error,
+        compile_seconds=round(compile_seconds, 2), compile_cpu_seconds=round(compile_cpu, 2), max_rel_error=rel_error,
         verified=rel_error <= RTOL and (fp16_error is None or fp16_error <= FP16_RTOL), fp16_max_rel_error=fp16_error,
         top_kernels=[{"name": r.name, "percent": round(r.percent, 1), "duration_us": round(r.duration_us, 1),
                       "shapes": r.shapes} for r in rows])
@@ -282,6 +286,10 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
 
     def ratio(value):
         return f"{value:.2f}x" if value else "-"
+
+    def compile_time(r):  # wall clock, and the compiler's own CPU time where it was measured
+        cpu = f" ({r.compile_cpu_seconds:.1f} CPU)" if r.compile_cpu_seconds is not None else ""
+        return f"{r.compile_seconds:.1f}{cpu}"
 
     def errors(r):
         fp16 = f" (fp16 {r.fp16_max_rel_error:.1e})" if r.fp16_max_rel_error is not None else ""
@@ -303,7 +311,7 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
         top = r.top_kernels[0] if r.top_kernels else {"name": "-", "percent": 0}
         lines.append(f"| {r.model} | {r.sedge_source} | " + " | ".join(ms(r.latency_ms.get(e)) for e in shown)
                      + " | " + " | ".join(ratio(r.ratio(e, peer)) for e in others) + " | "
-                     f"{r.compile_seconds:.1f} | {errors(r)} | {top['name']} ({top['percent']:.0f}%) |")
+                     f"{compile_time(r)} | {errors(r)} | {top['name']} ({top['percent']:.0f}%) |")
     gpu = f"GPU: {host['gpu']}; " if host.get("gpu") else ""
     where = ("fp32 (PyTorch with TF32 off), inputs from and outputs to host memory" if host.get("gpu") else "fp32")
     return (f"# sedge vs ONNX Runtime vs PyTorch\n\n{gpu}CPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), "
