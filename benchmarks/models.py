@@ -13,7 +13,9 @@ run in interleaved blocks of BLOCK runs (sedge, ORT, PyTorch, sedge, ...), so th
 from other processes hits them alike while one engine's spinning worker threads do not
 steal the cores of the next; latencies are medians. sedge's output is checked against ONNX
 Runtime (relative tolerance 1e-4) and its per-kernel profile names the dominant kernel.
-Ratios are to the peer: ONNX Runtime where it runs on the benchmarked device, else PyTorch.
+Ratios are to the peer: ONNX Runtime where it runs on the benchmarked device, else PyTorch;
+a compressed zoo model whose dense parent is in the same run also gets sedge's ratio to
+sedge's dense parent (resnet18-struct-a to resnet18), the first peer of a compressed model.
 Each model runs in a process of its own (all its engines in that one process, so its ratios
 are still taken in one process): a model whose process dies (ONNX Runtime's session for
 resnet18-fft-50 outgrows a 23 GB machine, and the kernel's out-of-memory killer ends it)
@@ -299,18 +301,23 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
     peer = next((r.peer for r in results if not r.error), "onnxruntime")
     shown = [e for e in ENGINE_NAMES if e != "sedge-fp16" or any(e in r.latency_ms for r in results)]
     others = [e for e in shown if e != peer]
+    parents = _dense_parents(results)
     lines = ["| model | sedge compiled from | " + " | ".join(f"{ENGINE_NAMES[e]} (ms)" for e in shown) + " | "
              + " | ".join(f"{SHORT_NAMES[e]} / {SHORT_NAMES[peer]}" for e in others)
+             + (" | sedge / its dense parent" if parents else "")
              + " | compile (s) | max rel error | dominant sedge kernel |",
-             "|---|---|" + "---|" * (len(shown) + len(others) + 3)]
+             "|---|---|" + "---|" * (len(shown) + len(others) + 3 + bool(parents))]
     for r in results:
         if r.error:
-            lines.append(f"| {r.model} | - | " + " | ".join("-" for _ in [*shown, *others]) +
-                         f" | - | - | failed: {r.error.replace('|', '/')} |")
+            empty = " | ".join("-" for _ in [*shown, *others]) + (" | -" if parents else "")
+            lines.append(f"| {r.model} | - | {empty} | - | - | failed: {r.error.replace('|', '/')} |")
             continue
         top = r.top_kernels[0] if r.top_kernels else {"name": "-", "percent": 0}
+        parent = parents.get(r.model)
+        compressed = (f"{ratio(r.latency_ms['sedge'] / parent.latency_ms['sedge'])} of {parent.model} | "
+                      if parent else "- | " if parents else "")
         lines.append(f"| {r.model} | {r.sedge_source} | " + " | ".join(ms(r.latency_ms.get(e)) for e in shown)
-                     + " | " + " | ".join(ratio(r.ratio(e, peer)) for e in others) + " | "
+                     + " | " + " | ".join(ratio(r.ratio(e, peer)) for e in others) + " | " + compressed +
                      f"{compile_time(r)} | {errors(r)} | {top['name']} ({top['percent']:.0f}%) |")
     gpu = f"GPU: {host['gpu']}; " if host.get("gpu") else ""
     where = ("fp32 (PyTorch with TF32 off), inputs from and outputs to host memory" if host.get("gpu") else "fp32")
@@ -321,6 +328,15 @@ def markdown(results: list[ModelResult], host: dict, repeat: int) -> str:
             f"each model's engines in one process; batch 1, {where}. sedge is checked against ONNX Runtime "
             "(max |diff| / max |reference|, tolerance 1e-4"
             + ("; sedge fp16 within 1e-2" if "sedge-fp16" in shown else "") + ").\n")
+
+
+def _dense_parents(results: list[ModelResult]) -> dict:
+    """{compressed zoo model: its dense parent's result} for the pairs both in this run."""
+    from sedge.frontend.zoo.names import dense_parent
+
+    ran = {r.model.removeprefix("zoo:"): r for r in results if not r.error}
+    return {r.model: ran[dense_parent(r.model)] for r in results
+            if not r.error and dense_parent(r.model) in ran}
 
 
 def bench_or_failure(name: str, *args) -> tuple[ModelResult, int]:

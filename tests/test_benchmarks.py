@@ -128,3 +128,18 @@ def test_a_file_that_is_no_onnx_model_is_refused_as_sedge_refuses_it(tmp_path):
     junk.write_text("junk")
     with pytest.raises(ModelImportError, match="junk.onnx' is not a valid ONNX model"):
         models._prepare(str(junk), tmp_path)
+
+
+def test_a_compressed_model_is_compared_with_its_dense_parent_in_the_same_run():
+    from dataclasses import replace
+
+    dense = replace(_result("onnxruntime", sedge=10.0, onnxruntime=12.0), model="resnet18")
+    structured = replace(_result("onnxruntime", sedge=6.0, onnxruntime=12.0), model="resnet18-struct-a")
+    lonely = replace(_result("onnxruntime", sedge=3.0, onnxruntime=2.0), model="mobilenetv2-struct-b")
+    table = markdown([structured, dense, lonely], HOST, repeat=3)
+    assert "sedge / its dense parent" in table
+    row = next(line for line in table.splitlines() if line.startswith("| resnet18-struct-a "))
+    assert "| 0.60x of resnet18 |" in row
+    assert " of " not in next(line for line in table.splitlines() if line.startswith("| mobilenetv2-struct-b "))
+    # no pair, no column
+    assert "dense parent" not in markdown([dense], HOST, repeat=3)

@@ -94,6 +94,12 @@ def _settings(name: str, family: str, variant: str):
     raise unknown(name, f"unknown variant '{variant}'")
 
 
+def dense_parent(name: str) -> str | None:
+    """The dense base model of a compressed zoo name (`resnet18-struct-a` -> `resnet18`), else None."""
+    match = _BASE.match(name.strip().lower().removeprefix("zoo:"))
+    return match["base"] if match and match["variant"] else None
+
+
 def parse(name: str) -> ZooSpec:
     match = _BASE.match(name.strip().lower())
     if not match:
