@@ -10,8 +10,11 @@ nothing computed from the model's inputs) and
 
 - after a conv whose output has no other use, with per-output-channel operands: the chain
   is `y * a + b`, so it becomes `conv(x, w * a) + b` (one bias add per element); the same
-  after a structured or band-limited conv construct without a bias (LINEAR_CONSTRUCTS),
-  whose weight scales alike, so that whichever lowering it gets has no multiply left;
+  after a structured or band-limited conv construct (LINEAR_CONSTRUCTS), whose weight and
+  bias scale alike, so that whichever lowering it gets has no multiply left; with a bias
+  argument the construct takes the shift too, `f(x, w * a, bias * a + b)`, and no add is
+  left after it (two adds there, fused before a residual block's shortcut conv, kept that
+  conv's kernel from being scheduled);
 - elsewhere (the pre-activation batch-norm after a residual add): `y * a + b`, two ops.
 
 `a` and `b` are computed from the weights only, so `lift-params` moves them, and the
@@ -167,9 +170,14 @@ class _Folder(relax.PyExprMutator):
             constant = self._evaluate(scale)
             scale = (relax.const(np.ascontiguousarray(np.broadcast_to(constant, row).reshape(per_output)))
                      if constant is not None else relax.op.reshape(relax.op.broadcast_to(scale, row), per_output))
-            # a construct's bias (O,) scales too
-            bias = [relax.op.multiply(b, relax.op.reshape(scale, [out_shape[channel]])) for b in bias]
-            value = self.builder_.emit(relax.Call(conv.op, [x, relax.op.multiply(w, scale), *bias], conv.attrs))
+            if bias:  # a construct's bias (O,) scales too, and takes the shift: no add is left after it
+                channels = [out_shape[channel]]
+                (b,) = bias
+                b = relax.op.multiply(b, relax.op.reshape(scale, channels))
+                if shift is not None:
+                    b = relax.op.add(b, relax.op.reshape(relax.op.broadcast_to(shift, row), channels))
+                return relax.Call(conv.op, [x, relax.op.multiply(w, scale), b], conv.attrs)
+            value = self.builder_.emit(relax.Call(conv.op, [x, relax.op.multiply(w, scale)], conv.attrs))
             return value if shift is None else relax.op.add(value, shift)
         if len(steps) <= (scale is not None) + (shift is not None):
             return None  # already one multiply and/or one add

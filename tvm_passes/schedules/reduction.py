@@ -191,11 +191,14 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
         return None  # the vectorised axis must be contiguous in the output
     position = blocks.index(main)
     prologue, epilogue = blocks[:position], blocks[position + 1:]
-    for producer in [p for p in prologue if _feeds_only(sch, p, epilogue)]:
+    for producer in reversed(prologue[:]):
         # elementwise work on the residual branch that the epilogue adds (its bias, when a
-        # batch-norm folded into its conv): applied to the tile in registers, like the epilogue
-        sch.compute_inline(producer)
-        prologue.remove(producer)
+        # batch-norm folded into its conv): applied to the tile in registers, like the
+        # epilogue. Last first: a chain of such blocks (two bias adds) then inlines whole,
+        # each feeding the epilogue once the one after it is inlined
+        if _feeds_only(sch, producer, epilogue):
+            sch.compute_inline(producer)
+            prologue.remove(producer)
     for consumer in epilogue[:-1]:
         sch.compute_inline(consumer)  # elementwise chain -> one write-back block
     o_loop = loops[spatial[-1]]
