@@ -1,9 +1,9 @@
 """The per-layer lowering choice of an ACDC stack: `fold` or `factored` (methods.md §2).
 
-One pure function, `acdc_choice`, called both by the LowerACDC pass (passes/acdc.py), which
-acts on it, and by the ACDC layer recorder (records_compressed.py), which records it: the
-records are made from the module before the pipeline runs, so they cannot read what the
-pass did, only ask the same question with the same inputs.
+`acdc_costs` prices both options; the per-layer lowering mechanism (lowering.py, through
+lowering_families.acdc) asks it once per layer, and that one decision is what LowerACDC
+carries out, what the layer records count and what `sedge compile --explain` prints.
+`acdc_choice` is the same decision for one layer given as numbers.
 
 - `fold`: the whole stack multiplied out into one dense C x O matrix (+ bias) and run as a
   plain 1x1 conv / matmul on sedge's dense schedules: C*O MACs per vector, C*O weights.
