@@ -105,21 +105,27 @@ def decisions(mod, target=None, overrides: dict | None = None, function: str = "
     `target`: a tvm Target (None: this host's CPU); `overrides`: {layer or "all": choice}.
     A forced layer that does not exist, or a choice a layer does not have, is a SedgeError
     naming what is allowed."""
+    return {decision.layer: decision for _call, decision in _decided_calls(mod, target, overrides, function)}
+
+
+def _decided_calls(mod, target, overrides: dict | None, function: str) -> list:
+    """[(call, Decision)] of `decisions`, each with the construct call it is for."""
     from sedge.tvm_passes.layer_records import recorded_calls
     from sedge.tvm_passes.lowering_families import FAMILIES
 
     target = target if target is not None else tvm.target.Target(_host())
     overrides = dict(overrides or {})
     everywhere = overrides.pop("all", None)
-    chosen = {}
-    for _call, info in recorded_calls(mod, function):
+    decided = []
+    for call, info in recorded_calls(mod, function):
         family = FAMILIES.get(info.key)
         if family is None:
             continue
         options = family(info, target)
         names = [o.name for o in options]
         forced = overrides.get(info.name) or (everywhere if everywhere in names else None)
-        chosen[info.name] = decide(info.name, info.key, options, forced)
+        decided.append((call, decide(info.name, info.key, options, forced)))
+    chosen = {decision.layer: decision for _call, decision in decided}
     unknown = sorted(set(overrides) - set(chosen))
     if unknown:
         raise SedgeError(f"--lowering names no such compressed layer: {', '.join(unknown)}; the model's are "
@@ -128,7 +134,7 @@ def decisions(mod, target=None, overrides: dict | None = None, function: str = "
         offered = sorted({o.name for d in chosen.values() for o in d.options})
         raise SedgeError(f"--lowering all={everywhere}: no compressed layer of this model can be lowered so; "
                          f"its layers offer {', '.join(offered) or 'nothing (no compressed layers)'}")
-    return chosen
+    return decided
 
 
 def _host() -> dict:
@@ -176,12 +182,9 @@ def choose_lowering(target: tvm.target.Target) -> tvm.transform.Pass:
         if "main" not in [gv.name_hint for gv in mod.get_global_vars()]:
             return mod
         overrides = dict(mod.attrs[OVERRIDES_ATTR]) if mod.attrs and OVERRIDES_ATTR in mod.attrs else {}
-        from sedge.tvm_passes.layer_records import recorded_calls
-
-        chosen = decisions(mod, target, {str(k): str(v) for k, v in overrides.items()})
-        if not chosen:
+        by_call = dict(_decided_calls(mod, target, {str(k): str(v) for k, v in overrides.items()}, "main"))
+        if not by_call:
             return mod
-        by_call = {call: chosen[info.name] for call, info in recorded_calls(mod) if info.name in chosen}
         mutator = _Mark(mod, by_call)
         mutator.builder_.update_func(mod.get_global_var("main"), mutator.visit_expr(mod["main"]))
         # the unmarked originals are dead now
