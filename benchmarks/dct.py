@@ -188,13 +188,12 @@ def _rel(got, want) -> float:
 def acdc_row(N: int, batch: int, factors: int, rounds: int, workdir: Path) -> dict:
     import torch
     import tvm
-    from tvm import relax
 
+    from benchmarks.forced_lowering import compile_forced
     from sedge.frontend.export import export_onnx
     from sedge.frontend.layers.acdc import ACDC
     from sedge.frontend.loaders import load_model
-    from sedge.tvm_passes.lowering import decisions, with_overrides
-    from sedge.tvm_passes.pipeline import sedge_pipeline
+    from sedge.tvm_passes.lowering import decisions
     from sedge.tvm_passes.target import host_target
 
     torch.manual_seed(N)
@@ -209,14 +208,7 @@ def acdc_row(N: int, batch: int, factors: int, rounds: int, workdir: Path) -> di
     timers, errors, compile_s = {}, {}, {}
     for option in ("factored", "fold"):
         started = time.perf_counter()
-        with tvm.transform.PassContext(opt_level=3):
-            mod = sedge_pipeline(target)(with_overrides(model.mod, {"all": option}))
-            executable = tvm.compile(mod, target, relax_pipeline=None)
-        vm = relax.VirtualMachine(executable, tvm.cpu())
-        params = [tvm.runtime.tensor(np.asarray(p)) for p in model.params]
-        if vm.module.implements_function("main_transform_params"):
-            params = list(vm["main_transform_params"](params))  # the fold runs here, at load
-        args = [tvm.runtime.tensor(x.numpy()), *params]
+        vm, args = compile_forced(model, option, x.numpy(), target)  # the fold runs at load, in there
         compile_s[option] = time.perf_counter() - started
         errors[option] = _rel(vm["main"](*args).numpy(), want)
         main = vm["main"]

@@ -46,7 +46,7 @@ def distinct_layers(model_names) -> dict:
         hooks = [m.register_forward_hook(lambda m, args, _out: seen.append((m, tuple(args[0].shape))))
                  for m in model.modules() if isinstance(m, StructuredConv2d)]
         with torch.no_grad():
-            model(torch.randn(1, 3, *_input_size(model)))
+            model(torch.randn(*model.zoo_spec.input_shape))
         for hook in hooks:
             hook.remove()
         for module, shape in seen:
@@ -56,21 +56,15 @@ def distinct_layers(model_names) -> dict:
     return layers
 
 
-def _input_size(model) -> tuple:
-    spec = getattr(model, "zoo_spec", None)
-    return (32, 32) if spec is not None and spec.family in ("cifar_resnet", "wrn", "densenet") else (224, 224)
-
-
 def build_options(module, shape, workdir: Path):
     """{option: (timer, max relative error)} and the cost model's Decision for one layer."""
     import torch
     import tvm
-    from tvm import relax
 
+    from benchmarks.forced_lowering import compile_forced
     from sedge.frontend.export import export_onnx
     from sedge.frontend.loaders import load_model
-    from sedge.tvm_passes.lowering import decisions, with_overrides
-    from sedge.tvm_passes.pipeline import sedge_pipeline
+    from sedge.tvm_passes.lowering import decisions
     from sedge.tvm_passes.target import host_target
 
     x = torch.randn(*shape)
@@ -81,14 +75,7 @@ def build_options(module, shape, workdir: Path):
     decision = next(iter(decisions(model.mod, target).values()))
     built = {}
     for option in (o.name for o in decision.options):
-        with tvm.transform.PassContext(opt_level=3):
-            mod = sedge_pipeline(target)(with_overrides(model.mod, {"all": option}))
-            executable = tvm.compile(mod, target, relax_pipeline=None)
-        vm = relax.VirtualMachine(executable, tvm.cpu())
-        params = [tvm.runtime.tensor(np.asarray(p)) for p in model.params]
-        if vm.module.implements_function("main_transform_params"):
-            params = list(vm["main_transform_params"](params))
-        args = [tvm.runtime.tensor(x.numpy()), *params]
+        vm, args = compile_forced(model, option, x.numpy(), target)
         got = vm["main"](*args).numpy()
         error = float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
         built[option] = (vm.time_evaluator("main", tvm.cpu(), number=1, repeat=1), args, error)

@@ -1,0 +1,26 @@
+"""A model compiled through sedge's pipeline with every compressed layer forced to one lowering
+(as `sedge compile --lowering all=OPTION`), loaded as the runtime loads a package: the
+per-layer benchmarks (structured_layers, dct) time each option of a layer this way."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def compile_forced(model, option: str, x: np.ndarray, target):
+    """(VirtualMachine, its `main` arguments) of `model` (sedge.frontend.model.Model) with
+    every layer that offers `option` lowered so; the weights already through
+    main_transform_params (the load-time work: weight packing, folds)."""
+    import tvm
+    from tvm import relax
+
+    from sedge.tvm_passes.lowering import with_overrides
+    from sedge.tvm_passes.pipeline import sedge_pipeline
+
+    with tvm.transform.PassContext(opt_level=3):
+        mod = sedge_pipeline(target)(with_overrides(model.mod, {"all": option}))
+        executable = tvm.compile(mod, target, relax_pipeline=None)
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    params = [tvm.runtime.tensor(np.asarray(p)) for p in model.params]
+    if vm.module.implements_function("main_transform_params"):
+        params = list(vm["main_transform_params"](params))
+    return vm, [tvm.runtime.tensor(x), *params]
