@@ -32,10 +32,10 @@ from sedge.tvm_passes.kernels.sum_pool import KERNEL_NAME, OPAQUE, SUM_POOL_ATTR
 from sedge.tvm_passes.lowering import marked_construct
 from sedge.tvm_passes.passes import mutate_functions, static_shape
 from sedge.tvm_passes.schedules.cpu import cpu_spec
+from sedge.tvm_passes.structured_cost import FOLD, SUM_POOL  # the lowerings the cost model prices
 
 CONSTRUCT = "StructuredConv"
 FOLD_KERNEL = "sedge_structured_fold"
-SUM_POOL, FOLD = "sumpool+conv", "fold"  # the lowerings structured_cost.py prices
 
 
 def _int_list(values) -> list[int]:
