@@ -18,14 +18,18 @@ def write_plots(estimate: Estimate, directory: str) -> list[str]:
     os.makedirs(directory, exist_ok=True)
     written = []
     for name, draw in (("dram_per_layer.png", _dram_per_layer), ("energy_breakdown.png", _energy_breakdown)):
-        figure = draw(estimate)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-        plt.close(figure)
         path = os.path.join(directory, name)
-        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_bytes(path, figure_png(draw(estimate)))
         written.append(path)
     return written
+
+
+def figure_png(figure) -> bytes:
+    """`figure` as PNG bytes (closed afterwards: pyplot keeps every open figure)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
 
 
 def _dram_per_layer(est: Estimate):

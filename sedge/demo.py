@@ -169,12 +169,7 @@ def run_demo(output_dir: str, repeat: int = 30, target: str | None = None, board
 def _latency_plot(report: DemoReport) -> bytes:
     """PNG: dense against structured, as measured here (sedge, ONNX Runtime) and as estimated
     on the board."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only
-    import matplotlib.pyplot as plt
+    from sedge.hw_models.plots import figure_png, plt  # Agg: files only
 
     names = [v.name for v in report.variants]
     figure, (measured, estimated) = plt.subplots(1, 2, figsize=(9, 3.6))
@@ -190,7 +185,4 @@ def _latency_plot(report: DemoReport) -> bytes:
     estimated.set_title(f"estimated on {report.board}")
     estimated.set_ylabel("latency (ms)")
     figure.suptitle("DemoNet: dense vs structured")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
+    return figure_png(figure)
