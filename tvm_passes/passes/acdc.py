@@ -19,11 +19,13 @@ forced; this pass carries it out:
       y = conv2d(x_nhwc, W^T as O x C x 1 x 1, NHWC) + b    (4-D input, CPU: the channels-last
                                                              conv path, packing, schedules)
       y = matmul(x, W) + b                                  (otherwise)
-- `factored`: the whole stack as one fast-DCT kernel (kernels/dct.py: O(N log N) radix-2
-  butterflies, the vectors across the SIMD lanes, A and D folded into the first and last pass
-  of each DCT-II, riffle and bias inlined into the next pass) on the (vectors, N) rows, where
-  the target has that kernel (CPUs, N a power of two); elsewhere the call is left alone and
-  InlineConstructs gives it the generic body.
+- `factored`: the whole stack as one fast-DCT kernel on the (vectors, N) rows, where the
+  target has that kernel (CPUs, N a power of two); elsewhere the call is left alone and
+  InlineConstructs gives it the generic body. From N = 8 on it is kernels/dct_batched.py
+  (blocks of vectors across the SIMD lanes, each block through every factor in cache, a real
+  FFT of radix-4 butterflies, A, D, the riffle and the biases folded into its passes), which
+  measured faster than kernels/dct.py's at every vector count, one included; N = 2 and 4 keep
+  kernels/dct.py's (radix-2, the transform axis across the lanes at one vector).
 
 Where it does not apply the call is returned unchanged: a symbolic shape, a dtype other than
 float32, an odd N.
@@ -33,7 +35,7 @@ import tvm
 from tvm import relax, te, tirx
 
 from sedge.tvm_passes.acdc_cost import has_fast_dct
-from sedge.tvm_passes.kernels import dct
+from sedge.tvm_passes.kernels import dct, dct_batched
 from sedge.tvm_passes.lowering import marked_construct
 from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name, static_shape
 from sedge.tvm_passes.schedules.cpu import cpu_spec
@@ -242,10 +244,16 @@ class _LowerACDC(relax.PyExprMutator):
             return None
         x, a, d = call.args[0], call.args[1], call.args[2]
         bias = call.args[3] if len(call.args) > 3 else None
-        func = fast_stack_func(N, vectors, factors, bias is not None, cpu_spec(self.target).lanes)
+        lanes = cpu_spec(self.target).lanes
+        if N >= dct_batched.MIN_N:  # blocks of vectors across the lanes, a real FFT (faster at every V measured)
+            func = dct_batched.stack_func(N, vectors, factors, bias is not None, lanes, OPAQUE)
+            tables = dct_batched.tables(N)
+        else:
+            func = fast_stack_func(N, vectors, factors, bias is not None, lanes)
+            tables = (dct.twiddles(N, -1), dct.twiddles(N, 1), dct.makhoul_phases(N))
         gv = self.builder_.add_func(func, DCT_KERNEL)
         rows = self.builder_.emit(relax.op.reshape(x, [vectors, N]))
-        tables = [relax.const(t) for t in (dct.twiddles(N, -1), dct.twiddles(N, 1), dct.makhoul_phases(N))]
+        tables = [relax.const(t) for t in tables]
         args = [rows, a, d] + ([bias] if bias is not None else []) + tables
         y = self.builder_.emit(relax.call_tir(gv, args, relax.TensorType((vectors, N), "float32")))
         return relax.op.reshape(y, list(x_shape))
