@@ -4,13 +4,14 @@
 
 For every distinct structured conv (its geometry and input shape) of the models (default
 the published structured ones), a one-layer model is compiled through sedge's pipeline
-once per lowering option (`--lowering all=<option>`: fold, sumpool+conv, generic), each
-build checked against PyTorch, and the builds timed in interleaved rounds (one round times
-every option once, so that a slow spell of a shared machine falls on all of them). The
-table shows, per layer, the cost model's estimate and the measured time of each option, the
-option the model chooses, the fastest measured, and whether the choice is within 10% of the
-fastest (issue 22's check). `fold` is the dense conv of the same shape (alpha folded into the
-dense kernel at load time), so the fold column is also the dense parent's layer.
+once per lowering option (`--lowering all=<option>`: fold, sumpool+conv, generic), its
+input and output channels-last as inside a model, each build checked against PyTorch, and
+the builds timed in interleaved rounds (one round times every option once, so that a slow
+spell of a shared machine falls on all of them). The table shows, per layer, the cost
+model's estimate and the measured time of each option, the option the model chooses, the
+fastest measured, and whether the choice is within 10% of the fastest (issue 22's check).
+`fold` is the dense conv of the same shape (alpha folded into the dense kernel at load
+time), so the fold column is also the dense parent's layer.
 
 `--pool` adds, per layer with a sum-pool, the standalone add-only kernel (kernels/sum_pool.py)
 against the memory floor: an elementwise kernel reading and writing the layer's input once
@@ -56,8 +57,28 @@ def distinct_layers(model_names) -> dict:
     return layers
 
 
+def channels_last(module):
+    """`module` taking and giving channels-last tensors, as a layer inside a model does after
+    the channels-last rewrite (the permutes cancel against the layer's own). With the NCHW
+    input of a one-layer model, `fold`'s 1x1 conv read it in place while the sum-pool paid a
+    transpose kernel: 40-56 us of 59-132 on mobilenetv2-struct-b's 14x14 and 28x28 1x1 layers,
+    which no model runs."""
+    import torch
+
+    class ChannelsLast(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = module
+
+        def forward(self, x):
+            return self.layer(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+    return ChannelsLast()
+
+
 def build_options(module, shape, workdir: Path):
-    """{option: (timer, max relative error)} and the cost model's Decision for one layer."""
+    """{option: (timer, max relative error)} and the cost model's Decision for one layer, fed
+    and read channels-last (`channels_last`); `shape`: the layer's NCHW input."""
     import torch
     import tvm
 
@@ -67,7 +88,9 @@ def build_options(module, shape, workdir: Path):
     from sedge.tvm_passes.lowering import decisions
     from sedge.tvm_passes.target import host_target
 
-    x = torch.randn(*shape)
+    batch, channels, height, width = shape
+    x = torch.randn(batch, height, width, channels)
+    module = channels_last(module)
     with torch.no_grad():
         want = module.eval()(x).numpy()
     model = load_model(export_onnx(module.eval(), x, str(workdir / "layer.onnx")))

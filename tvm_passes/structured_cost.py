@@ -6,7 +6,7 @@ Three lowerings (passes/structured_conv.py):
 - `sumpool+conv`: the add-only sum-pool kernel (kernels/sum_pool.py, CPUs) writes the pooled
   tensor, the small conv on alpha reads it: fewer MACs, one more pass over memory; where
   the small conv runs as Winograd and the pool is spatial only (Struct-ResNet-A), the pool
-  folds into the Winograd input transform instead and costs nothing of its own;
+  folds into the Winograd input transform instead: no pass of its own, larger input tiles;
 - `generic`: the construct's body, the pool as 0/1-weight convs (every target has it).
 
 Time is a roofline per kernel, max(MACs / rate, bytes / bandwidth), summed over the kernels
@@ -27,22 +27,25 @@ from sedge.tvm_passes.passes.winograd_conv import winograd_tile
 SUM_POOL, FOLD = "sumpool+conv", "fold"
 
 # sedge's direct conv (register-blocked): multiply-adds per ns on this host's 2 cores
-# (measured 55-67 on resnet18's 3x3 and 2x2 convs, stride 1 and 2)
-CONV_MACS_PER_NS = 60.0
+# (measured 55-80 on mobilenetv2-struct-b's 1x1 convs and resnet50's 2x2 small convs, fed
+# channels-last as inside a model)
+CONV_MACS_PER_NS = 70.0
 # a reduction (input channels x window) shorter than this runs below the full conv rate, as
 # the square root of the ratio: the register tile's loads and stores are amortised over fewer
-# multiply-adds (measured: 1x1 convs reducing 12-32 channels run at 20-35 MACs/ns)
-REDUCTION_FULL_RATE = 64
-# depthwise convs: one multiply-add per loaded input, memory-bound
-DEPTHWISE_MACS_PER_NS = 8.0
+# multiply-adds (measured: a 1x1 conv reducing 12 channels ran at ~58 MACs/ns, 16-32 at 70-80)
+REDUCTION_FULL_RATE = 16
+# depthwise convs: one multiply-add per loaded input, memory-bound (mobilenetv2's 3x3 ones ran
+# at 26-31 MACs/ns, the stride-2 ones at ~20)
+DEPTHWISE_MACS_PER_NS = 28.0
 # activation bytes per ns for streaming kernels (the sum-pool's passes, Winograd's input and
 # output transforms, a layer's input and weights)
 STREAM_BYTES_PER_NS = 20.0
-# the sum-pool kernel's adds per ns: the spatial passes vectorised along channels; the
-# channel window's prefix sums, a serial chain along the channels of each pixel (measured:
-# the 1x1 channel windows of mobilenetv2-struct-b at 14x14 and 7x7)
+# the sum-pool kernel's adds per ns, every pass vectorised along the channels (the channel
+# window's prefix scan a vector of channels at a time: ~6 per ns on one core at 7x7x960);
+# the kernel is bound by its memory traffic (input read, pooled tensor written) on every
+# layer of mobilenetv2-struct-b: 18-24 GB/s measured, the floor's 20-25
 POOL_ADDS_PER_NS = 12.0
-PREFIX_ADDS_PER_NS = 1.5
+POOLED_PASSES = 2  # the pooled tensor's passes over memory: the pool writes it, the small conv reads it
 
 
 @dataclass(frozen=True)
@@ -144,14 +147,16 @@ def _depthwise_rate(kernel: int) -> float:
 
 
 def _conv_ns(layer: StructuredLayer, macs: int, reduction: int, out_per_group: int, weight_bytes: int,
-             lanes: int, winograd: int | None = None, kernel: int = 3) -> float:
+             lanes: int, winograd: int | None = None, kernel: int = 3, pool_window: int = 1) -> float:
     """A conv's time: a roofline of its MACs at the conv rate and the bytes it streams
     (input, weights). The rate drops for short reductions (REDUCTION_FULL_RATE) and for
     output channels that fill the vector lanes only in part (24 channels in 2 x 16 lanes run
     at 75%); depthwise convs have their own. As Winograd F(m x m, r x r), where the recipe
     takes it (`winograd`: the tile m; `kernel`: r): the products of the transformed tiles
     ((m + r - 1)^2 per m^2 outputs, against r^2) plus the transforms, which stream the input
-    and product tiles."""
+    and product tiles; with a k x k sum-pool folded into the input transform (`pool_window`),
+    its input tiles are (m + r + k - 2)^2 (the denser B^T S: resnet50-struct-a's 56x56 and
+    28x28 small convs ran 8-9% slower so than after a separate pool)."""
     streamed = (layer.input_bytes() + weight_bytes) / STREAM_BYTES_PER_NS
     if layer.depthwise:
         return max(macs / _depthwise_rate(kernel), streamed)
@@ -159,7 +164,7 @@ def _conv_ns(layer: StructuredLayer, macs: int, reduction: int, out_per_group: i
         side = winograd + kernel - 1
         products = macs * side ** 2 / (kernel ** 2 * winograd ** 2)
         tiles = layer.batch * (layer.out_height // winograd) * (layer.out_width // winograd)
-        tile_values = tiles * side ** 2 * (layer.channels + layer.out_channels)
+        tile_values = tiles * ((side + pool_window - 1) ** 2 * layer.channels + side ** 2 * layer.out_channels)
         return products / CONV_MACS_PER_NS + 2 * tile_values * layer.dtype_bytes / STREAM_BYTES_PER_NS
     lane_fill = out_per_group / (math.ceil(out_per_group / lanes) * lanes)
     rate = CONV_MACS_PER_NS * min(1.0, math.sqrt(reduction / REDUCTION_FULL_RATE)) * lane_fill
@@ -188,11 +193,13 @@ def structured_options(layer: StructuredLayer, sum_pool_kernel: bool, cache_byte
     pooled_bytes = layer.pooled_elements() * layer.dtype_bytes
     if sum_pool_kernel and small_winograd and layer.channel_window == 1 and layer.dilation == (1, 1):
         # a spatial pool before a Winograd small conv folds into its input transform
-        # (winograd_conv.pooled_rows): no pass over memory, no adds of its own
-        options.append(Option(SUM_POOL, layer.small_macs(), 0, small_w, small_ns / 1e3))
+        # (winograd_conv.pooled_rows): no pass over memory, no adds of its own, larger input tiles
+        folded_ns = _conv_ns(layer, layer.small_macs(), layer.c * layer.n ** 2, out_per_group, small_w, lanes,
+                             small_winograd, layer.n, layer.window)
+        options.append(Option(SUM_POOL, layer.small_macs(), 0, small_w, folded_ns / 1e3))
     elif sum_pool_kernel:
-        pool_ns = max(layer.spatial_pool_adds() / POOL_ADDS_PER_NS + layer.prefix_adds() / PREFIX_ADDS_PER_NS,
-                      (layer.input_bytes() + 2 * pooled_bytes) / STREAM_BYTES_PER_NS)
+        pool_ns = max(layer.pool_adds() / POOL_ADDS_PER_NS,
+                      (layer.input_bytes() + POOLED_PASSES * pooled_bytes) / STREAM_BYTES_PER_NS)
         options.append(Option(SUM_POOL, layer.small_macs(), layer.pool_adds(), small_w, (pool_ns + small_ns) / 1e3))
     # the generic body: the spatial window as a depthwise all-ones conv, the channel window as
     # a 0/1 band 1x1 conv (a conv reducing the group's channels), then the small conv
