@@ -110,6 +110,8 @@ def test_tir_runs_one_butterfly_pass_per_radix_stage():
     N, V = 1024, 16
     assert K.radices(N // 2) == [2, 4, 4, 4, 4]
     script = _dct2(N, V).script()
-    # the gather, 5 butterfly passes and the split / twist pass, each vectorised over 16 vectors
-    assert script.count("T.vectorized(16)") == 1 + 5 + 1
+    # the gather (8 residues of k, each an affine index), 5 butterfly passes and the split /
+    # twist pass, each vectorised over the block's 16 vectors
+    assert script.count("T.vectorized(16)") == 8 + 5 + 1
+    assert "if_then_else" not in script.split("T.parallel")[1].split("T.vectorized")[1]  # no select in the gather
     assert "T.parallel(1)" in script and "T.init" not in script and "T.axis.reduce" not in script

@@ -72,13 +72,35 @@ def cmul(ar, ai, br, bi, conj=False):
     return ar * br - ai * bi, ar * bi + ai * br
 
 
+PAD_ROWS, SHIFT_ROWS = 1, 3
+
+
+class _View:
+    """A buffer proxy at an offset."""
+
+    def __init__(self, proxy, base: int):
+        self.proxy, self.base = proxy, base
+
+    def __getitem__(self, index):
+        return self.proxy[self.base + index]
+
+    def __setitem__(self, index, value):
+        self.proxy[self.base + index] = value
+
+
 class _Block:
     """The code of one block of B vectors: two scratch buffers of (re | im) x (M, B), flat."""
 
     def __init__(self, N: int, B: int, w, phase, dtype: str):
         self.N, self.M, self.B = N, N // 2, B
         self.w, self.phase, self.dtype = w, phase, dtype
-        self.bufs = [T.buffer_proxy(T.decl_buffer([2 * self.M * B], dtype, scope="global")) for _ in range(2)]
+        # one allocation, two views; the parts and the views padded off multiples of 4 KiB
+        # (PAD_ROWS, SHIFT_ROWS): at powers of two a pass's loads and stores alias in the low 12
+        # address bits (store-to-load false dependencies) and in the L1 sets
+        self.part = self.M + PAD_ROWS
+        view = 2 * self.part + SHIFT_ROWS
+        scratch = T.buffer_proxy(T.decl_buffer([2 * view * B], dtype, scope="global"))
+        self.bufs = [_View(scratch, 0), _View(scratch, view * B)]
         self.cur = 0  # the buffer holding the data
 
     def const(self, value):
@@ -86,7 +108,7 @@ class _Block:
 
     def at(self, row, part, lane):
         """Flat index of row `row` (< M), part 0 (re) / 1 (im), lane."""
-        return (part * self.M + row) * self.B + lane
+        return (part * self.part + row) * self.B + lane
 
     def lanes(self, body):
         with T.vectorized(0, self.B) as lane:
@@ -219,28 +241,60 @@ class _Block:
 
     # --- gathers: into the paired, reordered form and out of it
 
-    def pair_slot(self, k):
-        """Flat row offset (without the lane) of u[k] in the paired form z[n] = v[2n] + i v[2n+1],
-        v Makhoul's reorder of u: v[j] = u[2j], v[N-1-j] = u[2j+1]."""
-        j = tirx.if_then_else(k % 2 == 0, k // 2, self.N - 1 - k // 2)
-        return self.at(j // 2, j % 2, 0)
+    def slot(self, piece, g, lane):
+        """Flat index of the (part, row0 + drow g) entry of the current layout."""
+        part, row0, drow = piece
+        return self.at(row0 + drow * g, part, lane)
+
+    def gather(self, body):
+        """One pass over k < N in 8 residues k = 8 g + r, each an affine piece of every map
+        (`pieces`): body(g, r, lane) with no index arithmetic left but a multiply-add."""
+        with T.serial(0, self.N // PERIOD) as g:
+            for r in range(PERIOD):
+                self.lanes(lambda lane, r=r: body(g, r, lane))
 
     def load(self, value):
-        """The current buffer <- the paired, reordered form of u[k] = value(k, lane)."""
-        buf = self.bufs[self.cur]
-        with T.serial(0, self.N) as k:
-            slot = self.pair_slot(k)
-            self.lanes(lambda lane: buf.__setitem__(slot + lane, value(k, lane)))
+        """The current buffer <- the paired, reordered form of u[k] = value(g, r, k, lane)."""
+        buf, dst = self.bufs[self.cur], pieces(self.N, pair_slot)
 
-    def unpair(self, k):
-        """Flat row offset of y[k], y the DCT-III output, in the inverse FFT's output
-        (x[2n] = v[n], x[2n+1] = v[N-1-n], v[2n] = Re z[n], v[2n+1] = Im z[n])."""
-        return self.pair_slot(k)  # the same map: Makhoul's reorder is its own pairing's inverse
+        def body(g, r, lane):
+            buf[self.slot(dst[r], g, lane)] = value(g, r, PERIOD * g + r, lane)
+        self.gather(body)
 
 
-def _riffle_source(k, N):
+PERIOD = 8  # the gathers' residues: every map below is affine in g on each k = 8 g + r
+
+
+def pair_slot(k: int, N: int) -> tuple[int, int]:
+    """(part, row) of u[k] in the paired form z[n] = v[2n] + i v[2n+1], v Makhoul's reorder of u
+    (v[j] = u[2j], v[N-1-j] = u[2j+1]); also where the DCT-III's output y[k] lies in its inverse
+    FFT's output (y[2n] = v[n], y[2n+1] = v[N-1-n]: the same map)."""
+    j = k // 2 if k % 2 == 0 else N - 1 - k // 2
+    return j % 2, j // 2
+
+
+def riffle_source(k: int, N: int) -> int:
     """The stack's riffle: out[2i] = y[i], out[2i+1] = y[N/2 + i]."""
-    return tirx.if_then_else(k % 2 == 0, k // 2, N // 2 + k // 2)
+    return k // 2 if k % 2 == 0 else N // 2 + k // 2
+
+
+def unriffled_slot(k: int, N: int) -> tuple[int, int]:
+    """(part, row) in the inverse FFT's output of the riffled output k."""
+    return pair_slot(riffle_source(k, N), N)
+
+
+def pieces(N: int, fn) -> list:
+    """fn(k, N) (an int or a tuple ending in one) on k = 8 g + r as affine pieces per r:
+    [(fixed fields..., value at g = 0, step per g)]; asserts the map is affine there."""
+    out = []
+    for r in range(PERIOD):
+        values = [fn(PERIOD * g + r, N) for g in range(N // PERIOD)]
+        values = [v if isinstance(v, tuple) else (v,) for v in values]
+        head, start = values[0][:-1], values[0][-1]
+        step = values[1][-1] - start if len(values) > 1 else 0
+        assert all(v[:-1] == head and v[-1] == start + step * g for g, v in enumerate(values)), (N, r)
+        out.append((*head, start, step))
+    return out
 
 
 def dct2_extern(x: te.Tensor, N: int, vectors: int, lanes: int, w: te.Tensor, phase: te.Tensor) -> te.Tensor:
@@ -257,7 +311,7 @@ def dct2_extern(x: te.Tensor, N: int, vectors: int, lanes: int, w: te.Tensor, ph
                 def vec(lane):  # a vector past the last one repeats it (same value, same store)
                     return blk * B + lane if vectors % B == 0 else tirx.min(blk * B + lane, vectors - 1)
 
-                block.load(lambda k, lane: xs[k, vec(lane)])
+                block.load(lambda g, r, k, lane: xs[k, vec(lane)])
                 block.fft(inverse=False)
                 block.dct2_out(lambda k, lane, value: ys.__setitem__((k, vec(lane)), value))
         return ib.get()
@@ -285,27 +339,27 @@ def acdc_extern(x: te.Tensor, a: te.Tensor, d: te.Tensor, bias, w: te.Tensor, ph
                 def vec(lane):
                     return blk * B + lane if vectors % B == 0 else tirx.min(blk * B + lane, vectors - 1)
 
-                block.load(lambda k, lane: xs[vec(lane), k] * As[0, k])
+                block.load(lambda g, r, k, lane: xs[vec(lane), k] * As[0, k])
                 # the inverse FFT's output is 4 M times the DCT-III's (V doubled, Z' doubled, no 1/M)
                 scale = block.const(1 / (4 * M))
+                src, bias_at = pieces(N, unriffled_slot), pieces(N, riffle_source)
                 for layer in range(factors):
                     block.fft(inverse=False)
                     block.acdc_middle(lambda j, layer=layer: Ds[layer, j])
                     block.fft(inverse=True)
                     done = block.bufs[block.cur]
 
-                    def riffled(k, lane, layer=layer, done=done):
-                        i = _riffle_source(k, N)
-                        value = done[block.unpair(i) + lane] * scale
-                        return value + bs[layer, i] if bs is not None else value
+                    def riffled(g, r, lane, layer=layer, done=done):
+                        value = done[block.slot(src[r], g, lane)] * scale
+                        return value + bs[layer, bias_at[r][0] + bias_at[r][1] * g] if bs is not None else value
 
                     if layer + 1 < factors:
                         block.cur = 1 - block.cur
-                        block.load(lambda k, lane, riffled=riffled, layer=layer:
-                                   riffled(k, lane) * As[layer + 1, k])
+                        block.load(lambda g, r, k, lane, riffled=riffled, layer=layer:
+                                   riffled(g, r, lane) * As[layer + 1, k])
                     else:
-                        with T.serial(0, N) as k:
-                            block.lanes(lambda lane: ys.__setitem__((vec(lane), k), riffled(k, lane)))
+                        block.gather(lambda g, r, lane, riffled=riffled:
+                                     ys.__setitem__((vec(lane), PERIOD * g + r), riffled(g, r, lane)))
         return ib.get()
 
     ins = [x, a, d] + ([bias] if bias is not None else []) + [w, phase]
