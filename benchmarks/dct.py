@@ -5,9 +5,10 @@
 
 1. The orthonormal DCT-II of `batch` vectors of length N, in benchFFT GFLOP/s (a real
    transform counts 2.5 N log2 N flops per vector, whatever it really does; anchors.md):
-   - sedge: the kernel the `factored` ACDC lowering runs (tvm_passes/kernels/dct.py: Makhoul's
-     reordering + a radix-2 complex Stockham FFT, one transform per SIMD lane), compiled alone
-     for this host, on its own layout (N, batch);
+   - sedge: the kernel the `factored` ACDC lowering runs (tvm_passes/kernels/dct_batched.py:
+     Makhoul's reordering + a real FFT of N/2 points in radix-4 Stockham passes, blocks of
+     vectors across the SIMD lanes, one transform per lane), compiled alone for this host, on
+     its own layout (N, batch);
    - torch: Makhoul's reordering + `torch.fft.rfft` (MKL on x86 wheels) + the twiddle, on
      (batch, N); and `torch.fft.rfft` alone (the issue's peer: a DCT cannot beat the FFT it
      is built on);
@@ -85,22 +86,28 @@ def sedge_dct(N: int, batch: int):
     from tvm import te
 
     from sedge.tvm_passes.kernels import dct as K
+    from sedge.tvm_passes.kernels import dct_batched as KB
     from sedge.tvm_passes.schedules.cpu import cpu_spec
     from sedge.tvm_passes.target import host_target
 
     target = tvm.target.Target(host_target())
+    lanes = cpu_spec(target).lanes
     x = te.placeholder((N, batch), "float32", "x")
-    tw = te.placeholder((2, N // 2), "float32", "tw")
-    phase = te.placeholder((2, N), "float32", "phase")
-    func = te.create_prim_func([x, tw, phase, K.dct2(x, tw, phase, N, batch)])
-    sch = tvm.s_tir.Schedule(func)
-    K.schedule_dct(sch, cpu_spec(target).lanes)
-    lib = tvm.compile(tvm.IRModule({"main": sch.mod["main"].with_attr("tirx.is_scheduled", True)}), target=target)
+    if N >= KB.MIN_N:  # the kernel the factored lowering runs from N = 8 on
+        tables = KB.tables(N)
+        tw, phase = (te.placeholder(t.shape, "float32", n) for t, n in zip(tables, ("w", "phase")))
+        func = te.create_prim_func([x, tw, phase, KB.dct2_extern(x, N, batch, lanes, tw, phase)])
+    else:
+        tables = [K.twiddles(N, -1), K.makhoul_phases(N)]
+        tw, phase = (te.placeholder(t.shape, "float32", n) for t, n in zip(tables, ("tw", "phase")))
+        sch = tvm.s_tir.Schedule(te.create_prim_func([x, tw, phase, K.dct2(x, tw, phase, N, batch)]))
+        K.schedule_dct(sch, lanes)
+        func = sch.mod["main"]
+    lib = tvm.compile(tvm.IRModule({"main": func.with_attr("tirx.is_scheduled", True)}), target=target)
     fn = lib["main"]
 
     def make(xs: np.ndarray):
-        args = [tvm.runtime.tensor(np.ascontiguousarray(xs.T)), tvm.runtime.tensor(K.twiddles(N, -1)),
-                tvm.runtime.tensor(K.makhoul_phases(N))]
+        args = [tvm.runtime.tensor(np.ascontiguousarray(xs.T))] + [tvm.runtime.tensor(t) for t in tables]
         out = tvm.runtime.tensor(np.zeros((N, batch), np.float32))
         return (lambda: fn(*args, out)), (lambda: out.numpy().T)
 
