@@ -6,7 +6,7 @@
 1. The orthonormal DCT-II of `batch` vectors of length N, in benchFFT GFLOP/s (a real
    transform counts 2.5 N log2 N flops per vector, whatever it really does; anchors.md):
    - sedge: the kernel the `factored` ACDC lowering runs (tvm_passes/kernels/dct_batched.py:
-     Makhoul's reordering + a real FFT of N/2 points in radix-4 Stockham passes, blocks of
+     Makhoul's reordering + a real FFT of N/2 points in radix-8 Stockham passes, blocks of
      vectors across the SIMD lanes, one transform per lane), compiled alone for this host, on
      its own layout (N, batch);
    - torch: Makhoul's reordering + `torch.fft.rfft` (MKL on x86 wheels) + the twiddle, on

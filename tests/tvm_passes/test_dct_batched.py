@@ -88,10 +88,11 @@ def _per_vector(func, V, kinds):
 
 
 def test_tir_holds_n_log_n_butterflies():
-    """Per transform at most 1.5 multiplies and 2 adds per point and log2 N (a real radix-4
-    FFT of N/2 points, 3 twiddles per 4-point butterfly, then the split / twist pass; 10772
-    multiplies and 17172 adds at N = 1024), where a DCT matrix costs N per point; the counts
-    grow as N log N (16x the points, ~21x the multiplies where N^2 would be 256x)."""
+    """Per transform at most 1.5 multiplies and 2 adds per point and log2 N (a real FFT of N/2
+    points in radix-8 butterflies, 7 twiddles and 2 multiplies by sqrt(1/2) each, then the
+    split / twist pass: 9492 multiplies and 16916 adds at N = 1024), where a DCT matrix costs N
+    per point; the counts grow as N log N (16x the points, ~21x the multiplies where N^2 would
+    be 256x)."""
     V = 16
     muls, adds = {}, {}
     for N in (64, 1024):
@@ -105,13 +106,14 @@ def test_tir_holds_n_log_n_butterflies():
 
 
 def test_tir_runs_one_butterfly_pass_per_radix_stage():
-    """The FFT's loops: one pass of N/2/r butterflies per radix-r stage (radix 4, one radix 2
-    where log2(N/2) is odd), every butterfly a vector of the block's vectors."""
+    """The FFT's loops: one pass of N/2/r butterflies per radix-r stage (radix 8, one radix 2
+    or 4 first where log2(N/2) is no multiple of 3), every butterfly a vector of the block's
+    vectors."""
     N, V = 1024, 16
-    assert K.radices(N // 2) == [2, 4, 4, 4, 4]
+    assert K.radices(N // 2) == [8, 8, 8] and K.radices(2048) == [4, 8, 8, 8] and K.radices(128) == [2, 8, 8]
     script = _dct2(N, V).script()
-    # the gather (8 residues of k, each an affine index), 5 butterfly passes and the split /
+    # the gather (8 residues of k, each an affine index), 3 butterfly passes and the split /
     # twist pass, each vectorised over the block's 16 vectors
-    assert script.count("T.vectorized(16)") == 8 + 5 + 1
+    assert script.count("T.vectorized(16)") == 8 + 3 + 1
     assert "if_then_else" not in script.split("T.parallel")[1].split("T.vectorized")[1]  # no select in the gather
     assert "T.parallel(1)" in script and "T.init" not in script and "T.axis.reduce" not in script

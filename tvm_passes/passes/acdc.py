@@ -23,7 +23,7 @@ forced; this pass carries it out:
   target has that kernel (CPUs, N a power of two); elsewhere the call is left alone and
   InlineConstructs gives it the generic body. From N = 8 on it is kernels/dct_batched.py
   (blocks of vectors across the SIMD lanes, each block through every factor in cache, a real
-  FFT of radix-4 butterflies, A, D, the riffle and the biases folded into its passes), which
+  FFT of radix-8 butterflies, A, D, the riffle and the biases folded into its passes), which
   measured faster than kernels/dct.py's at every vector count, one included; N = 2 and 4 keep
   kernels/dct.py's (radix-2, the transform axis across the lanes at one vector).
 
