@@ -26,7 +26,7 @@ import numpy as np
 import tvm
 from tvm import relax, te, topi
 
-from sedge.tvm_passes.passes import bound_constant, bound_value, op_name, rewrite_for_cpu, static_shape
+from sedge.tvm_passes.passes import TeCalls, bound_constant, bound_value, op_name, rewrite_for_cpu, static_shape
 from sedge.tvm_passes.passes.channel_shuffle import channel_gather, shuffle_groups
 from sedge.tvm_passes.schedules.reduction import output_lanes
 
@@ -79,6 +79,7 @@ class _Packer(relax.PyExprMutator):
     def __init__(self, mod, spec, tile_shape):
         super().__init__(mod)
         self.spec, self.tile_shape = spec, tile_shape
+        self.te_calls = TeCalls(self.builder_)
 
     def visit_call_(self, call):
         call = super().visit_call_(call)
@@ -116,7 +117,7 @@ class _Packer(relax.PyExprMutator):
                 w = self.builder_.emit(relax.op.nn.pad(w, pad))
             packed = self.builder_.emit(relax.op.layout_transform(
                 w, index_map=lambda h, s, i, o: (o // ob, h, s, i, o % ob)))
-        conv = self.builder_.call_te(
+        conv = self.te_calls(
             packed_conv2d, x if nchw is None else nchw, packed, strides=[int(s) for s in attrs.strides],
             padding=[int(p) for p in attrs.padding], dilation=[int(d) for d in attrs.dilation],
             groups=groups, nchw_input=nchw is not None, shuffle_groups=shuffle, channel_index=index,

@@ -25,7 +25,7 @@ import tvm
 from tvm import relax, te, tirx, topi
 
 from sedge.tvm_passes.kernels.sum_pool import SUM_POOL_ATTR
-from sedge.tvm_passes.passes import bound_value, op_name, rewrite_for_cpu
+from sedge.tvm_passes.passes import TeCalls, bound_value, op_name, rewrite_for_cpu
 
 # the transforms' block names and annotations (holding the output tile size), by which
 # schedules/winograd.py recognises them
@@ -214,6 +214,7 @@ class _Winograd(relax.PyExprMutator):
     def __init__(self, mod, spec, tile_shape):
         super().__init__(mod)
         self.spec, self.tile_shape = spec, tile_shape
+        self.te_calls = TeCalls(self.builder_)
 
     def visit_call_(self, call):
         call = super().visit_call_(call)
@@ -227,7 +228,7 @@ class _Winograd(relax.PyExprMutator):
         tiles = batch * (out_h // tile) * (out_w // tile)
         # pack U per tile of output channels the product's schedule keeps in registers
         vec, o_vectors, _ = self.tile_shape(tiles, out_channels, int(w.ty.shape[2]), self.spec)
-        emit, call_te = self.builder_.emit, self.builder_.call_te
+        emit, call_te = self.builder_.emit, self.te_calls
         u = emit(call_te(winograd_weight, w, vec * o_vectors, tile, primfunc_name_hint="winograd_weight"))
         # opaque to FuseOps: fused after the previous conv's elementwise epilogue, that
         # epilogue would be recomputed for each of the values every input feeds
