@@ -22,6 +22,7 @@ from sedge.tvm_passes.passes.fft_conv import fft_conv_lowering
 from sedge.tvm_passes.passes.fold_batch_norm import fold_batch_norm
 from sedge.tvm_passes.passes.inline_constructs import inline_constructs
 from sedge.tvm_passes.passes.packed_conv import pack_conv_weights
+from sedge.tvm_passes.passes.packed_matmul import pack_matmul_weights
 from sedge.tvm_passes.passes.scalar_clamps import scalar_clamps_as_ops
 from sedge.tvm_passes.passes.structured_conv import structured_conv
 from sedge.tvm_passes.passes.vector_math import vector_math
@@ -64,6 +65,9 @@ REWRITE = (
     winograd_conv,
     # after channels-last: HWIO weights packed per output-channel tile
     pack_conv_weights,
+    # matmuls' right operands packed per output-column tile likewise (transformers' linear
+    # layers, attention); after every rewrite that makes matmuls (ACDC folds, FFT projections)
+    pack_matmul_weights,
     # last: the ops it replaces (exp, tanh, erf, softmax) stay Relax ops until then, so
     # that every rewrite above saw them
     vector_math,
