@@ -36,14 +36,15 @@ from dataclasses import dataclass
 # sedge's dense matmul / 1x1 conv, mult-adds per ns (measured 19-55 at 64 vectors, N = 1024-4096;
 # below the board's efficiency x peak, which a direct conv reaches: the matmul schedule's)
 DENSE_MACS_PER_NS = 40.0
-# the fast DCT kernel (kernels/dct.py), counted in fast_dct_macs: ~8 per ns with a full SIMD
-# vector of vectors side by side (measured 7.2-8.9 at 64 vectors); ~7 per ns with one vector,
-# whose butterfly passes run the transform axis across the lanes (measured 5.2-8.0 at
-# N = 256-4096, python -m benchmarks.dct); ~2 per ns with 2-15 vectors, a few lanes filled
-# (measured 1.4-2.1 at one vector before the kernel vectorised that case)
-TRANSFORM_MACS_PER_NS = 8.0
+# the fast DCT kernel (kernels/dct_batched.py; kernels/dct.py for N < 8), counted in
+# fast_dct_macs: ~32 per ns with a full SIMD vector of vectors in each block (measured 33-49 at
+# 16-32 vectors, N = 256-2048, and 13-38 at 64 on the loaded shared machine); ~7 per ns with one
+# vector (measured 3.9-10.3 at N = 256-2048, per-call overhead bounding the small N); ~12 with
+# 2-15 vectors, a few lanes filled (measured 6-25). Before the batched kernel: 8, 7 and 2
+# (a complex radix-2 FFT, one pass over all vectors per stage).
+TRANSFORM_MACS_PER_NS = 32.0
 TRANSFORM_MACS_PER_NS_ONE = 7.0
-TRANSFORM_MACS_PER_NS_FEW = 2.0
+TRANSFORM_MACS_PER_NS_FEW = 12.0
 FULL_VECTOR = 16  # vectors for the full rate: AVX-512's fp32 lanes
 # which kernel the `factored` form runs on, per target kind; "generic" = the construct's body
 # (the fast DCT kernel has a CPU schedule only)
