@@ -143,3 +143,18 @@ def test_a_compressed_model_is_compared_with_its_dense_parent_in_the_same_run():
     assert " of " not in next(line for line in table.splitlines() if line.startswith("| mobilenetv2-struct-b "))
     # no pair, no column
     assert "dense parent" not in markdown([dense], HOST, repeat=3)
+
+
+def test_structured_layers_feed_each_layer_channels_last():
+    """benchmarks.structured_layers times a layer as a model runs it, its input and output
+    channels-last (a one-layer model fed NCHW charged the sum-pool a transpose fold never paid)."""
+    import torch
+
+    from benchmarks.structured_layers import channels_last
+    from sedge.frontend.layers.structured import StructuredConv2d
+
+    layer = StructuredConv2d(8, 4, 1, 5, 1).eval()
+    x = torch.randn(1, 8, 3, 5)
+    with torch.no_grad():
+        got = channels_last(layer)(x.permute(0, 2, 3, 1))
+        assert torch.allclose(got.permute(0, 3, 1, 2), layer(x))
