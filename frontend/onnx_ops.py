@@ -3,7 +3,11 @@
 TVM's `from_onnx` has no converter hook and ignores node domains: it looks every node's
 op_type up in `onnx_frontend._get_convert_map()`. `converters_installed()` widens that map
 for the duration of one import with `CONVERTERS` (op_type -> OnnxOpConverter subclass), so
-the compressed layers' functions in the `sedge` domain import as one construct each.
+the compressed layers' functions in the `sedge` domain import as one construct each, and
+with `STANDARD_CONVERTERS`: sedge's replacements of TVM's converters of standard ONNX ops
+that TVM gets wrong or crashes on (`frontend/importers/standard/`, one module per op). The
+two are kept apart because `CONVERTERS` also says which model-local functions need no
+inlining (`importers/fallback.py`).
 """
 import contextlib
 
@@ -11,6 +15,8 @@ from sedge.registry import Registry
 
 CONVERTERS = Registry("ONNX converter for")
 register_converter = CONVERTERS.register
+STANDARD_CONVERTERS = Registry("replacement ONNX converter for")
+register_standard_converter = STANDARD_CONVERTERS.register
 
 
 @contextlib.contextmanager
@@ -20,7 +26,7 @@ def converters_installed():
     original = onnx_frontend._get_convert_map
 
     def widened():
-        return {**original(), **CONVERTERS}
+        return {**original(), **STANDARD_CONVERTERS, **CONVERTERS}
 
     onnx_frontend._get_convert_map = widened
     try:

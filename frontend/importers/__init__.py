@@ -6,7 +6,7 @@ Importing this package registers each family's ONNX converter (`sedge` domain fu
 also imports the layers, which registers the `torch.ops.sedge.*` ops, so that `.pt2`
 programs using them load.
 """
-from sedge.frontend.importers import acdc, csg, fft, structured  # noqa: F401  (registration)
+from sedge.frontend.importers import acdc, csg, fft, standard, structured  # noqa: F401  (registration)
 from sedge.frontend.layers import acdc as _acdc  # noqa: F401  (registers torch.ops.sedge.*)
 from sedge.frontend.layers import csg as _csg  # noqa: F401
 from sedge.frontend.layers import fft as _fft  # noqa: F401

@@ -149,6 +149,8 @@ def from_onnx_proto(proto, inputs: list[TensorSpec]):
         ops = str(err).split(":")[-1].strip()
         failure, held = UnsupportedOpError(ops, "see the ONNX operators of TVM's Relax frontend and sedge's "
                                                 "functions in the README"), err
+    except SedgeError as err:  # a converter's own one-line refusal, which names the op; a copy
+        failure, held = ModelImportError(str(err)), err  # (err's traceback holds the builder)
     except Exception as err:
         failed = re.search(r"Error converting operator (\w+)", printed.getvalue())
         where = f"its {failed.group(1)} node" if failed else "the ONNX model"
