@@ -46,6 +46,10 @@ def _input_specs(graph, input_shapes: dict) -> list[TensorSpec]:
     for value in graph.input:
         if value.name in initializers:
             continue
+        kind = value.type.WhichOneof("value")
+        if kind not in (None, "tensor_type"):  # sequence, optional, map, sparse tensor
+            raise ModelImportError(f"input '{value.name}' is an ONNX {kind.removesuffix('_type')} value; "
+                                   "allowed: tensor inputs (sedge compiles graphs of tensors)")
         tensor_type = value.type.tensor_type
         dtype = _element_dtype(tensor_type.elem_type, f"input '{value.name}'").name
         if value.name in input_shapes:

@@ -60,8 +60,12 @@ CLAIMED = {
 # refused in one line (a SedgeError), and why
 REFUSED = {
     "test_mvn_expanded_ver18": "a Constant given by value_ints / value_floats (TVM reads only 'value')",
+    "test_batchnorm_epsilon_training_mode": "BatchNormalization in training mode (batch statistics)",
+    "test_batchnorm_example_training_mode": "BatchNormalization in training mode (batch statistics)",
     "test_expand_dim_changed": "Expand to a shape stored as a weight",
     "test_expand_dim_unchanged": "Expand to a shape stored as a weight",
+    "test_identity_opt": "an optional-typed input (sedge compiles tensors)",
+    "test_identity_sequence": "a sequence-typed input (sedge compiles tensors)",
     "test_maxpool_with_argmax_2d_precomputed_pads": "MaxPool's Indices output",
     "test_maxpool_with_argmax_2d_precomputed_strides": "MaxPool's Indices output",
     "test_pow_types_float32_int32": "Pow of mixed types",
@@ -80,6 +84,8 @@ REFUSED = {
     "test_resize_downsample_scales_linear_antialias": "Resize scales stored as a weight",
     "test_resize_downsample_scales_linear_half_pixel_symmetric": "Resize scales stored as a weight",
     "test_resize_downsample_scales_nearest": "Resize scales stored as a weight",
+    "test_resize_downsample_sizes_cubic_antialias": "Resize antialias when downscaling (TVM has no such filter)",
+    "test_resize_downsample_sizes_linear_antialias": "Resize antialias when downscaling (TVM has no such filter)",
     "test_resize_downsample_sizes_nearest_not_larger": "Resize sizes of a subset of axes",
     "test_resize_downsample_sizes_nearest_not_smaller": "Resize sizes of a subset of axes",
     "test_resize_tf_crop_and_resize_axes_2_3": "Resize tf_crop_and_resize",
@@ -98,24 +104,17 @@ REFUSED = {
     "test_resize_upsample_sizes_nearest_axes_3_2": "Resize sizes of a subset of axes",
     "test_resize_upsample_sizes_nearest_not_larger": "Resize sizes of a subset of axes",
     "test_resize_upsample_sizes_nearest_not_smaller": "Resize sizes of a subset of axes",
+    "test_slice_start_out_of_bounds": "a Slice to an empty tensor",
     "test_split_zero_size_splits_opset13": "a 0-sized input dimension",
     "test_split_zero_size_splits_opset18": "a 0-sized input dimension",
+    "test_training_dropout": "Dropout in training mode (random masks)",
+    "test_training_dropout_default": "Dropout in training mode (random masks)",
+    "test_training_dropout_default_mask": "Dropout in training mode (random masks)",
+    "test_training_dropout_mask": "Dropout in training mode (random masks)",
     "test_upsample_nearest": "Resize scales stored as a weight",
 }
 # what sedge still gets wrong: strict xfails, so a fixed case must leave the list
-KNOWN_WRONG = {
-    "test_batchnorm_epsilon_training_mode": "training mode (random masks, batch statistics)",
-    "test_batchnorm_example_training_mode": "training mode (random masks, batch statistics)",
-    "test_identity_opt": "sequence/optional types",
-    "test_identity_sequence": "sequence/optional types",
-    "test_resize_downsample_sizes_cubic_antialias": "Resize antialias ignored",
-    "test_resize_downsample_sizes_linear_antialias": "Resize antialias ignored",
-    "test_slice_start_out_of_bounds": "an empty slice: TVM divides by zero",
-    "test_training_dropout": "training mode (random masks, batch statistics)",
-    "test_training_dropout_default": "training mode (random masks, batch statistics)",
-    "test_training_dropout_default_mask": "training mode (random masks, batch statistics)",
-    "test_training_dropout_mask": "training mode (random masks, batch statistics)",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 NODE_CASES = node_cases(CLAIMED)
 

@@ -9,8 +9,11 @@ and what is allowed (`refuse`).
 """
 from sedge.frontend.importers.standard import (  # noqa: F401  (registration)
     conv_transpose,
+    dropout,
     layer_norm,
     matmul,
     power,
+    resize,
+    slicing,
     space_to_depth,
 )
