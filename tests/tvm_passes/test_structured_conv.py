@@ -41,6 +41,8 @@ SHAPES = [
     (6, 6, 3, 6, 1, 1, 1, 1, 1),    # n = 1: a 3x3 sum-pool, padding 1
     (4, 5, 3, 3, 2, 1, 0, 1, 1),    # no padding
     (6, 4, 3, 2, 2, 1, 3, 3, 1),    # padding wider than the window's reach, dilation 3
+    (8, 6, 3, 8, 2, 1, 2, 2, 1),    # a 2x2 spatial window summed directly, padding 2, dilation 2
+    (8, 6, 3, 8, 2, 1, 0, 1, 1),    # the same unpadded
 ]
 
 
