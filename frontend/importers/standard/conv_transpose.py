@@ -3,18 +3,16 @@
 TVM's converter ignores it and gives the shape its pads make. ONNX: with output_shape,
 the pads are generated from it. The total padding of an axis is
     stride * (in - 1) + output_padding + (kernel - 1) * dilation + 1 - output_shape;
-positive, it is split as auto_pad says (SAME_UPPER: the larger half at the end; otherwise
-at the start); zero or negative, nothing is cut and the output is extended at its end (the
-bias added there too), as ONNX's reference and ONNX Runtime do: by output_padding while
-it stays below the stride, by zeros concatenated after the rest. An odd positive total is
-refused: ONNX Runtime puts the odd pixel at the other end than ONNX's spec for NOTSET and
-SAME_UPPER, so no answer is right for both; explicit pads beside output_shape are refused
-too (ONNX leaves their meaning open).
+positive, it is cut as the spec says (SAME_UPPER: the larger half at the end; NOTSET and
+SAME_LOWER: at the start; ONNX Runtime 1.31 cuts the same); zero or negative, nothing is
+cut and the output is extended at its end by output_padding, the bias added there too.
+Refused in one line: an output_shape at or past the stride beyond the full output (ONNX
+Runtime and ONNX's reference evaluator refuse it too), and explicit pads beside
+output_shape (ONNX leaves their meaning open).
 """
-from tvm import relax
 from tvm.relax.frontend.onnx import onnx_frontend
 
-from sedge.frontend.importers.standard.common import dtype_of, rank_of, refuse, static_shape, text
+from sedge.frontend.importers.standard.common import rank_of, refuse, static_shape, text
 from sedge.frontend.onnx_ops import register_standard_converter
 
 
@@ -39,30 +37,14 @@ class ConvTranspose(onnx_frontend.ConvTranspose):
         begin, end, extend = [], [], []
         for i in range(spatial):
             full = strides[i] * (x_shape[i + 2] - 1) + output_padding[i] + (kernel[i] - 1) * dilations[i] + 1
-            total = full - wanted[i]
-            if total > 0 and total % 2:
-                refuse(f"ConvTranspose output_shape {wanted} needs an odd total padding ({total}) on spatial axis "
-                       f"{i}, which ONNX's spec and ONNX Runtime place at opposite ends; allowed: an even one, "
-                       "or explicit pads")
-            total = max(total, 0)
+            total = max(full - wanted[i], 0)
             begin.append(total // 2 if auto_pad == "SAME_UPPER" else total - total // 2)
             end.append(total - begin[-1])
             extend.append(max(wanted[i] - full, 0))
+            if output_padding[i] + extend[i] >= strides[i]:
+                refuse(f"ConvTranspose output_shape {wanted} lies {wanted[i] - full + output_padding[i]} past the "
+                       f"convolution's output on spatial axis {i}, at stride {strides[i]}; allowed: less than the "
+                       "stride past it (ONNX Runtime refuses it too)")
         attr["pads"] = begin + end
-        # the extension goes into output_padding where it stays below the stride, as ONNX allows;
-        # the rest is concatenated zeros (an nn.pad after the conv_transpose lost its padding
-        # in sedge's lowering: the padded border held whatever the memory held)
-        padding = [p + e if p + e < s else p for p, e, s in zip(output_padding, extend, strides)]
-        extend = [e if p + e >= s else 0 for p, e, s in zip(output_padding, extend, strides)]
-        attr["output_padding"] = padding
-        bias = inputs[2] if len(inputs) > 2 else None
-        y = bb.normalize(super()._impl_v1(bb, [inputs[0], inputs[1], None], attr, params))
-        for i, e in enumerate(extend):
-            if e:
-                shape = static_shape(y)
-                shape[i + 2] = e
-                zeros = relax.op.zeros(shape, dtype_of(y))
-                y = bb.emit(relax.op.concat([y, zeros], axis=i + 2))
-        if bias is not None:
-            y = relax.op.add(y, relax.op.reshape(bias, [1, -1] + [1] * spatial))
-        return y
+        attr["output_padding"] = [p + e for p, e in zip(output_padding, extend)]
+        return super()._impl_v1(bb, inputs, attr, params)
