@@ -6,8 +6,9 @@ is the product acc * where(e > j, x, 1) over j < max(e): one multiply per unit o
 largest exponent, each operand used once, so a fused kernel stays linear in size
 (squaring reuses each square twice, and the inlined kernel doubled with every bit: one
 int32 Pow took 9 GB to compile). Products wrap on overflow as integer multiplies do. A
-negative exponent gives the integer part of the real power, as ONNX Runtime's cast does:
-1 for x = 1, +-1 for x = -1, else 0 (also for x = 0, where the real power is infinite).
+negative exponent gives the integer part of the real power, as ONNX Runtime does: 1 for
+x = 1, +-1 for x = -1, else 0; for x = 0, where the real power is infinite, 0 (ONNX
+Runtime's cast of infinity gives the type's minimum).
 Refused in one line: an exponent known only at run time, or one above 64.
 """
 import numpy as np
