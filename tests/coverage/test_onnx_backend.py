@@ -84,8 +84,6 @@ REFUSED = {
     "test_resize_downsample_scales_linear_antialias": "Resize scales stored as a weight",
     "test_resize_downsample_scales_linear_half_pixel_symmetric": "Resize scales stored as a weight",
     "test_resize_downsample_scales_nearest": "Resize scales stored as a weight",
-    "test_resize_downsample_sizes_cubic_antialias": "Resize antialias when downscaling (TVM has no such filter)",
-    "test_resize_downsample_sizes_linear_antialias": "Resize antialias when downscaling (TVM has no such filter)",
     "test_resize_downsample_sizes_nearest_not_larger": "Resize sizes of a subset of axes",
     "test_resize_downsample_sizes_nearest_not_smaller": "Resize sizes of a subset of axes",
     "test_resize_tf_crop_and_resize_axes_2_3": "Resize tf_crop_and_resize",

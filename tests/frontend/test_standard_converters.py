@@ -113,3 +113,22 @@ def test_inference_dropout_mask_is_all_true_and_bool(tmp_path):
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     y, mask = _run(path, {"x": x})
     assert np.array_equal(y, x) and mask.dtype == np.bool_ and mask.all()
+
+
+@pytest.mark.parametrize("mode, sizes, extra", [
+    ("linear", [1, 2, 5, 7], {}),
+    ("cubic", [1, 2, 5, 13], {"exclude_outside": 1}),  # W upscaled: antialias leaves it alone
+    ("linear", [1, 2, 4, 10], {"coordinate_transformation_mode": "align_corners"}),
+])
+def test_antialiased_resize_matches_onnx_runtime(tmp_path, mode, sizes, extra):
+    node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode=mode, antialias=1, **extra)
+    path = _save(tmp_path, [node], [_value("x", [1, 2, 12, 10])], [_value("y", sizes)],
+                 [("sizes", np.array(sizes, np.int64))])
+    check_onnx(path, tmp_path)
+
+
+def test_antialiased_resize_of_listed_axes_matches_onnx_runtime(tmp_path):
+    node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear", antialias=1, axes=[3, 2])
+    path = _save(tmp_path, [node], [_value("x", [1, 2, 12, 10])], [_value("y", [1, 2, 6, 3])],
+                 [("sizes", np.array([3, 6], np.int64))])
+    check_onnx(path, tmp_path)
