@@ -118,6 +118,7 @@ def compile_model(model, options: CompileOptions) -> Path:
     from sedge.tvm_passes.lowering import with_overrides
     from sedge.tvm_passes.pipeline import sedge_pipeline
     from sedge.tvm_passes.schedules import unscheduled_kernels
+    from sedge.tvm_passes.tir_pipeline import register as register_tir_pipeline
 
     _check(options)
     target_config = _target_config(options)
@@ -136,7 +137,7 @@ def compile_model(model, options: CompileOptions) -> Path:
         mod = mixed_precision(options.mixed_precision_ops, options.mixed_precision_calculation_type,
                               options.mixed_precision_acc_type)(mod)
     lower_passes = options.pass_config.get("tir.add_lower_pass") or options.pass_config.get("tirx.add_lower_pass")
-    tir_pipeline = lower_pass_pipeline(lower_passes) if lower_passes else "default"
+    tir_pipeline = lower_pass_pipeline(lower_passes) if lower_passes else register_tir_pipeline()
     with _pass_context(options, target, collected, timing), interrupted_in_tvm():
         lowered = sedge_pipeline(target, options.tuning_records)(mod)
         executable = tvm.compile(lowered, target, relax_pipeline=None, tir_pipeline=tir_pipeline)

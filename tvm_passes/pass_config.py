@@ -3,7 +3,7 @@
 
 TVM 0.27 still registers the `tirx.add_lower_pass` option but its TIR pipeline no longer
 reads it, so sedge runs those passes itself: `lower_pass_pipeline` registers a TIR
-pipeline that wraps TVM's default one. Phases 0 and 1 (tvmc: before and after the
+pipeline that wraps sedge's (tir_pipeline.py). Phases 0 and 1 (tvmc: before and after the
 schedule is flattened) run before TVM's lowering passes, phases 2 and 3 (tvmc: after
 vectorising; the last TIR before code generation) after them, before code generation.
 Pass names are tvmc's (`tir.transform.UnrollLoop`, resolved in `tvm.tirx.transform`, then
@@ -97,19 +97,18 @@ def parse_pass_configs(entries: list[str]) -> dict:
 
 
 def lower_pass_pipeline(lower_passes) -> str:
-    """Register a TIR pipeline running `lower_passes` around TVM's default; returns its name
-    for `tvm.compile(..., tir_pipeline=name)`."""
-    import tvm
+    """Register a TIR pipeline running `lower_passes` around sedge's (tir_pipeline.py); returns
+    its name for `tvm.compile(..., tir_pipeline=name)`."""
     from tvm.tirx import compilation_pipeline
+
+    from sedge.tvm_passes.tir_pipeline import tir_pipeline
 
     passes = parse_lower_passes(lower_passes)
     before = [p for phase, p in sorted(passes, key=lambda x: x[0]) if phase <= 1]
     after = [p for phase, p in sorted(passes, key=lambda x: x[0]) if phase >= 2]
 
     def factory():
-        main, finalize_host, finalize_device = compilation_pipeline.get_tir_pipeline("s_tir")
-        return tvm.transform.Sequential([*before, main, *after], name="sedge.add_lower_pass"), \
-            finalize_host, finalize_device
+        return tir_pipeline(before, after, name="sedge.add_lower_pass")
 
     name = f"sedge-add-lower-pass-{next(_counter)}"
     compilation_pipeline.register_tir_pipeline(name, factory)
