@@ -158,3 +158,12 @@ def test_structured_layers_feed_each_layer_channels_last():
     with torch.no_grad():
         got = channels_last(layer)(x.permute(0, 2, 3, 1))
         assert torch.allclose(got.permute(0, 3, 1, 2), layer(x))
+
+
+def test_interleaved_packages_are_given_over_the_reference():
+    from benchmarks.interleaved import ratios
+
+    rows = ratios({"dense.tar": [10.0] * 9 + [50.0], "struct.tar": [7.0] * 10}, "dense.tar")
+    assert [r["package"] for r in rows] == ["dense.tar", "struct.tar"]
+    assert rows[0]["median_ratio"] == 1.0 and rows[1]["median_ratio"] == 0.7
+    assert rows[1]["p10_ratio"] == 0.7, "a slow outlier moves neither figure"
