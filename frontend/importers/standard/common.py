@@ -20,7 +20,8 @@ def text(value, default: str) -> str:
 
 
 def rank_of(expr) -> int:
-    return len(expr.ty.shape)
+    """A tensor expression's rank; -1 where it is unknown (or `expr` is no tensor)."""
+    return int(getattr(getattr(expr, "ty", None), "ndim", -1))
 
 
 def static_shape(expr) -> list[int] | None:

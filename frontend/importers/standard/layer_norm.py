@@ -9,7 +9,7 @@ import numpy as np
 from tvm import relax
 from tvm.relax.frontend.onnx import onnx_frontend
 
-from sedge.frontend.importers.standard.common import dtype_of, output_count, rank_of
+from sedge.frontend.importers.standard.common import dtype_of, output_count, rank_of, refuse
 from sedge.frontend.onnx_ops import register_standard_converter
 
 
@@ -24,6 +24,8 @@ class LayerNormalization(onnx_frontend.LayerNormalization):
 
         x = inputs[0]
         rank = rank_of(x)
+        if rank < 1:
+            refuse("LayerNormalization's Mean / InvStdDev outputs of an input of unknown rank; allowed: a known rank")
         axis = int(attr.get("axis", -1)) % rank
         axes = list(range(axis, rank))
         stash = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(int(attr.get("stash_type", 1)))).name

@@ -19,7 +19,7 @@ class MatMul(onnx_frontend.MatMul):
     def _impl_v13(cls, bb, inputs, attr, params):
         a, b = inputs
         a_rank, b_rank = rank_of(a), rank_of(b)
-        if a_rank >= 2 and b_rank >= 2:
+        if a_rank != 1 and b_rank != 1:
             return super()._impl_v13(bb, inputs, attr, params)
         if a_rank == 1:
             a = bb.emit(relax.op.expand_dims(a, 0))
