@@ -115,5 +115,7 @@ def test_tir_runs_one_butterfly_pass_per_radix_stage():
     # the gather (8 residues of k, each an affine index), 3 butterfly passes and the split /
     # twist pass, each vectorised over the block's 16 vectors
     assert script.count("T.vectorized(16)") == 8 + 3 + 1
-    assert "if_then_else" not in script.split("T.parallel")[1].split("T.vectorized")[1]  # no select in the gather
-    assert "T.parallel(1)" in script and "T.init" not in script and "T.axis.reduce" not in script
+    assert "if_then_else" not in script.split("T.vectorized")[1]  # no select in the gather
+    assert "T.parallel" not in script  # one block: no thread launch
+    assert "T.parallel(4)" in _dct2(64, 64).script()  # 4 blocks of 16 vectors, in parallel
+    assert "T.init" not in script and "T.axis.reduce" not in script

@@ -339,7 +339,7 @@ def dct2_extern(x: te.Tensor, N: int, vectors: int, lanes: int, w: te.Tensor, ph
     def gen(xb, wb, pb, yb):
         with IRBuilder() as ib:
             xs, ys = T.buffer_proxy(xb), T.buffer_proxy(yb)
-            with T.parallel(0, blocks) as blk:
+            with (T.parallel if blocks > 1 else T.serial)(0, blocks) as blk:  # no thread launch for one block
                 block = _Block(N, B, T.buffer_proxy(wb), T.buffer_proxy(pb), x.dtype)
 
                 def vec(lane):  # a vector past the last one repeats it (same value, same store)
@@ -367,7 +367,7 @@ def acdc_extern(x: te.Tensor, a: te.Tensor, d: te.Tensor, bias, w: te.Tensor, ph
         with IRBuilder() as ib:
             xs, As, Ds, ys = (T.buffer_proxy(b) for b in (xb, ab, db, yb))
             bs = T.buffer_proxy(bb) if bb is not None else None
-            with T.parallel(0, blocks) as blk:
+            with (T.parallel if blocks > 1 else T.serial)(0, blocks) as blk:  # no thread launch for one block
                 block = _Block(N, B, T.buffer_proxy(wb), T.buffer_proxy(pb), x.dtype)
 
                 def vec(lane):
