@@ -22,11 +22,12 @@ CPU or no target; its last on-chip level gives the cache size and the cached rea
 bandwidth, its DRAM the streaming bandwidth (on this host: 32 MiB, 40 GB/s and 10 GB/s, all
 measured, boards/host.toml). A target no board describes gets this host's figures. The two
 kernel rates have no model that covers them at every batch (hw_models/transforms.py models
-the fast DCT within 2x at batch 1 only), so they stay measured constants, this host's (docs/acdc.md:
-one 12-factor layer, N = 256 ... 4096, 1 and 64 vectors, sedge-folded against
-sedge-factored). With them the model picks the faster of the two in each of the 8 measured
-shapes. Crossover here, 12 factors: N between 256 and 1024 at one vector, between 2048 and
-4096 at 64 vectors.
+the older fast DCT kernel, not the batched one that runs now), so they stay measured
+constants, this host's (docs/acdc.md: one 12-factor layer, N = 256 ... 4096, 1 and 64
+vectors, sedge-folded against sedge-factored). With them the model picks the faster of the
+two in 6 of the 8 measured shapes; the two it misses (one vector, N = 1024 and 2048) are
+within ~2x either way and trade places with the machine's load. Crossover here, 12 factors:
+N between 256 and 1024, at one vector (model 926) and at 64 vectors (model 812).
 """
 import functools
 import json
