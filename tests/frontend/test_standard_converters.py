@@ -132,3 +132,14 @@ def test_antialiased_resize_of_listed_axes_matches_onnx_runtime(tmp_path):
     path = _save(tmp_path, [node], [_value("x", [1, 2, 12, 10])], [_value("y", [1, 2, 6, 3])],
                  [("sizes", np.array([3, 6], np.int64))])
     check_onnx(path, tmp_path)
+
+
+@pytest.mark.parametrize("x_type, e_type, e", [
+    (TensorProto.INT32, TensorProto.FLOAT, np.array([0.5, 1.5, 2.0, -1.0], np.float32)),  # truncated
+    (TensorProto.FLOAT, TensorProto.INT64, np.array([-1, 0, 3, 2], np.int64)),
+])
+def test_pow_of_mixed_types_matches_onnx_runtime(tmp_path, x_type, e_type, e):
+    path = _save(tmp_path, [helper.make_node("Pow", ["x", "e"], ["z"])], [_value("x", [4], x_type)],
+                 [_value("z", [4], x_type)], [("e", e)])
+    x = np.array([2, 10, -3, 4], helper.tensor_dtype_to_np_dtype(x_type))
+    check_onnx(path, tmp_path, inputs={"x": x})

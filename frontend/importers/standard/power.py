@@ -1,4 +1,10 @@
-"""Pow of integer tensors (int8..int64, uint8..uint64; base and exponent of one type).
+"""Pow of integer tensors, and of a base and an exponent of different types.
+
+ONNX's Pow gives the base's type. TVM's converter wants one type for both: a float base
+with an integer exponent has the exponent cast to the base's type (exact: integers that
+fit the float); an integer base with a float exponent is computed in float64 and cast
+back, truncating as ONNX's reference does (numpy's astype); an integer base with an
+integer exponent of another width has the exponent cast to the base's type.
 
 TVM's `power` is defined for floats only (its converter stops with "power only applies to
 float"). With the exponent stored in the model (a constant, as models store one), x ** e
@@ -9,7 +15,8 @@ int32 Pow took 9 GB to compile). Products wrap on overflow as integer multiplies
 negative exponent gives the integer part of the real power, as ONNX Runtime does: 1 for
 x = 1, +-1 for x = -1, else 0; for x = 0, where the real power is infinite, 0 (ONNX
 Runtime's cast of infinity gives the type's minimum).
-Refused in one line: an exponent known only at run time, or one above 64.
+Refused in one line: an integer base's integer exponent known only at run time, or one
+above 64.
 """
 import numpy as np
 import tvm
@@ -51,11 +58,19 @@ class Pow(onnx_frontend.Pow):
     @classmethod
     def _impl_v7(cls, bb, inputs, attr, params):
         x, e = inputs
-        if not (_is_integer_tensor(x) and _is_integer_tensor(e) and dtype_of(x) == dtype_of(e)) or \
-                (isinstance(x, tvm.ir.GenericConst) and isinstance(e, tvm.ir.GenericConst)):
+        tensors = all(isinstance(getattr(v, "ty", None), relax.TensorType) for v in (x, e))
+        if not tensors or (isinstance(x, tvm.ir.GenericConst) and isinstance(e, tvm.ir.GenericConst)):
             return super()._impl_v7(bb, inputs, attr, params)
+        base, exponent = np.dtype(dtype_of(x)), np.dtype(dtype_of(e))
+        if base.kind == "f" and exponent.kind in "iu":
+            e = bb.emit(relax.op.astype(e, base.name))
+        elif base.kind in "iu" and exponent.kind == "f":
+            power = relax.op.power(relax.op.astype(x, "float64"), relax.op.astype(e, "float64"))
+            return relax.op.astype(bb.emit(power), base.name)
+        if not _is_integer_tensor(x):
+            return super()._impl_v7(bb, [x, e], attr, params)
         e = onnx_frontend.get_constant(e, params)
         if not isinstance(e, tvm.ir.GenericConst):
-            refuse(f"Pow of {dtype_of(x)} tensors with an exponent known only at run time; allowed: integer "
+            refuse(f"Pow of {base.name} tensors with an exponent known only at run time; allowed: integer "
                    "exponents stored in the model (TVM's power takes floats only)")
-        return _integer_power(bb, x, e.value.numpy())
+        return _integer_power(bb, x, e.value.numpy().astype(base))
