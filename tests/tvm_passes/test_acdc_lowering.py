@@ -254,8 +254,8 @@ def test_fast_acdc_stack_has_no_matmul():
 @pytest.mark.parametrize("N,factors,bias,vectors", [(64, 3, True, 5), (16, 12, False, 32)])
 def test_a_factored_layer_runs_the_fast_dct(N, factors, bias, vectors, tmp_path):
     """A layer chosen `factored` (forced here, as `--lowering all=factored`: the cost model
-    takes it from N ~ 2700 on) runs the fast DCT kernel: numerics against PyTorch, and no
-    matmul / no N x N constant left."""
+    takes it from N ~ 800 on) runs the fast DCT kernel: numerics against PyTorch, no
+    matmul / no N x N constant left, and the kernel's TIR is butterfly passes."""
     layer = _randomised(_Linear(N, factors, bias))
     x = torch.randn(vectors, N)
     mod, params = imported(layer, x, tmp_path)
@@ -268,6 +268,14 @@ def test_a_factored_layer_runs_the_fast_dct(N, factors, bias, vectors, tmp_path)
     main = rewritten["main"].script()
     assert DCT_KERNEL in main and "R.matmul" not in main
     assert f"({N}, {N})" not in rewritten.script(), "no N x N DCT matrix anywhere"
+    # the batched kernel's butterflies (kernels/dct_batched.py), vectorised over the block's
+    # vectors: the first gather (8 residues), then per factor 2 FFTs of one pass per radix
+    # stage, the fused split / D / inverse-split pass and the next gather; no reduction
+    from sedge.tvm_passes.kernels.dct_batched import radices
+
+    kernel = next(f for gv, f in rewritten.functions.items() if gv.name_hint == DCT_KERNEL).script()
+    assert kernel.count(f"T.vectorized({min(vectors, 16)})") == 8 + factors * (2 * len(radices(N // 2)) + 1 + 8)
+    assert "T.axis.reduce" not in kernel and "T.init" not in kernel
 
 
 @pytest.mark.parametrize("C,O,factors,bias", [(16, 32, 12, True), (32, 16, 4, True)])
