@@ -59,7 +59,6 @@ CLAIMED = {
 
 # refused in one line (a SedgeError), and why
 REFUSED = {
-    "test_mvn_expanded_ver18": "a Constant given by value_ints / value_floats (TVM reads only 'value')",
     "test_batchnorm_epsilon_training_mode": "BatchNormalization in training mode (batch statistics)",
     "test_batchnorm_example_training_mode": "BatchNormalization in training mode (batch statistics)",
     "test_expand_dim_changed": "Expand to a shape stored as a weight",

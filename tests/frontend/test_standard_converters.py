@@ -143,3 +143,19 @@ def test_pow_of_mixed_types_matches_onnx_runtime(tmp_path, x_type, e_type, e):
                  [_value("z", [4], x_type)], [("e", e)])
     x = np.array([2, 10, -3, 4], helper.tensor_dtype_to_np_dtype(x_type))
     check_onnx(path, tmp_path, inputs={"x": x})
+
+
+def test_constants_given_by_typed_attributes(tmp_path):
+    nodes = [helper.make_node("Constant", [], ["shape"], value_ints=[3, 4]),
+             helper.make_node("Constant", [], ["half"], value_float=0.5),
+             helper.make_node("Reshape", ["x", "shape"], ["r"]),
+             helper.make_node("Mul", ["r", "half"], ["y"])]
+    path = _save(tmp_path, nodes, [_value("x", [2, 6])], [_value("y", [3, 4])])
+    check_onnx(path, tmp_path)
+
+
+def test_a_string_constant_is_refused(tmp_path):
+    nodes = [helper.make_node("Constant", [], ["s"], value_strings=["a"]), helper.make_node("Identity", ["x"], ["y"])]
+    path = _save(tmp_path, nodes, [_value("x", [2])], [_value("y", [2])])
+    with pytest.raises(ModelImportError, match="Constant given by value_strings"):
+        sedge.load(str(path))

@@ -8,6 +8,7 @@ and hands everything else to TVM's converter; what sedge cannot compile for infe
 and what is allowed (`refuse`).
 """
 from sedge.frontend.importers.standard import (  # noqa: F401  (registration)
+    constant,
     conv_transpose,
     dropout,
     layer_norm,
