@@ -7,8 +7,9 @@ resized axis is one constant (out x in) matrix: its rows are the weights ONNX's 
 interpolation (`onnx.reference.ops.op_resize`) gives each output position, read off by
 interpolating the unit vectors, and the Resize is a matmul per resized axis. Nearest mode
 and upscaling are unaffected by antialias and import as TVM does. Refused in one line:
-sizes / scales known only at run time, tf_crop_and_resize, and keep_aspect_ratio_policy
-other than stretch, each beside antialias.
+sizes / scales known only at run time, tf_crop_and_resize, keep_aspect_ratio_policy
+other than stretch, and integer tensors (ONNX rounds and saturates those), each beside
+antialias when it downscales.
 """
 import numpy as np
 import tvm
@@ -119,5 +120,7 @@ class Resize(onnx_frontend.Resize):
         if coordinates == "tf_crop_and_resize" or policy != "stretch":
             refuse(f"{what} downscaling with coordinate_transformation_mode={coordinates}, keep_aspect_ratio_policy="
                    f"{policy}; allowed beside antialias: stretch, and any coordinate mode but tf_crop_and_resize")
+        if np.dtype(dtype_of(inputs[0])).kind != "f":
+            refuse(f"{what} downscaling a {dtype_of(inputs[0])} tensor; allowed: float tensors")
         resized = {a: (n, s) for a, (n, s) in resized.items() if not (s == 1 and n == shape[a])}
         return _antialiased(bb, inputs[0], resized, mode, attr)
