@@ -159,3 +159,12 @@ def test_a_string_constant_is_refused(tmp_path):
     path = _save(tmp_path, nodes, [_value("x", [2])], [_value("y", [2])])
     with pytest.raises(ModelImportError, match="Constant given by value_strings"):
         sedge.load(str(path))
+
+
+def test_inference_dropout_with_a_run_time_ratio_is_the_identity(tmp_path):
+    nodes = [helper.make_node("ReduceMax", ["x"], ["ratio"], keepdims=0),
+             helper.make_node("Dropout", ["x", "ratio"], ["y"])]
+    path = _save(tmp_path, nodes, [_value("x", [3, 4])], [_value("y", [3, 4])])
+    x = np.random.default_rng(0).uniform(0.1, 0.9, (3, 4)).astype(np.float32)
+    y, = _run(path, {"x": x})
+    assert np.array_equal(y, x)

@@ -34,8 +34,8 @@ class Dropout(onnx_frontend.Dropout):
     def _impl_v12(cls, bb, inputs, attr, params):
         x = inputs[0]
         training = len(inputs) > 2 and inputs[2] is not None and bool(_constant(inputs[2], params, "training_mode"))
-        ratio = 0.5
-        if len(inputs) > 1 and inputs[1] is not None:
+        ratio = 0.5  # read only in training mode: inference ignores it, stored as a weight or not
+        if training and len(inputs) > 1 and inputs[1] is not None:
             ratio = float(_constant(inputs[1], params, "ratio"))
         if training and ratio != 0:
             refuse(f"Dropout in training mode (training_mode true, ratio {ratio:g}) drops random elements; "
