@@ -27,8 +27,11 @@ and the half-length spectrum Z'[k] = (U[k] + U[k+M]) / 2 + i w^-k (U[k] - U[k+M]
 place. IFFT_M(Z') (conjugate twiddles) then holds the DCT-III's reordered output in its real
 and imaginary parts: one gather pass un-pairs and un-reorders it, riffles it, adds the bias,
 scales it by the next factor's A and reorders and pairs it for the next DCT-II (or writes
-the stack's output). Per factor: 2 log8 M butterfly passes + 2; A, D, the riffle and the
-biases cost no pass of their own. Every pass runs over the block's scratch in L1 / L2: at
+the stack's output); where the forward FFT's first pass has an even count of butterflies
+(M / radix even: every N >= 32) that gather is no pass either: the first pass reads through
+it (`transform_of`), its butterflies in pairs so that every index it reads is affine. Per
+factor: 2 log8 M butterfly passes + 1; A, D, the riffle and the biases cost no pass of their
+own. Every pass runs over the block's scratch in L1 / L2: at
 N >= 1024 the passes are bound by the L2's bandwidth (~70 GB/s a core here), so fewer,
 wider passes (radix 8 over radix 4: N = 1024, one block, 14 -> 10 us) are what pays.
 """
@@ -164,26 +167,61 @@ class _Block:
 
     # --- the FFT of length M on the current buffer (into the other one, stage by stage)
 
-    def fft(self, inverse: bool):
+    def fft(self, inverse: bool, value=None):
+        """The FFT of the current buffer; with `value` (as `load` takes it) the first stage
+        reads the paired, reordered form of u[k] = value(...) itself, no gather pass first."""
         n, s = self.M, 1
-        for r in radices(self.M):
+        for i, r in enumerate(radices(self.M)):
             m = n // r
             src, dst = self.bufs[self.cur], self.bufs[1 - self.cur]
-            self._stage(src, dst, r, m, s, inverse)
+            self._stage(src, dst, r, m, s, inverse, self._paired(value, r, m) if i == 0 and value else None)
             self.cur = 1 - self.cur
             n, s = m, s * r
 
-    def _stage(self, src, dst, r, m, s, inverse):
+    def transform_of(self, value):
+        """The forward FFT of the paired, reordered form of u[k] = value(g, r, k, lane), read
+        by its first stage where it can (`fuses_load`), else gathered into a buffer first
+        (never the current one: `value` may read it)."""
+        if self.fuses_load():
+            self.fft(inverse=False, value=value)
+        else:
+            self.cur = 1 - self.cur
+            self.load(value)
+            self.fft(inverse=False)
+
+    def fuses_load(self) -> bool:
+        """Whether the first stage can read through the gather: its butterfly index p runs in
+        pairs (p = 2 pp + rho), so that every k it reads is 8 g + a fixed residue."""
+        return (self.M // radices(self.M)[0]) % 2 == 0
+
+    def _paired(self, value, r, m):
+        """loader(t, part, pp, rho, lane): entry (part, row p + m t), p = 2 pp + rho, of the
+        paired form, i.e. u[k] with k = 2 j (j < N/2) or 2 (N - 1 - j) + 1, j = 2 row + part."""
+        N = self.N
+
+        def load(t, part, pp, rho, lane):
+            c = 4 * rho + 4 * m * t + 2 * part  # k = c + 8 pp in the first half
+            kc, ks = (c, PERIOD) if t < r // 2 else (2 * N - 1 - c, -PERIOD)
+            residue = kc % PERIOD
+            g = (kc - residue) // PERIOD + (ks // PERIOD) * pp
+            return value(g, residue, kc + ks * pp, lane)
+        return load
+
+    def _stage(self, src, dst, r, m, s, inverse, loader=None):
         """y[q + s (r p + u)] = w_n^(u p) sum_t x[q + s (p + m t)] (-+i)^(t u), n = r m."""
         let = T.Bind
-        with T.serial(0, m) as p:
+
+        def one(p, pp=None, rho=None):
             # twiddle w_M^(u p s) = table[2 u p s], one per output u > 0, bound once per p
             tws = [None] + [tuple(let(c) for c in self.tw(2 * u * s * p)) if m > 1 else None
                             for u in range(1, r)]
             with T.serial(0, s) as q:
                 def body(lane):
-                    rows = [q + s * (p + m * t) for t in range(r)]
-                    x = [(let(src[self.at(row, 0, lane)]), let(src[self.at(row, 1, lane)])) for row in rows]
+                    if loader is None:
+                        rows = [q + s * (p + m * t) for t in range(r)]
+                        x = [(let(src[self.at(row, 0, lane)]), let(src[self.at(row, 1, lane)])) for row in rows]
+                    else:  # the first stage (s = 1) reading through the gather
+                        x = [(let(loader(t, 0, pp, rho, lane)), let(loader(t, 1, pp, rho, lane))) for t in range(r)]
                     ys = butterfly(x, inverse, self.const(SQRT_HALF))
                     for u, (yr, yi) in enumerate(ys):
                         if tws[u] is not None:
@@ -192,6 +230,14 @@ class _Block:
                         dst[self.at(row, 0, lane)] = yr
                         dst[self.at(row, 1, lane)] = yi
                 self.lanes(body)
+
+        if loader is None:
+            with T.serial(0, m) as p:
+                one(p)
+        else:
+            with T.serial(0, m // 2) as pp:
+                for rho in range(2):
+                    one(2 * pp + rho, pp, rho)
 
     # --- the real-FFT split and the DCT twist
 
@@ -345,8 +391,7 @@ def dct2_extern(x: te.Tensor, N: int, vectors: int, lanes: int, w: te.Tensor, ph
                 def vec(lane):  # a vector past the last one repeats it (same value, same store)
                     return blk * B + lane if vectors % B == 0 else tirx.min(blk * B + lane, vectors - 1)
 
-                block.load(lambda g, r, k, lane: xs[k, vec(lane)])
-                block.fft(inverse=False)
+                block.transform_of(lambda g, r, k, lane: xs[k, vec(lane)])
                 block.dct2_out(lambda k, lane, value: ys.__setitem__((k, vec(lane)), value))
         return ib.get()
 
@@ -373,12 +418,13 @@ def acdc_extern(x: te.Tensor, a: te.Tensor, d: te.Tensor, bias, w: te.Tensor, ph
                 def vec(lane):
                     return blk * B + lane if vectors % B == 0 else tirx.min(blk * B + lane, vectors - 1)
 
-                block.load(lambda g, r, k, lane: xs[vec(lane), k] * As[0, k])
+                def pending(g, r, k, lane):  # the next forward FFT's input u[k]
+                    return xs[vec(lane), k] * As[0, k]
                 # the inverse FFT's output is 4 M times the DCT-III's (V doubled, Z' doubled, no 1/M)
                 scale = block.const(1 / (4 * M))
                 src, bias_at = pieces(N, unriffled_slot), pieces(N, riffle_source)
                 for layer in range(factors):
-                    block.fft(inverse=False)
+                    block.transform_of(pending)
                     block.acdc_middle(lambda j, layer=layer: Ds[layer, j])
                     block.fft(inverse=True)
                     done = block.bufs[block.cur]
@@ -388,9 +434,8 @@ def acdc_extern(x: te.Tensor, a: te.Tensor, d: te.Tensor, bias, w: te.Tensor, ph
                         return value + bs[layer, bias_at[r][0] + bias_at[r][1] * g] if bs is not None else value
 
                     if layer + 1 < factors:
-                        block.cur = 1 - block.cur
-                        block.load(lambda g, r, k, lane, riffled=riffled, layer=layer:
-                                   riffled(g, r, lane) * As[layer + 1, k])
+                        def pending(g, r, k, lane, riffled=riffled, layer=layer):
+                            return riffled(g, r, lane) * As[layer + 1, k]
                     else:
                         block.gather(lambda g, r, lane, riffled=riffled:
                                      ys.__setitem__((vec(lane), PERIOD * g + r), riffled(g, r, lane)))
