@@ -18,7 +18,7 @@ from sedge.tvm_passes.target import host_target
 TARGET = tvm.target.Target(host_target())
 
 
-def _conv_relu6(weight):
+def _conv_relu6(weight, as_graph=False):
     graph = helper.make_graph(
         [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1]),
          helper.make_node("Clip", ["y", "lo", "hi"], ["z"])],
@@ -27,6 +27,8 @@ def _conv_relu6(weight):
         [helper.make_tensor("w", TensorProto.FLOAT, weight.shape, weight.ravel()),
          helper.make_tensor("lo", TensorProto.FLOAT, [], [0.0]),
          helper.make_tensor("hi", TensorProto.FLOAT, [], [6.0])])
+    if as_graph:
+        return graph
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
     return from_onnx(model, shape_dict={"x": [1, 4, 6, 6]})
@@ -56,6 +58,22 @@ def test_conv_relu6_numerics_and_fusion():
     got = relax.VirtualMachine(executable, tvm.cpu())["main"](tvm.runtime.tensor(x)).numpy()
     want = torch.clamp(torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1), 0, 6).numpy()
     assert np.max(np.abs(got - want)) <= 1e-4 * np.max(np.abs(want))
+
+
+def test_clip_bounds_stored_as_weights_become_maximum_minimum_too():
+    """The dynamo exporter stores Clip's bounds as initializers, which sedge imports as weights
+    (parameters): the clamps still become ops and follow the conv into channels-last, where
+    they had been left as kernels of their own between two transposes each."""
+    graph = _conv_relu6(np.ones((8, 4, 3, 3), np.float32), as_graph=True)
+    mod = from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+                    shape_dict={"x": [1, 4, 6, 6]}, keep_params_in_input=True)
+    assert any(v.name == "lo" for v in mod["main"].params), "the bound is a parameter"
+    for factory in REWRITE:
+        mod = factory(TARGET)(mod)
+    text = mod["main"].script()
+    assert "R.maximum" in text and "R.minimum" in text and "cls.maximum" not in text
+    # the weight's (a parameter here: lift-params moves it to load time) and the output's
+    assert text.count("R.permute_dims") == 2, text
 
 
 def test_clip_bounds_are_evaluated_in_numpy():

@@ -12,7 +12,7 @@ import tvm
 from tvm import relax, tirx
 from tvm.ir.expr import Constant, GenericConst, TensorLoad  # TensorLoad: what tirx.BufferLoad builds here
 
-from sedge.tvm_passes.passes import bound_constant, mutate_functions, op_name
+from sedge.tvm_passes.passes import bound_constant, mutate_functions, op_name, static_shape
 
 _OPS = {tirx.Max: relax.op.maximum, tirx.Min: relax.op.minimum}
 
@@ -78,8 +78,12 @@ class _Rewriter(relax.PyExprMutator):
         if op_name(call) != "relax.call_tir" or not isinstance(call.args[1], relax.Tuple):
             return call
         callee, args = self.mod[call.args[0]], call.args[1].fields
-        bound = bound_constant(self, args[1]) if len(args) == 2 else None
-        if bound is None or len(bound.ty.shape) != 0:
+        if len(args) != 2:
+            return call
+        # a constant bound, or any other 0-d value: the dynamo exporter stores Clip's bounds as
+        # weights, which arrive as parameters (and their isnan / where as load-time work)
+        bound = bound_constant(self, args[1]) or args[1]
+        if static_shape(bound) != ():
             return call
         op = _clamp_op(callee) if isinstance(callee, tirx.PrimFunc) else None
         return op(args[0], bound) if op else call
