@@ -23,7 +23,8 @@ unit turning its tensors to NCHW and back around one scalar-indexed kernel. Here
 
 3. a chain from an NHWC tensor that ends in NCHW becomes the NCHW turn of a take,
 4. a slice of an NCHW turn becomes the turn of the NHWC slice, a slice of a take along
-   the channels one take of those channels, and a concat of NCHW turns the turn of the
+   the channels one take of those channels (a split of either, the dynamo exporter's form
+   of the halving, first becomes its slices), and a concat of NCHW turns the turn of the
    NHWC concat, so that the turns meet their inverses and cancel,
 
 leaving channels-last concats and takes (gathers), which PackConvWeights reads through
@@ -82,6 +83,8 @@ class _Shuffles(relax.PyExprMutator):
             return self._as_take(call)
         if name == "relax.strided_slice":
             return self._sliced(call)
+        if name == "relax.split":
+            return self._split(call)
         if name == "relax.concat":
             return self._concatenated(call)
         if name == "relax.nn.conv2d" or name in _UNARY or name in _BINARY:
@@ -145,6 +148,31 @@ class _Shuffles(relax.PyExprMutator):
             return relax.op.permute_dims(self.builder_.emit(sliced), _TO_NCHW)
         sliced = self._slice_of_take(call.args[0], axes, begin, end, strides)
         return call if sliced is None else sliced
+
+    def visit_tuple_getitem_(self, op):
+        op = super().visit_tuple_getitem_(op)
+        value = bound_value(self, op.tuple_value)
+        return value.fields[int(op.index)] if isinstance(value, relax.Tuple) else op  # a split made slices
+
+    def _split(self, call):
+        """A split of an NCHW turn or of a channel take (the dynamo exporter's `chunk` of
+        ShuffleNet v2's shuffled channels, where the TorchScript one writes two slices) as the
+        tuple of its slices, each then a slice as above; else `call`."""
+        shape, source = static_shape(call.args[0]), bound_value(self, call.args[0])
+        turned = op_name(source) == "relax.permute_dims" and _axes(source) == _TO_NCHW
+        if shape is None or len(shape) != 4 or not (turned or channel_gather(self, call.args[0]) is not None):
+            return call
+        axis = int(call.attrs.axis) % 4
+        pieces = call.attrs.indices_or_sections
+        if isinstance(pieces, (int, tvm.tirx.IntImm)):
+            step = -(-shape[axis] // int(pieces))
+            bounds = [*range(0, shape[axis], step), shape[axis]]
+        else:
+            bounds = [0, *(int(i) for i in pieces), shape[axis]]
+        slices = [self.builder_.emit(self._sliced(self.builder_.normalize(
+            relax.op.strided_slice(call.args[0], [axis], [begin], [end]))))
+            for begin, end in zip(bounds, bounds[1:])]
+        return relax.Tuple(slices)
 
     def _concatenated(self, call):
         """A concat of NCHW tensors, some of them NHWC tensors turned NCHW, as the NCHW turn
