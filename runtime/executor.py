@@ -74,7 +74,7 @@ class Executor:
             tensor = self._input_tensors.get(spec.name)
             if tensor is None:
                 tensor = self._input_tensors[spec.name] = tvm.runtime.empty(value.shape, value.dtype, self.device)
-            tensor.copyfrom(np.ascontiguousarray(value))
+            tensor.copyfrom(np.asarray(value, order="C"))  # ascontiguousarray makes a 0-d input 1-d
             tensors.append(tensor)
         return tensors
 

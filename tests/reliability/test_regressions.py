@@ -94,3 +94,25 @@ def test_metadata_with_deep_json_or_bad_tensor_specs_is_one_line():
     for inputs in ([{"name": "x", "shape": "abc"}], [{"name": "x", "shape": [-1]}], ["x"], [{"name": 1, "shape": []}]):
         with pytest.raises(SedgeError, match="missing or has a malformed field"):
             Metadata.from_json(json.dumps(base | {"inputs": inputs}))
+
+
+def test_a_0_d_input_runs(tmp_path):
+    """A scalar graph input: the executor copied it as numpy's ascontiguousarray made it, 1-d,
+    into its 0-d tensor (an internal error in `sedge run`)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    import sedge
+
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "s"], ["y"])], "scalar_input",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("s", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "m.onnx"))
+    package = sedge.compile(sedge.load(str(tmp_path / "m.onnx")), sedge.CompileOptions(output=str(tmp_path / "m.tar")))
+    inputs = {"x": np.arange(3, dtype=np.float32), "s": np.array(2.0, np.float32)}
+    result = sedge.run(package, sedge.RunOptions(inputs=inputs, verify=True))
+    np.testing.assert_array_equal(result.outputs[0], [2.0, 3.0, 4.0])
+    assert result.verification.passed
