@@ -108,9 +108,11 @@ def _tvm_name(name: str, known: set[str]) -> str:
 @functools.lru_cache(maxsize=4)
 def _names_run_by_a_compile(target_json: str) -> frozenset[str]:
     """Every pass a compile of a small conv + ReLU runs for the target, nested ones included
-    (TVM builds its TIR lowering pipeline inside a pass, so no listing shows it)."""
+    (TVM builds its TIR lowering pipeline inside a pass, so no listing shows it; sedge's
+    TIR pipeline, tir_pipeline.py, wraps it)."""
     from sedge.tvm_passes.instruments import PassRecorder
     from sedge.tvm_passes.pipeline import sedge_pipeline
+    from sedge.tvm_passes.tir_pipeline import register
 
     target = tvm.target.Target(json.loads(target_json))
     bb = relax.BlockBuilder()
@@ -122,5 +124,5 @@ def _names_run_by_a_compile(target_json: str) -> frozenset[str]:
         bb.emit_func_output(out)
     recorder = PassRecorder()
     with tvm.transform.PassContext(opt_level=3, instruments=[recorder]):
-        tvm.compile(sedge_pipeline(target)(bb.get()), target, relax_pipeline=None)
+        tvm.compile(sedge_pipeline(target)(bb.get()), target, relax_pipeline=None, tir_pipeline=register())
     return frozenset(recorder.names)
