@@ -59,7 +59,6 @@ def rewrite_for_cpu(mod, target, mutator_class):
     return mutate_functions(mutator_class(mod, cpu_spec(target), tile_shape))
 
 
-
 class TeCalls:
     """`BlockBuilder.call_te` that builds each distinct kernel once: a call whose function,
     argument shapes and options were seen before reuses that PrimFunc. Turning a TE compute
@@ -107,9 +106,9 @@ def _signature(value):
         return None if any(i is None and v is not None for i, v in zip(items, value)) else tuple(items)
     if isinstance(value, np.ndarray):
         return ("array", value.shape, str(value.dtype), value.tobytes())
-    if callable(value) and hasattr(value, "__qualname__") and "<locals>" not in value.__qualname__:
-        return value  # a module-level function: its identity is its code
     if isinstance(value, relax.Expr):
         shape = static_shape(value)
         return None if shape is None else ("tensor", shape, str(value.ty.dtype))
+    if callable(value) and hasattr(value, "__qualname__") and "<locals>" not in value.__qualname__:
+        return value  # a module-level function: its identity is its code
     return None

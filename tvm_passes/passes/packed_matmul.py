@@ -24,6 +24,7 @@ from tvm.tirx import IndexMap
 
 from sedge.tvm_passes.passes import TeCalls, bound_constant, bound_value, op_name, rewrite_for_cpu, static_shape
 from sedge.tvm_passes.passes.packed_conv import padded_channels
+from sedge.tvm_passes.schedules.reduction import row_axis
 
 
 def packed_matmul(x, wp):
@@ -87,8 +88,8 @@ class _Packer(relax.PyExprMutator):
                 or (len(w_shape) > 2 and tuple(w_shape[:-2]) != tuple(x_shape[:-2]))):
             return call
         depth, columns = w_shape[-2:]
-        # the rows the schedule tiles: the innermost of x's other axes longer than 1
-        rows = next((d for d in reversed(x_shape[:-1]) if d > 1), 1)
+        row = row_axis(out_shape)  # the rows the schedule tiles
+        rows = out_shape[row] if row is not None else 1
         computed, nb = self._columns(columns, rows, depth)
         source = _unpermuted(self, w)
         if nb == computed == columns and source is None:

@@ -38,6 +38,16 @@ def accumulators_on_stack(w_block: int, o_vectors: int, vec: int) -> bool:
     return w_block * o_vectors * vec * 4 < STACK_BYTES
 
 
+def row_axis(extents: list[int]) -> int | None:
+    """Which of a kernel's spatial axes (`extents`, the last one the vectorised columns) the
+    register tile takes its rows from: the innermost other axis longer than 1, else the one
+    before the columns; None for a kernel with no other axis. A transformer's (197, 1, 768)
+    activations put a unit axis between rows and channels: tiled over it, every tile held
+    one row, 2.4x the time per FLOP of the same matmul on (197, 768)."""
+    others = range(len(extents) - 1)
+    return next((i for i in reversed(others) if extents[i] > 1), others[-1] if others else None)
+
+
 def output_lanes(channels: int, lanes: int) -> int:
     """The widest vector (<= the register width) that tiles `channels` outputs exactly, not
     only powers of two: LLVM runs a 12-lane vector in a 16-lane register with masked loads
@@ -202,11 +212,9 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
     for consumer in epilogue[:-1]:
         sch.compute_inline(consumer)  # elementwise chain -> one write-back block
     o_loop = loops[spatial[-1]]
-    # the columns: the innermost other spatial axis that is longer than 1 (a transformer's
-    # (197, 1, 768) activations put a unit axis between rows and channels: tiled over it,
-    # every tile held one row, 2.4x the time per FLOP of the same matmul on (197, 768))
     extent = {i: int(iters[i].dom.extent) for i in spatial}
-    w_axis = next((i for i in reversed(spatial[:-1]) if extent[i] > 1), spatial[-2] if len(spatial) > 1 else None)
+    row = row_axis([extent[i] for i in spatial])
+    w_axis = spatial[row] if row is not None else None
     w_loop = loops[w_axis] if w_axis is not None else sch.add_unit_loop(o_loop)
     outer = [loops[i] for i in spatial[:-1] if i != w_axis]
     o_extent = extent[spatial[-1]]
