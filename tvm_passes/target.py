@@ -28,7 +28,25 @@ def host_target() -> dict:
     """The machine sedge runs on: LLVM's name for this CPU, every core."""
     from tvm.target import codegen
 
-    return {"kind": "llvm", "mcpu": str(codegen.llvm_get_system_cpu()), "num-cores": this_host().logical_cpus}
+    host = {"kind": "llvm", "mcpu": str(codegen.llvm_get_system_cpu()), "num-cores": this_host().logical_cpus}
+    return with_full_width_vectors(host)
+
+
+def with_full_width_vectors(config: dict) -> dict:
+    """An LLVM target for an AVX-512 CPU, told to keep 512-bit vectors (`-prefer-256-bit`)
+    unless its mattr says otherwise. sedge's CPU schedules write 16-lane float vectors
+    there, and LLVM's tuning for Intel server cores (prefer-256-bit, against the clock
+    drop of early AVX-512 parts) split every elementwise body of them into two 256-bit
+    halves: a 1x1 conv with a SiLU epilogue ran 2.5x slower, EfficientNet-B0 1.5x
+    (docs/benchmarks.md). The reductions' FMAs kept 512-bit registers either way."""
+    import tvm
+    from tvm.target import codegen
+
+    if config.get("kind") != "llvm" or any("prefer-256-bit" in a for a in config.get("mattr", [])):
+        return config
+    if not codegen.llvm_cpu_has_features(["avx512f"], tvm.target.Target(config)):
+        return config
+    return {**config, "mattr": [*config.get("mattr", []), "-prefer-256-bit"]}
 
 
 def _convert(kind: str, option: str, value: str):
@@ -129,7 +147,7 @@ def parse_target(text: str | None, overrides: dict | None = None) -> dict:
             raise SedgeError(f"--target-{kind}-{option} given, but the target is '{config.get('kind')}'")
     if isinstance(config.get("host"), dict):
         config["host"] = _with_triple_defaults(config["host"])
-    return validate(_with_triple_defaults(config))
+    return validate(with_full_width_vectors(validate(_with_triple_defaults(config))))
 
 
 def _with_triple_defaults(config: dict) -> dict:
