@@ -111,6 +111,34 @@ def test_a_folded_layer_is_one_dense_conv(tmp_path, monkeypatch):
     assert "(32, 32)" not in mod.script()
 
 
+class _PreActivation(torch.nn.Module):
+    """WRN's order: SECL layer, then batch-norm and ReLU, then the next SECL layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = SECLConv2d(8, 16, 3, 1, 1, factors=2), SECLConv2d(16, 16, 3, 1, 1, factors=2)
+        self.bn = torch.nn.BatchNorm2d(16)
+
+    def forward(self, x):
+        return self.second(torch.relu(self.bn(self.first(x))))
+
+
+def test_the_ops_after_a_folded_layer_stay_channels_last(tmp_path):
+    """The fold reads through the importer's permute to channels-last: the batch-norm and
+    ReLU between two folded layers run NHWC, with no transpose of the activations between
+    the model's input and its output (wrn-40-2-acdc had two around each such op)."""
+    layer = _randomised(_PreActivation()).eval()
+    x = torch.randn(1, 8, 6, 6)
+    mod, params = imported(layer, x, tmp_path)
+    permutes = [c for c in _calls(_rewritten(mod)["main"]) if isinstance(c.op, tvm.ir.Op)
+                and c.op.name == "relax.permute_dims"]
+    # lift-params has moved the weights' permutes to load time: these are the activations'
+    assert [[int(a) for a in c.attrs.axes] for c in permutes] == [[0, 2, 3, 1], [0, 3, 1, 2]]
+    got = run_compiled(mod, HOST, [x.numpy()], params)
+    want = layer(x).detach().numpy()
+    assert rel_err(got, want) <= RTOL
+
+
 def test_a_folded_layer_compiles_to_a_single_dense_kernel(tmp_path):
     """TIR: of the kernels main runs, exactly one reduces over the channels (the folded 1x1
     conv) besides the depthwise conv; there is no N x N matmul."""

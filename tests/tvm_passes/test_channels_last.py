@@ -158,3 +158,25 @@ def test_channels_last_numerics_match_pytorch():
     want = reference(torch.tensor(x)).numpy()
     assert got.shape == want.shape
     assert np.max(np.abs(got - want)) <= RTOL * np.max(np.abs(want))
+
+
+def test_structural_a_transpose_pair_that_undoes_itself_is_cancelled():
+    """A rewrite's NCHW conv permuted to channels-last, then back by the importer's permute
+    around a construct: the pair goes, and the ReLU after it follows the conv's NHWC layout
+    (ConvertLayout had ended the layout at the permute and run the ReLU NCHW)."""
+
+    @I.ir_module
+    class Before:
+        @R.function
+        def main(x: R.Tensor((1, 4, 6, 6), "float32"),
+                 w: R.Tensor((8, 4, 3, 3), "float32")) -> R.Tensor((1, 8, 6, 6), "float32"):
+            R.func_attr({"num_input": 1})
+            with R.dataflow():
+                y = R.nn.conv2d(x, w, padding=[1, 1, 1, 1])
+                y_nhwc = R.permute_dims(y, axes=[0, 2, 3, 1])
+                y_nchw = R.permute_dims(y_nhwc, axes=[0, 3, 1, 2])
+                z = R.nn.relu(y_nchw)
+                R.output(z)
+            return z
+
+    tvm.ir.assert_structural_equal(_rewritten(Before), _rewritten(ConvReLU))

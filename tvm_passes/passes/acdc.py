@@ -176,6 +176,10 @@ class _LowerACDC(relax.PyExprMutator):
         same_leading = inner_shape is not None and len(inner_shape) == rank and inner_shape[:-1] == shape[:-1]
         if name == "relax.broadcast_to" and inner_shape == shape:
             return self._gather(inner, width)
+        if (name == "relax.tile" and same_leading and len(value.attrs.repeats) == rank
+                and all(int(r) == 1 for r in value.attrs.repeats[:-1])):
+            source, index = self._gather(inner, inner_shape[-1])
+            return source, np.tile(index, int(value.attrs.repeats[-1]))[:width]
         if name == "relax.call_tir" and isinstance(value.args[0], relax.GlobalVar):
             func = self.mod[value.args[0]] if value.args[0] in self.mod.get_global_vars() else None
             args = value.args[1].fields if isinstance(value.args[1], relax.Tuple) else []
@@ -279,6 +283,14 @@ class _LowerACDC(relax.PyExprMutator):
             return None
         return self._dense(*self.folded[stack_out], grouped[-2])
 
+    def _nchw(self, expr):
+        """t when `expr` is permute_dims(t, [0, 2, 3, 1]) of a 4-D t, else None."""
+        value = bound_value(self, expr)
+        if (isinstance(value, relax.Call) and op_name(value) == "relax.permute_dims" and value.attrs.axes is not None
+                and [int(a) for a in value.attrs.axes] == [0, 2, 3, 1]):
+            return value.args[0]
+        return None
+
     def _dense(self, source, index, a, d, bias, groups):
         """The folded layer on `source` (..., C) -> (..., O): W and b computed from the weights."""
         N = int(static_shape(a)[1])
@@ -313,6 +325,16 @@ class _LowerACDC(relax.PyExprMutator):
         shape = static_shape(source)
         if len(shape) == 4 and self.target.kind.name == "llvm":
             kernel4 = emit(relax.op.reshape(w_t, [O, C, 1, 1]))
+            nchw = self._nchw(source)
+            if nchw is not None:
+                # the importer's permute to channels-last in front of the stack, read through:
+                # an NCHW conv, which ChannelsLast lays out with the convs around it, so that
+                # the batch-norm and ReLU after the layer stay channels-last too (a conv
+                # written NHWC here left the permute back to NCHW after it, and the ops that
+                # followed ran NCHW between two transposes: wrn-40-2-acdc's 24 layers)
+                y = emit(relax.op.nn.conv2d(nchw, kernel4))
+                y = emit(relax.op.add(y, relax.op.reshape(b, [1, O, 1, 1])))
+                return relax.op.permute_dims(y, [0, 2, 3, 1])
             y = emit(relax.op.nn.conv2d(source, kernel4, data_layout="NHWC", kernel_layout="OIHW",
                                         out_layout="NHWC"))
         else:

@@ -9,7 +9,7 @@ import numpy as np
 import tvm
 from tvm import relax
 
-from sedge.tvm_passes.passes import mutate_functions, op_name
+from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name
 
 # pooling and elementwise ops follow their input's layout (TVM refuses a desired one for them)
 DESIRED_LAYOUTS = {"relax.nn.conv2d": ["NHWC", "HWIO"]}
@@ -26,6 +26,30 @@ class _ConstantTransposes(relax.PyExprMutator):
         return call
 
 
+@relax.expr_functor.mutator
+class _TransposePairs(relax.PyExprMutator):
+    def visit_call_(self, call):
+        call = super().visit_call_(call)
+        inner = bound_value(self, call.args[0]) if op_name(call) == "relax.permute_dims" else None
+        if not (isinstance(inner, relax.Call) and op_name(inner) == "relax.permute_dims"):
+            return call
+        if call.attrs.axes is None or inner.attrs.axes is None:
+            return call
+        outer_axes, inner_axes = [int(a) for a in call.attrs.axes], [int(a) for a in inner.attrs.axes]
+        if [inner_axes[a] for a in outer_axes] != list(range(len(outer_axes))):
+            return call
+        return inner.args[0]
+
+
+@tvm.transform.module_pass(opt_level=0, name="CancelTransposePairs")
+def _cancel_transpose_pairs(mod, _ctx):
+    """permute_dims(permute_dims(t, p), q) with q undoing p -> t. ConvertLayout ends a layout
+    at every permute_dims (its output takes the initial layout), so a pair that undoes itself
+    -- a rewrite's NCHW result permuted to the channels-last the importer had put around a
+    construct, then permuted back by the importer -- would keep the ops after it NCHW."""
+    return mutate_functions(_TransposePairs(mod))
+
+
 @tvm.transform.module_pass(opt_level=0, name="FoldConstantTransposes")
 def _fold_constant_transposes(mod, _ctx):
     """The re-layout of a constant weight (an importer's sum-pool or band weight) done here in
@@ -37,5 +61,8 @@ def _fold_constant_transposes(mod, _ctx):
 def channels_last(target: tvm.target.Target) -> tvm.transform.Pass:
     if target.kind.name != "llvm":
         return tvm.transform.Sequential([], name="ChannelsLast")  # GPUs keep their own layouts
-    return tvm.transform.Sequential([relax.transform.ConvertLayout(DESIRED_LAYOUTS), _fold_constant_transposes],
-                                    name="ChannelsLast")
+    return tvm.transform.Sequential([
+        # aliases (y = x), of the cancelled pairs and others, end ConvertLayout's layouts too;
+        # a cancelled pair's first permute is left unused
+        _cancel_transpose_pairs, relax.transform.CanonicalizeBindings(), relax.transform.DeadCodeElimination(),
+        relax.transform.ConvertLayout(DESIRED_LAYOUTS), _fold_constant_transposes], name="ChannelsLast")
