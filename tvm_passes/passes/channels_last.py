@@ -30,24 +30,34 @@ class _ConstantTransposes(relax.PyExprMutator):
 class _TransposePairs(relax.PyExprMutator):
     def visit_call_(self, call):
         call = super().visit_call_(call)
-        inner = bound_value(self, call.args[0]) if op_name(call) == "relax.permute_dims" else None
-        if not (isinstance(inner, relax.Call) and op_name(inner) == "relax.permute_dims"):
+        if op_name(call) != "relax.permute_dims" or call.attrs.axes is None:
             return call
-        if call.attrs.axes is None or inner.attrs.axes is None:
+        axes = [int(a) for a in call.attrs.axes]
+        if axes == list(range(len(axes))):
+            return call.args[0]
+        inner = bound_value(self, call.args[0])
+        if not (isinstance(inner, relax.Call) and op_name(inner) == "relax.permute_dims") or inner.attrs.axes is None:
             return call
-        outer_axes, inner_axes = [int(a) for a in call.attrs.axes], [int(a) for a in inner.attrs.axes]
-        if [inner_axes[a] for a in outer_axes] != list(range(len(outer_axes))):
-            return call
-        return inner.args[0]
+        inner_axes = [int(a) for a in inner.attrs.axes]
+        return inner.args[0] if [inner_axes[a] for a in axes] == list(range(len(axes))) else call
 
 
-@tvm.transform.module_pass(opt_level=0, name="CancelTransposePairs")
-def _cancel_transpose_pairs(mod, _ctx):
-    """permute_dims(permute_dims(t, p), q) with q undoing p -> t. ConvertLayout ends a layout
-    at every permute_dims (its output takes the initial layout), so a pair that undoes itself
-    -- a rewrite's NCHW result permuted to the channels-last the importer had put around a
-    construct, then permuted back by the importer -- would keep the ops after it NCHW."""
-    return mutate_functions(_TransposePairs(mod))
+def _cancel_transpose_pairs() -> tvm.transform.Pass:
+    """permute_dims(permute_dims(t, p), q) with q undoing p -> t, and an identity
+    permute_dims -> its input; then the aliases that leaves removed and the unused first
+    halves of the pairs. ConvertLayout ends a layout at every permute_dims (its output takes
+    the initial layout) and at every alias (y = x): a rewrite's NCHW conv permuted to the
+    channels-last the importer had put around a construct, then permuted back by the
+    importer, kept the ops after it NCHW. After ConvertLayout the same step removes the
+    pairs and identities it leaves around the convs it turned (a rewrite's NHWC tensor
+    permuted to an NCHW conv's input, then back)."""
+
+    @tvm.transform.module_pass(opt_level=0, name="CancelTransposePairs")
+    def cancel(mod, _ctx):
+        return mutate_functions(_TransposePairs(mod))
+
+    return tvm.transform.Sequential([cancel, relax.transform.CanonicalizeBindings(),
+                                     relax.transform.DeadCodeElimination()], name="CancelTransposePairs")
 
 
 @tvm.transform.module_pass(opt_level=0, name="FoldConstantTransposes")
@@ -62,7 +72,5 @@ def channels_last(target: tvm.target.Target) -> tvm.transform.Pass:
     if target.kind.name != "llvm":
         return tvm.transform.Sequential([], name="ChannelsLast")  # GPUs keep their own layouts
     return tvm.transform.Sequential([
-        # aliases (y = x), of the cancelled pairs and others, end ConvertLayout's layouts too;
-        # a cancelled pair's first permute is left unused
-        _cancel_transpose_pairs, relax.transform.CanonicalizeBindings(), relax.transform.DeadCodeElimination(),
-        relax.transform.ConvertLayout(DESIRED_LAYOUTS), _fold_constant_transposes], name="ChannelsLast")
+        _cancel_transpose_pairs(), relax.transform.ConvertLayout(DESIRED_LAYOUTS), _cancel_transpose_pairs(),
+        _fold_constant_transposes], name="ChannelsLast")

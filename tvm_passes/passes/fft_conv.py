@@ -95,7 +95,8 @@ class _LowerFFTConv(relax.PyExprMutator):
             batch, C, O, H, W, kernel, stride, padding, index, self.target)[0]
         if choice == "project":
             y = self._project(x, weight, batch, C, H, W, kernel, stride, padding, index)
-        elif choice == "fft":
+            return y if bias is None else relax.op.add(y, relax.op.reshape(bias, [1, O, 1, 1]))
+        if choice == "fft":
             y = self._fft(x, weight, batch, C, O, H, W, kernel, stride, padding, index)
         elif choice == "spatial":
             y = self._spatial(x, weight, batch, C, O, H, W, kernel, stride, padding, index)
@@ -106,7 +107,7 @@ class _LowerFFTConv(relax.PyExprMutator):
         return relax.op.permute_dims(y, [0, 3, 1, 2])  # NHWC -> the construct's NCHW
 
     def _project(self, x, weight, batch, C, H, W, kernel, stride, padding, index):
-        """NHWC: z = A x B^T per channel, then conv2d(z, w, stride, no padding)."""
+        """NHWC: z = A x B^T per channel, then conv2d(z, w, stride, no padding), NCHW out."""
         emit, mm = self.builder_.emit, relax.op.matmul
         hf, wf = fft_geometry(H, W, kernel, padding)
         h_out, w_out = (H + 2 * padding - kernel) // stride + 1, (W + 2 * padding - kernel) // stride + 1
@@ -117,8 +118,12 @@ class _LowerFFTConv(relax.PyExprMutator):
         t = emit(mm(_f32(a), emit(relax.op.reshape(xt, [batch, H, W * C]))))      # (B, rows, W * C)
         z = emit(mm(_f32(b), emit(relax.op.reshape(t, [batch * rows, W, C]))))    # (B * rows, cols, C)
         z = emit(relax.op.reshape(z, [batch, rows, cols, C]))
-        return emit(relax.op.nn.conv2d(z, weight, strides=[stride, stride], padding=[0, 0], data_layout="NHWC",
-                                       kernel_layout="OIHW", out_layout="NHWC"))
+        # an NCHW conv, which ChannelsLast lays out with the convs around it (cancelling the
+        # transposes on either side), so that the batch-norm and ReLU after the layer stay
+        # channels-last: written NHWC, the layer ended in a permute to NCHW, and the ops
+        # after it ran NCHW between two transposes (resnet56-fft-50's 54 layers)
+        return emit(relax.op.nn.conv2d(emit(relax.op.permute_dims(z, [0, 3, 1, 2])), weight,
+                                       strides=[stride, stride], padding=[0, 0]))
 
     def _spatial(self, x, weight, batch, C, O, H, W, kernel, stride, padding, index):
         """The layer as one dense matrix M (C H W, Ho Wo O) on the flattened input: M[c h w, i j o]
