@@ -21,18 +21,21 @@ file its tag or -mcpu names, `boards/`), this host's detected `host` board for t
 CPU or no target; its last on-chip level gives the cache size and the cached read
 bandwidth, its DRAM the streaming bandwidth (on this host: 32 MiB, 40 GB/s and 10 GB/s, all
 measured, boards/host.toml). A target no board describes gets this host's figures. The two
-kernel rates have no model that covers them at every batch (hw_models/transforms.py models
-the older fast DCT kernel, not the batched one that runs now), so they stay measured
-constants, this host's (docs/acdc.md: one 12-factor layer, N = 256 ... 4096, 1 and 64
-vectors, sedge-folded against sedge-factored). With them the model picks the faster of the
+kernel rates have no model that covers them at every batch (hw_models/transforms.py prices
+the batched kernel for `sedge estimate` from the operations its TIR runs, sedge/fast_dct.py,
+but its lane fill is itself fitted), so they stay measured constants, per methods.md's
+4N + 5N log2 N mult-adds (the layer records count the kernel's own multiplies and adds), this
+host's (docs/acdc.md: one 12-factor layer, N = 256 ... 4096, 1 and 64 vectors,
+sedge-folded against sedge-factored). With them the model picks the faster of the
 two in 6 of the 8 measured shapes; the two it misses (one vector, N = 1024 and 2048) are
 within ~2x either way and trade places with the machine's load. Crossover here, 12 factors:
 N between 256 and 1024, at one vector (model 926) and at 64 vectors (model 812).
 """
 import functools
 import json
-import math
 from dataclasses import dataclass
+
+from sedge.fast_dct import fast_dct_macs
 
 # sedge's dense matmul / 1x1 conv, mult-adds per ns (measured 19-55 at 64 vectors, N = 1024-4096;
 # below the board's efficiency x peak, which a direct conv reaches: the matmul schedule's)
@@ -79,11 +82,6 @@ def _weight_memory(target_json: str | None) -> WeightMemory:
     last = board.buffer
     # GB/s are bytes per ns
     return WeightMemory(float(last.size_bytes), float(last.bandwidth_gbps), float(board.dram.bandwidth_gbps))
-
-
-def fast_dct_macs(N: int) -> int:
-    """Mult-adds of one factor on one vector with a fast DCT (methods.md §2)."""
-    return 4 * N + 5 * N * round(math.log2(N))
 
 
 def acdc_costs(N: int, factors: int, vectors: int, in_channels: int | None = None,

@@ -42,6 +42,7 @@ class Option:
     adds: int
     weight_bytes: int
     est_us: float
+    kernel: str = ""  # the kernel that runs it, where the hardware models price it as its own (attrs["kernel"])
 
     def as_dict(self) -> dict:
         return {"name": self.name, "macs": self.macs, "adds": self.adds, "weight_bytes": self.weight_bytes,
@@ -66,6 +67,8 @@ class Decision:
         record.macs, record.adds, record.weight_bytes = chosen.macs, chosen.adds, chosen.weight_bytes
         record.attrs = {**record.attrs, "lowering": self.choice, "lowering_reason": self.reason,
                         "lowering_forced": self.forced, "lowering_options": [o.as_dict() for o in self.options]}
+        if chosen.kernel:
+            record.attrs["kernel"] = chosen.kernel
         return record
 
 

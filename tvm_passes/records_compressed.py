@@ -8,7 +8,9 @@ the lowering chosen for the target, so that a record counts what the deployed ke
 - StructuredConv: MACs of the small conv; the sum-pool as additions only (direct count: each
   pooled value sums its window, volume - 1 adds); weights alpha.
 - SumPool: additions only.
-- ACDC: 4N + 5N log2 N mult-adds per factor and vector (fast DCT, methods.md §2).
+- ACDC: 4N + 5N log2 N mult-adds per factor and vector (a fast DCT, methods.md §2); the
+  lowering then counts what runs: `fold` the dense matrix, `factored` on the batched DCT
+  kernel its multiplies and adds as its TIR holds them (sedge/fast_dct.py stack_ops).
 - CSGConv: the generated conv's MACs; weight_bytes = the layer's codes (+ bias); the generator
   is a shared weight {"csg_generator": bytes}, counted once per network by the cost models.
 - FFTConv: 4 real MACs per kept complex coefficient per (input, output) channel pair (the FFTs
@@ -17,6 +19,7 @@ the lowering chosen for the target, so that a record counts what the deployed ke
 import math
 
 from sedge.contract import dtype_bytes
+from sedge.fast_dct import fast_dct_macs
 from sedge.registry import Registry
 from sedge.tvm_passes.call_info import CallInfo
 
@@ -60,7 +63,7 @@ def _acdc(info: CallInfo):
     a = info.attrs
     N, factors = a["n"], a["factors"]
     vectors = math.prod(info.input_shapes[0]) // N
-    macs = vectors * factors * (4 * N + 5 * N * round(math.log2(N)))
+    macs = vectors * factors * fast_dct_macs(N)
     return info.record("acdc", macs=macs, attrs={**a, "dense_weight_bytes": N * N * dtype_bytes(info.dtype),
                                                   "dense_macs": vectors * N * N})
 

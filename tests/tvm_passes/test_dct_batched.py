@@ -105,6 +105,51 @@ def test_tir_holds_n_log_n_butterflies():
     assert muls[1024] / muls[64] < 1.3 * (1024 * 10) / (64 * 6)
 
 
+@pytest.mark.parametrize("N", [8, 16, 64, 1024])
+def test_the_dct2_counts_are_sedge_fast_dcts(N):
+    """sedge/fast_dct.py counts what this TIR holds (the records and the estimates use it)."""
+    from sedge.fast_dct import dct2_ops
+
+    func = _dct2(N, 16)
+    assert (_per_vector(func, 16, (tirx.Mul,)), _per_vector(func, 16, (tirx.Add, tirx.Sub))) == dct2_ops(N)
+
+
+def _stack_ops(N, V, factors, bias):
+    func = K.stack_func(N, V, factors, bias, 16, 8)
+    return _per_vector(func, V, (tirx.Mul,)), _per_vector(func, V, (tirx.Add, tirx.Sub))
+
+
+@pytest.mark.parametrize("N,V,factors,bias", [(16, 3, 2, True), (64, 5, 3, False), (1024, 16, 12, True)])
+def test_the_stack_counts_are_sedge_fast_dcts(N, V, factors, bias):
+    from sedge.fast_dct import stack_ops
+
+    assert _stack_ops(N, V, factors, bias) == stack_ops(N, factors, bias)
+
+
+@pytest.mark.parametrize("N,V,factors", [(16, 3, 2), (64, 5, 3)])
+def test_a_factored_record_counts_the_stack_kernels_ops(N, V, factors, tmp_path):
+    """The record of an ACDC layer lowered `factored` counts the multiplies (as MACs) and adds
+    (the rest as adds) that the stack kernel's TIR runs, per vector times its vectors."""
+    from compiled_models import imported
+
+    from sedge.frontend.layers.acdc import ACDC
+    from sedge.tvm_passes.layer_records import layer_records
+
+    class Linear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.acdc = ACDC(N, factors, True)
+
+        def forward(self, x):
+            return self.acdc(x)
+
+    mod, _ = imported(Linear(), torch.randn(V, N), tmp_path)
+    record = next(r for r in layer_records(mod, lowering={"all": "factored"}) if r.op == "acdc")
+    muls, adds = _stack_ops(N, V, factors, bool(record.attrs["bias"]))
+    assert (record.macs, record.adds) == (V * muls, V * (adds - muls))
+    assert record.attrs["kernel"] == "dct_batched"
+
+
 def test_tir_runs_one_butterfly_pass_per_radix_stage():
     """The FFT's loops: one pass of N/2/r butterflies per radix-r stage (radix 8, one radix 2
     or 4 first where log2(N/2) is no multiple of 3), every butterfly a vector of the block's

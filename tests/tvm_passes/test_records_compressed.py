@@ -65,10 +65,19 @@ def test_fft_records_the_kept_spectra():
 
 
 def test_acdc_records_the_fast_dct_cost():
+    """A stack lowered `factored` counts the batched DCT kernel's multiplies (each with an add)
+    and the adds beyond them (sedge/fast_dct.py; test_dct_batched.py checks them against the
+    kernel's TIR), and names the kernel for the hardware models."""
+    from sedge.fast_dct import stack_ops
+
     record = _records("wrn-10-1-acdc", "acdc", {"all": "factored"})[0]
     N, factors = record.attrs["n"], record.attrs["factors"]
     vectors = math.prod(record.input_shapes[0]) // N
-    assert record.macs == vectors * factors * (4 * N + 5 * N * round(math.log2(N)))
+    muls, adds = stack_ops(N, factors, bool(record.attrs["bias"]))
+    assert (record.macs, record.adds) == (vectors * muls, vectors * (adds - muls))
+    assert record.attrs["kernel"] == "dct_batched"
+    folded = _records("wrn-10-1-acdc", "acdc", {"all": "fold"})[0]
+    assert "kernel" not in folded.attrs and folded.adds == 0
 
 
 def test_fft_records_follow_the_lowering_that_runs():

@@ -34,6 +34,9 @@ factor: 2 log8 M butterfly passes + 1; A, D, the riffle and the biases cost no p
 own. Every pass runs over the block's scratch in L1 / L2: at
 N >= 1024 the passes are bound by the L2's bandwidth (~70 GB/s a core here), so fewer,
 wider passes (radix 8 over radix 4: N = 1024, one block, 14 -> 10 us) are what pays.
+sedge/fast_dct.py holds this structure as numbers (stages, passes, multiplies and adds per
+vector) for the layer records and the hardware models; tests/tvm_passes/test_dct_batched.py
+checks its counts against this TIR.
 """
 from __future__ import annotations
 
@@ -44,7 +47,10 @@ from tvm import te, tirx
 from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
-MIN_N = 8  # the gathers run k in residues mod 8 (PERIOD)
+# the kernel's structure as plain numbers, shared with the records and the hardware models:
+# MIN_N (the gathers run k in residues mod 8, PERIOD), the block of vectors, the FFT stages
+from sedge.fast_dct import MIN_N, block_size, fuses_gather, radices  # noqa: F401
+
 KERNEL_TAG = "dct_batched"
 
 
@@ -54,18 +60,6 @@ def tables(N: int, dtype=np.float32) -> list[np.ndarray]:
     w = np.exp(-2j * np.pi * t / N)
     phase = np.exp(-1j * np.pi * t / (2 * N))
     return [np.stack([w.real, w.imag]).astype(dtype), np.stack([phase.real, phase.imag]).astype(dtype)]
-
-
-def block_size(vectors: int, lanes: int) -> int:
-    """Vectors per block: one SIMD vector of them (fewer where there are fewer vectors)."""
-    return max(1, min(lanes, vectors))
-
-
-def radices(M: int) -> list[int]:
-    """The Stockham stages of an M-point FFT: radix 8, one radix 2 or 4 first where log2 M is
-    not a multiple of 3."""
-    log = round(math.log2(M))
-    return ([1 << (log % 3)] if log % 3 else []) + [8] * (log // 3)
 
 
 SQRT_HALF = math.sqrt(0.5)
@@ -192,7 +186,7 @@ class _Block:
     def fuses_load(self) -> bool:
         """Whether the first stage can read through the gather: its butterfly index p runs in
         pairs (p = 2 pp + rho), so that every k it reads is 8 g + a fixed residue."""
-        return (self.M // radices(self.M)[0]) % 2 == 0
+        return fuses_gather(self.N)
 
     def _paired(self, value, r, m):
         """loader(t, part, pp, rho, lane): entry (part, row p + m t), p = 2 pp + rho, of the
