@@ -125,10 +125,10 @@ def _layer(record, size, board, precision, step: _Step) -> LayerEstimate:
     operand_reads = _operand_reads(board, geo, weights, size, counts)
     accesses = _accesses(board, levels, operand_reads, size, fills_resident)
     cycles = None
-    if is_fast_transform(record):  # butterfly passes, one transform per lane (transforms.py)
-        cycles, (level, pass_bytes) = transform_cycles(record, board, precision, size.element)
-        accesses[level] = {"reads": accesses[level]["reads"] + pass_bytes * 2 / 3,
-                           "writes": accesses[level]["writes"] + pass_bytes / 3}
+    if is_fast_transform(record):  # the batched DCT kernel: blocks of vectors, scratch in cache (transforms.py)
+        cycles, (level, scratch_bytes) = transform_cycles(record, board, precision, size.element)
+        accesses[level] = {"reads": accesses[level]["reads"] + scratch_bytes / 2,
+                           "writes": accesses[level]["writes"] + scratch_bytes / 2}
     return LayerEstimate.build(
         record=record, mode=mode, counts=counts, board=board, precision=precision, kernel_cycles=cycles,
         dram={"weights": levels[-1].weights + fills_resident, "inputs": levels[-1].inputs,

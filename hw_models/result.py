@@ -29,8 +29,8 @@ class LayerEstimate:
     def build(cls, record, mode, counts, board, precision, dram, accesses, op_energy, order, tiles, fused,
               kernel_cycles=None):
         """`kernel_cycles`: a kernel's own compute bound (replacing the board's peak rate) and
-        extra bounds (an innermost level's load/store issue), where the kernel does not run at
-        the board's peak (hw_models/transforms.py)."""
+        extra bounds (its scratch passes through the cache level that holds them), where the
+        kernel does not run at the board's peak (hw_models/transforms.py)."""
         mult_pj, add_pj = op_energy
         memories = list(board.sram) + [board.dram]
         energy = {"mult": counts.macs * mult_pj, "add": (counts.macs + counts.adds) * add_pj}

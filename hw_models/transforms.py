@@ -1,97 +1,92 @@
-"""How a layer lowered to sedge's fast transform kernel runs: passes over memory, one
-transform per SIMD lane (tvm_passes/kernels/dct.py; docs/acdc.md).
+"""How an ACDC layer lowered `factored` runs on sedge's batched fast DCT kernel
+(tvm_passes/kernels/dct_batched.py; its structure as numbers in sedge/fast_dct.py; docs/acdc.md).
 
-A `factored` ACDC layer is not a stream of FMAs: each of its L factors is a DCT-II and a
-DCT-III of length N, each log2 N radix-2 butterfly passes plus a reorder and a twiddle pass,
-every pass reading both butterfly inputs (real and imaginary) and the twiddle, and writing
-its output. The kernel lays the V vectors (batch x pixels) across the SIMD lanes, so
+The kernel takes the V vectors (batch x pixels) in blocks of B = min(V, lanes), one vector per
+SIMD lane, the blocks in parallel over the cores (a single block, batch 1 among them, runs on
+one core). A block runs the whole stack, every factor, in two scratch buffers of N x B floats
+that stay in its core's share of the first memory level that holds them. So:
 
-- with fewer vectors than lanes most of each vector load, store and FMA is empty, and a
-  load/store port moves a few elements where it could move a register's worth; with one
-  vector (batch 1) the kernel runs each butterfly pass's transform axis across the lanes
-  instead, a stage of stride s in groups of min(s, lanes) points, the reorder and twiddle
-  passes one point at a time (`pass_groups`);
-- a pass runs on several cores only when it has at least PARALLEL_MIN elements
-  (`schedule_dct`'s threshold), so a batch-1 layer of N = 4096 runs on one core;
-- the data of a pass (inputs and outputs, N x V each, real and imaginary) stays in the first
-  memory level that holds it.
+- DRAM sees the layer as its record does: the diagonals A, D and the biases (3 L N floats:
+  tiny), the input read once, the output written once; the tiling model prices that as for
+  any layer (estimate.py);
+- the passes over the scratch (per factor both FFTs' radix stages and the middle pass, plus
+  the gather where the forward FFT's first stage cannot read through it; one output gather)
+  each read and write N floats per vector: their bytes go through the scratch's level, at
+  the bandwidth of the cores the blocks run on;
+- the arithmetic is the record's (the TIR's multiplies, each with an add, and the adds
+  beyond them: sedge/fast_dct.py stack_ops), every operation one B-wide vector operation for
+  the whole block, at the board's fraction of its peak (`efficiency`) times the lane fill
+  sqrt(B / lanes).
 
-The layer's time is the slowest of: the butterflies' MACs at the lanes and cores they fill,
-the load/store issue of the innermost level at the cores used (each access one register
-wide, as the port sees it), and the passes' bytes through the level the working set fits in.
-No constant here is fitted to a measurement; docs/acdc.md compares the result with the
-measured kernel.
+The lane fill is the one thing here fitted to a measurement (the stack kernel alone, 12
+factors, one block on one core, against this host board's efficiency x peak; docs/acdc.md):
+B / lanes would be the lanes the block's operations fill, but LLVM vectorises the rest of a
+narrow block's loops along the transform axis (with shuffles). Measured: one vector (scalar
+TIR) 0.27-0.32 from N = 512 to 4096 (0.20 at 256), 2 vectors 0.33-0.36, 4 vectors 0.69-0.73
+with the scratch in L1 (0.36 at N = 4096, in L2), 8 vectors 0.77, a full block 1.1 with its
+scratch in L2 (N >= 1024) and 1.86 in L1 (N = 256, which this model leaves out); sqrt(B /
+lanes) is 0.25, 0.35, 0.5, 0.71 and 1 on 16 lanes. That a full block reaches 1.1 of it says
+the board's `efficiency` (0.39, measured on convs) serves this kernel too.
+
+The layer's time is the slower of the arithmetic and the scratch's bytes, per block, times the
+blocks each core runs.
 """
 from __future__ import annotations
 
 import math
 
 from sedge.contract import LayerRecord
+from sedge.fast_dct import block_size, fast_dct_macs, is_kernel_size, stack_passes
 
+KERNEL = "dct_batched"  # a factored record's attrs["kernel"] when the batched kernel runs it
 FMA_PIPES = 2  # a unit's MACs per cycle per lane (boards count lanes x 2 FMA pipes)
-PARALLEL_MIN = 1 << 14  # elements a pass needs to run on every core (kernels/dct.py schedule_dct)
-DATA_ACCESSES = 6  # per point, pass and group of lanes: 4 loads (both inputs, re + im) and 2 stores
-TWIDDLE_ACCESSES = 2  # per point and pass: the twiddle's re and im, one broadcast load each
-LIVE_ARRAYS = 4  # a pass's working set: input and output, real and imaginary
 
 
 def vectors_of(record: LayerRecord) -> int:
-    """Vectors a layer on the last dimension runs on (an ACDC stack's batch x pixels)."""
+    """Vectors an ACDC stack runs on (batch x pixels): its input's elements over N."""
+    N = int(record.attrs["n"])
     shape = record.input_shapes[0] if record.input_shapes else record.output_shape
-    return max(1, math.prod(shape[:-1]))
-
-
-def fast_dct_macs(N: int) -> int:
-    """Mult-adds of one ACDC factor on one vector with a fast DCT (methods.md §2)."""
-    return 4 * N + 5 * N * round(math.log2(N))
+    return max(1, math.prod(shape) // N)
 
 
 def is_fast_transform(record: LayerRecord) -> bool:
-    """A layer the compiler lowers to the fast DCT kernel: an ACDC stack chosen `factored`
-    whose record counts the fast DCT's butterflies (not the generic body's N x N matmuls, the
-    `factored` form where a target has no fast DCT kernel)."""
+    """A layer the batched DCT kernel runs: an ACDC stack chosen `factored` whose record says
+    so (attrs["kernel"]), or, in a package from before the records named the kernel, whose
+    MACs are a fast DCT's (methods.md's 4N + 5N log2 N per factor and vector), not the generic
+    body's N x N matmuls (the `factored` form where a target has no fast DCT kernel)."""
     if record.op != "acdc" or record.attrs.get("lowering") != "factored" or "n" not in record.attrs:
         return False
     N, factors = int(record.attrs["n"]), int(record.attrs.get("factors", 1))
+    if not is_kernel_size(N):
+        return False
+    if "kernel" in record.attrs:
+        return record.attrs["kernel"] == KERNEL
     return record.macs <= vectors_of(record) * factors * fast_dct_macs(N)
 
 
-def passes(record: LayerRecord) -> int:
-    """Passes over the vectors: per factor two transforms of log2 N butterfly passes + 2."""
-    N, factors = int(record.attrs["n"]), int(record.attrs.get("factors", 1))
-    return factors * 2 * (round(math.log2(N)) + 2)
-
-
-def pass_groups(N: int, V: int, lanes: int) -> float:
-    """Register-wide groups of points one transform's passes go through. Many vectors: every
-    pass runs the vectors across the lanes, ceil(V / lanes) groups per point. One vector: the
-    kernel runs each butterfly pass's transform axis across the lanes instead, stage k in
-    groups of min(2^k, lanes) points (its stride; stage 0 scalar), and the reorder and
-    twiddle passes one point at a time."""
-    log_n = round(math.log2(N))
-    if V == 1:
-        return sum(N / min(1 << k, lanes) for k in range(log_n)) + 2 * N
-    return (log_n + 2) * N * math.ceil(V / lanes)
+def lane_fill(block: int, lanes: int) -> float:
+    """The fraction of a full block's rate a block of `block` vectors runs at (fitted: above)."""
+    return math.sqrt(min(block, lanes) / lanes)
 
 
 def transform_cycles(record: LayerRecord, board, precision: str, element: int) -> tuple[dict, tuple[str, float]]:
-    """({"compute": cycles, "<innermost> ports": cycles}, (level name, pass bytes through it))."""
+    """({"compute": cycles, "<level> scratch": cycles}, (level name, scratch bytes through it))."""
     N, V = int(record.attrs["n"]), vectors_of(record)
     factors = int(record.attrs.get("factors", 1))
     compute = board.compute
     lanes = max(1, int(compute.macs_per_cycle[precision] // FMA_PIPES))
-    cores = compute.units if N * V >= PARALLEL_MIN else 1
-    groups = factors * 2 * pass_groups(N, V, lanes)  # every transform of the stack
-    point_passes = passes(record) * N
-    # lanes doing work, on average over the passes
-    used_lanes = min(lanes, point_passes * V / groups)
-    macs_cycles = record.macs / (cores * compute.efficiency * compute.macs_per_cycle[precision] * used_lanes / lanes)
-    inner = board.sram[0]
-    # per group: the data accesses; per point (one vector) or per group (one vector), the twiddle
-    twiddles = groups if V == 1 else point_passes
-    port_bytes = (DATA_ACCESSES * groups + TWIDDLE_ACCESSES * twiddles) * lanes * element
-    port_cycles = port_bytes / (inner.bandwidth_gbps * 1e9 * cores / compute.units / compute.clock_hz)
-    working_set = LIVE_ARRAYS * N * V * element
-    level = next((m for m in board.sram if working_set <= m.size_bytes), board.dram)
-    pass_bytes = point_passes * V * DATA_ACCESSES * element
-    return {"compute": macs_cycles, f"{inner.name} ports": port_cycles}, (level.name, pass_bytes)
+    B = block_size(V, lanes)
+    blocks = -(-V // B)
+    cores = min(compute.units, blocks)
+    rounds = -(-blocks // cores)  # blocks one core runs, one after the other
+    # one block: B lanes of each vector's operations (a last block short of B vectors still
+    # runs B lanes), per cycle at the board's fraction of a unit's peak and the lane fill
+    per_vector = (record.macs / compute.macs_per_cycle[precision] + record.adds / compute.adds_per_cycle[precision]) / V
+    compute_cycles = rounds * B * per_vector / (compute.efficiency * lane_fill(B, lanes))
+    passes = stack_passes(N, factors)
+    working_set = passes.scratch_floats * B * element
+    level = next((m for m in board.sram if working_set <= m.size_bytes / compute.units), board.dram)
+    scratch_bytes = passes.scratch * 2 * N * V * element  # each pass reads and writes N floats per vector
+    per_core = level.bandwidth_gbps * 1e9 / compute.units / compute.clock_hz  # bytes per cycle
+    scratch_cycles = rounds * passes.scratch * 2 * N * B * element / per_core
+    return {"compute": compute_cycles, f"{level.name} scratch": scratch_cycles}, (level.name, scratch_bytes)
