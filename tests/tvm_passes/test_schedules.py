@@ -521,3 +521,13 @@ def test_every_kernel_of_a_zoo_model_gets_a_schedule_and_the_model_matches_pytor
     if vm.module.implements_function("main_transform_params"):
         params = list(vm["main_transform_params"](params))
     _close(vm["main"](*[tvm.runtime.tensor(x) for x in inputs.values()], *params).numpy(), want)
+
+
+def test_a_prime_column_count_takes_a_partial_tile_when_exact_ones_starve():
+    """13 columns (SqueezeNet's 13x13 stage): exact tiles are 1 x 13 columns or one column;
+    a 3 x 7 tile with a partial last block loads about half as much per FMA."""
+    from sedge.tvm_passes.schedules.reduction import tile_shape
+
+    avx512 = cpu_spec(tvm.target.Target({"kind": "llvm", "mcpu": "skylake-avx512"}))
+    assert tile_shape(13, 1008, 512, avx512) == (16, 3, 7)
+    assert tile_shape(7, 512, 4608, avx512) == (16, 2, 7)  # an exact 2 x 7 tile is good enough: kept

@@ -32,6 +32,9 @@ STACK_BYTES = 1024
 # what that heap round trip costs a tile, in reduction steps: measured on a grouped 1x1
 # conv (16 steps per tile), where it took as long as the reduction itself
 HEAP_TILE_STEPS = 16
+# how much more reuse a tile with a partial last column block must score than the best exact
+# tile to be taken: its predicated rows cost code and its wasted rows are already discounted
+PARTIAL_GAIN = 1.5
 
 
 def accumulators_on_stack(w_block: int, o_vectors: int, vec: int) -> bool:
@@ -77,17 +80,21 @@ def tile_shape(w_extent: int, o_extent: int, reduce_size: int, spec: CpuSpec,
     down 16 columns instead of 4 groups x 4: 0.18 -> 0.21-0.24 of the 3x3 conv's GFLOP/s
     in benchmarks.kernels).
     """
-    best = _best_tile(w_extent, o_extent, reduce_size, spec, group_out, partial=False)
-    if best[2] == 1 < w_extent:
-        # exact tiles leave single columns (197 rows of a transformer's matmul: prime): a
-        # partial last tile instead, its rows predicated, its score discounted by the rows it
-        # wastes (a 197x384x384 matmul: 1x12 -> 6x4 tiles, 1.04 -> 0.30 ms)
-        best = _best_tile(w_extent, o_extent, reduce_size, spec, group_out, partial=True)
-    return best
+    exact = _best_tile(w_extent, o_extent, reduce_size, spec, group_out, partial=False)
+    partial = _best_tile(w_extent, o_extent, reduce_size, spec, group_out, partial=True)
+    # where exact tiles leave single columns (197 rows of a transformer's matmul: prime) or
+    # a prime column count leaves one vector of all the columns (SqueezeNet's 13x13 convs),
+    # a partial last tile instead, its rows predicated, its score discounted by the rows it
+    # wastes (a 197x384x384 matmul: 1x12 -> 6x4 tiles, 1.04 -> 0.30 ms; the 13x13 512 ->
+    # 1000 conv: 1x13 -> 3x7, 1.42 -> 1.32 ms on one thread)
+    if exact[3] == 1 < w_extent or partial[0] > (exact[0][0], PARTIAL_GAIN * exact[0][1]):
+        return partial[1:]
+    return exact[1:]
 
 
 def _best_tile(w_extent, o_extent, reduce_size, spec, group_out, partial: bool):
-    """`tile_shape`'s search; `partial` also admits column tiles that do not divide the columns."""
+    """`tile_shape`'s search: (score, vector lanes, output vectors, columns); `partial` also
+    admits column tiles that do not divide the columns."""
     group = group_out or o_extent  # the outputs that share each input broadcast
     vec = output_lanes(group, spec.lanes)
     vectors_per_group = group // vec
@@ -107,7 +114,7 @@ def _best_tile(w_extent, o_extent, reduce_size, spec, group_out, partial: bool):
             score = (fits_l2 or o_vectors == 1, reuse)
             if best is None or score > best[0]:
                 best = (score, o_vectors, w_block)
-    return vec, best[1], best[2]
+    return best[0], vec, best[1], best[2]
 
 
 def _vector_read(block, buffer, var) -> bool:
