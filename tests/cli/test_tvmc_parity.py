@@ -276,9 +276,10 @@ def test_pass_config_add_lower_pass_list_runs_the_passes(matmul_onnx, tmp_path):
         if not line.startswith("\t\t"):
             children.append(line.strip().split(":")[0])
     assert children[:2] == ["tirx.UnrollLoop", "s_tir.HoistIfThenElse"], children
-    # sedge's lowering in between: its simplification of the scheduled kernels, then TVM's
-    assert children[2:4] == ["sedge.simplify_opaque_blocks", "_pipeline"], children
-    assert children[-1] == "s_tir.LoopPartition" and len(children) == 5, children
+    # sedge's lowering in between: its simplification of the scheduled kernels, TVM's, then
+    # its small "local" buffers kept on the stack
+    assert children[2:5] == ["sedge.simplify_opaque_blocks", "_pipeline", "sedge.stack_local_buffers"], children
+    assert children[-1] == "s_tir.LoopPartition" and len(children) == 6, children
     assert run_cli("run", out, "--verify", program="tvmc").returncode == 0
 
 

@@ -27,10 +27,14 @@ def is_reduction(sch, block) -> bool:
 
 # TVM places a kernel's scratch buffer on the stack, where LLVM keeps it in registers, only
 # when it is smaller than this (runtime::kMaxStackAlloca) and of "global" scope; anything
-# else is a heap workspace allocated, zeroed, stored and freed once per tile
+# else it makes a heap workspace allocated, zeroed, stored and freed once per tile. A larger
+# accumulator tile is given "local" scope here, which sedge's TIR pipeline keeps on the stack
+# too (tir_pipeline.stack_local_buffers)
 STACK_BYTES = 1024
-# what that heap round trip costs a tile, in reduction steps: measured on a grouped 1x1
-# conv (16 steps per tile), where it took as long as the reduction itself
+# what a tile over STACK_BYTES was charged, in reduction steps, when it was a heap workspace:
+# measured on a grouped 1x1 conv (16 steps per tile), where that took as long as the
+# reduction itself. Kept since the tile went on the stack: without it the choices moved and
+# eight models measured the same (0.98-1.02x, benchmarks.interleaved)
 HEAP_TILE_STEPS = 16
 # how much more reuse a tile with a partial last column block must score than the best exact
 # tile to be taken: its predicated rows cost code and its wasted rows are already discounted
@@ -231,7 +235,8 @@ def schedule_reduction(sch: tvm.s_tir.Schedule, spec: CpuSpec) -> bool:
         reduce_size *= int(iters[i].dom.extent)
     vec, o_vectors, w_block = tile_shape(w_extent, o_extent, reduce_size, spec,
                                          _group_out(block, iters[spatial[-1]].var))
-    # the accumulator tile: "global" scope keeps a small one on the stack (see STACK_BYTES)
+    # the accumulator tile on the stack: by TVM when small and "global", by sedge's TIR
+    # pipeline when "local" (see STACK_BYTES)
     scope = "global" if accumulators_on_stack(w_block, o_vectors, vec) else "local"
     if epilogue:
         writer = epilogue[-1]
