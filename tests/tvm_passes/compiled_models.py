@@ -1,6 +1,7 @@
 """Small Relax models compiled through sedge's whole pipeline, shared by the pass and
 schedule tests: build one, run it as the runtime does, or stop at the scheduled kernels."""
 import numpy as np
+import torch
 import tvm
 from tvm import relax, tirx
 
@@ -55,3 +56,30 @@ def scheduled_kernels(mod, target) -> dict:
             mod = tvm.transform.Sequential(passes)(mod)
             if name == "schedule":
                 return {gv.name_hint: f for gv, f in mod.functions.items() if isinstance(f, tirx.PrimFunc)}
+
+
+def through_lift_params(mod, target):
+    """`mod` as the import-cleanup, rewrite and lift-params phases leave it: what runs per
+    inference in `main`, the weight-only work in `main_transform_params`."""
+    with target, tvm.transform.PassContext(opt_level=3):
+        for name in ("import-cleanup", "rewrite", "lift-params"):
+            mod = tvm.transform.Sequential(phases(target)[name])(mod)
+    return mod
+
+
+def permutes(func) -> list:
+    """The permute_dims calls bound in `func`'s body, in order."""
+    return [b.value for block in func.body.blocks for b in block.bindings
+            if isinstance(b.value, relax.Call) and b.value.op == tvm.ir.Op.get("relax.permute_dims")]
+
+
+class PreActivation(torch.nn.Module):
+    """A compressed layer, batch-norm, ReLU, a second compressed layer (ResNet's and WRN's
+    order): the ops between two constructs, where a layout rewrite must reach."""
+
+    def __init__(self, first, second, channels):
+        super().__init__()
+        self.first, self.second, self.bn = first, second, torch.nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        return self.second(torch.relu(self.bn(self.first(x))))

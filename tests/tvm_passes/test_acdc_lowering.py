@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 import tvm
-from compiled_models import HOST, imported, rel_err, run_compiled
+from compiled_models import HOST, PreActivation, imported, permutes, rel_err, run_compiled, through_lift_params
 from tvm import relax
 
 from sedge.frontend.importers.construct import OP_ATTR
@@ -14,7 +14,6 @@ from sedge.tvm_passes.acdc_cost import acdc_choice
 from sedge.tvm_passes.layer_records import layer_records
 from sedge.tvm_passes.lowering import choose_lowering, with_overrides
 from sedge.tvm_passes.passes.acdc import FOLD_KERNEL, fold_numpy
-from sedge.tvm_passes.pipeline import phases
 
 RTOL = 1e-4
 
@@ -79,13 +78,6 @@ def test_linear_numerics_against_pytorch(N, factors, bias, tmp_path):
     assert rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
 
 
-def _rewritten(mod):
-    with HOST, tvm.transform.PassContext(opt_level=3):
-        for name in ("import-cleanup", "rewrite", "lift-params"):
-            mod = tvm.transform.Sequential(phases(HOST)[name])(mod)
-    return mod
-
-
 def _calls(func):
     return [b.value for block in func.body.blocks for b in block.bindings if isinstance(b.value, relax.Call)]
 
@@ -98,7 +90,7 @@ def test_a_folded_layer_is_one_dense_conv(tmp_path, monkeypatch):
     monkeypatch.setattr(lowering, "FAST_FOLD_MIN_N", 2)  # the large-N load-time fold, on a small layer
     layer = _randomised(SECLConv2d(16, 32, 3, 1, 1, factors=12, bias=True))
     mod, _ = imported(layer, torch.randn(1, 16, 8, 8), tmp_path)
-    mod = _rewritten(mod)
+    mod = through_lift_params(mod, HOST)
     assert not any(OP_ATTR in (f.attrs or {}) for f in mod.functions.values() if isinstance(f, relax.Function))
     ops = [c.op.name for c in _calls(mod["main"]) if isinstance(c.op, tvm.ir.Op)]
     assert ops.count("relax.nn.conv2d") == 2, ops  # the depthwise conv and the folded 1x1
@@ -111,29 +103,17 @@ def test_a_folded_layer_is_one_dense_conv(tmp_path, monkeypatch):
     assert "(32, 32)" not in mod.script()
 
 
-class _PreActivation(torch.nn.Module):
-    """WRN's order: SECL layer, then batch-norm and ReLU, then the next SECL layer."""
-
-    def __init__(self):
-        super().__init__()
-        self.first, self.second = SECLConv2d(8, 16, 3, 1, 1, factors=2), SECLConv2d(16, 16, 3, 1, 1, factors=2)
-        self.bn = torch.nn.BatchNorm2d(16)
-
-    def forward(self, x):
-        return self.second(torch.relu(self.bn(self.first(x))))
-
-
 def test_the_ops_after_a_folded_layer_stay_channels_last(tmp_path):
     """The fold reads through the importer's permute to channels-last: the batch-norm and
     ReLU between two folded layers run NHWC, with no transpose of the activations between
     the model's input and its output (wrn-40-2-acdc had two around each such op)."""
-    layer = _randomised(_PreActivation()).eval()
+    layer = _randomised(PreActivation(SECLConv2d(8, 16, 3, 1, 1, factors=2), SECLConv2d(16, 16, 3, 1, 1, factors=2),
+                                      16)).eval()
     x = torch.randn(1, 8, 6, 6)
     mod, params = imported(layer, x, tmp_path)
-    permutes = [c for c in _calls(_rewritten(mod)["main"]) if isinstance(c.op, tvm.ir.Op)
-                and c.op.name == "relax.permute_dims"]
     # lift-params has moved the weights' permutes to load time: these are the activations'
-    assert [[int(a) for a in c.attrs.axes] for c in permutes] == [[0, 2, 3, 1], [0, 3, 1, 2]]
+    main = through_lift_params(mod, HOST)["main"]
+    assert [[int(a) for a in c.attrs.axes] for c in permutes(main)] == [[0, 2, 3, 1], [0, 3, 1, 2]]
     got = run_compiled(mod, HOST, [x.numpy()], params)
     want = layer(x).detach().numpy()
     assert rel_err(got, want) <= RTOL
@@ -292,7 +272,7 @@ def test_a_factored_layer_runs_the_fast_dct(N, factors, bias, vectors, tmp_path)
     assert rel_err(got, layer.eval()(x).detach().numpy()) < RTOL
     from sedge.tvm_passes.passes.acdc import DCT_KERNEL
 
-    rewritten = _rewritten(mod)
+    rewritten = through_lift_params(mod, HOST)
     main = rewritten["main"].script()
     assert DCT_KERNEL in main and "R.matmul" not in main
     assert f"({N}, {N})" not in rewritten.script(), "no N x N DCT matrix anywhere"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 import tvm
-from compiled_models import HOST, imported, rel_err, run_compiled
+from compiled_models import HOST, PreActivation, imported, permutes, rel_err, run_compiled, through_lift_params
 from tvm import relax
 
 from sedge.frontend.importers.construct import OP_ATTR
@@ -197,32 +197,15 @@ def test_the_lowering_mark_of_choose_lowering_is_carried_out(tmp_path):
                if isinstance(f, relax.Function))
 
 
-class _PreActivation(torch.nn.Module):
-    """ResNet's order: band-limited conv, batch-norm, ReLU, band-limited conv."""
-
-    def __init__(self):
-        super().__init__()
-        self.first, self.second = _layer(8, 16, 1, 1, 50), _layer(16, 16, 1, 1, 50)
-        self.bn = torch.nn.BatchNorm2d(16)
-
-    def forward(self, x):
-        return self.second(torch.relu(self.bn(self.first(x))))
-
-
 def test_the_ops_after_a_projected_layer_stay_channels_last(tmp_path):
     """`project` ends in an NCHW conv that ChannelsLast lays out with the rest: no transpose
     of the activations between the model's input and its output (each layer of
     resnet56-fft-50 had had two around its batch-norm and ReLU)."""
-    layer = _PreActivation().eval()
+    layer = PreActivation(_layer(8, 16, 1, 1, 50), _layer(16, 16, 1, 1, 50), 16).eval()
     x = torch.randn(1, 8, 12, 12)
     mod, params = imported(layer, x, tmp_path)
-    with HOST, tvm.transform.PassContext(opt_level=3):
-        rewritten = mod
-        for name in ("import-cleanup", "rewrite", "lift-params"):
-            rewritten = tvm.transform.Sequential(phases(HOST)[name])(rewritten)
-    permutes = [b.value for block in rewritten["main"].body.blocks for b in block.bindings
-                if isinstance(b.value, relax.Call) and getattr(b.value.op, "name", "") == "relax.permute_dims"]
     # lift-params has moved the weights' permutes to load time: these are the activations'
-    assert [[int(a) for a in c.attrs.axes] for c in permutes] == [[0, 2, 3, 1], [0, 3, 1, 2]]
+    main = through_lift_params(mod, HOST)["main"]
+    assert [[int(a) for a in c.attrs.axes] for c in permutes(main)] == [[0, 2, 3, 1], [0, 3, 1, 2]]
     got = run_compiled(mod, HOST, [x.numpy()], params)
     assert rel_err(got, layer(x).detach().numpy()) <= 1e-4

@@ -2,6 +2,7 @@
 their weight re-layouts move to load time, and they fuse like any other conv."""
 import torch
 import tvm
+from compiled_models import HOST, permutes, through_lift_params
 from tvm import relax
 from tvm.script import ir as I
 from tvm.script import relax as R
@@ -11,8 +12,6 @@ from sedge.frontend.importers.construct import OP_ATTR
 from sedge.frontend.layers.structured import StructuredConv2d
 from sedge.frontend.loaders import load_model
 from sedge.tvm_passes.passes.inline_constructs import inline_constructs
-from sedge.tvm_passes.pipeline import phases
-from sedge.tvm_passes.target import host_target
 
 
 def test_constructs_are_inlined_and_their_weight_relayouts_lifted(tmp_path):
@@ -20,14 +19,10 @@ def test_constructs_are_inlined_and_their_weight_relayouts_lifted(tmp_path):
     x = torch.randn(1, 16, 12, 12)
     mod = load_model(export_onnx(module, x, str(tmp_path / "m.onnx"))).mod
     assert any(OP_ATTR in (f.attrs or {}) for f in mod.functions.values() if isinstance(f, relax.Function))
-    target = tvm.target.Target(host_target())
-    with target, tvm.transform.PassContext(opt_level=3):
-        for name in ("import-cleanup", "rewrite", "lift-params"):
-            mod = tvm.transform.Sequential(phases(target)[name])(mod)
+    mod = through_lift_params(mod, HOST)
     functions = [f for f in mod.functions.values() if isinstance(f, relax.Function)]
     assert not any(OP_ATTR in (f.attrs or {}) for f in functions), "no construct call is left"
-    permuted = [b.value.args[0] for block in mod["main"].body.blocks for b in block.bindings
-                if isinstance(b.value, relax.Call) and b.value.op == tvm.ir.Op.get("relax.permute_dims")]
+    permuted = [call.args[0] for call in permutes(mod["main"])]
     # channels-last runs through the layer: one transpose in at the input, one out at the
     # output; the rest re-lay constants (folded at compile time)
     assert len([p for p in permuted if not isinstance(p, tvm.ir.expr.Constant)]) == 2
