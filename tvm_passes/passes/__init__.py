@@ -44,6 +44,16 @@ def bound_value(mutator: relax.PyExprMutator, expr):
     return expr
 
 
+def nchw_source(mutator: relax.PyExprMutator, expr):
+    """The NCHW tensor `expr` is permute_dims(t, [0, 2, 3, 1]) of, or None: the importers'
+    turn to channels-last, which a rewrite can read through to the NCHW tensor itself."""
+    value = bound_value(mutator, expr)
+    if (op_name(value) == "relax.permute_dims" and value.attrs.axes is not None
+            and [int(a) for a in value.attrs.axes] == [0, 2, 3, 1]):
+        return value.args[0]
+    return None
+
+
 def bound_constant(mutator: relax.PyExprMutator, expr) -> Constant | None:
     """The Constant `expr` is, or the variable `expr` is bound to, else None."""
     value = bound_value(mutator, expr)

@@ -37,7 +37,7 @@ from tvm import relax, te, tirx
 from sedge.tvm_passes.acdc_cost import has_fast_dct
 from sedge.tvm_passes.kernels import dct, dct_batched
 from sedge.tvm_passes.lowering import marked_construct
-from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name, static_shape
+from sedge.tvm_passes.passes import bound_value, mutate_functions, nchw_source, op_name, static_shape
 from sedge.tvm_passes.schedules.cpu import cpu_spec
 
 CONSTRUCT = "ACDC"
@@ -283,14 +283,6 @@ class _LowerACDC(relax.PyExprMutator):
             return None
         return self._dense(*self.folded[stack_out], grouped[-2])
 
-    def _nchw(self, expr):
-        """t when `expr` is permute_dims(t, [0, 2, 3, 1]) of a 4-D t, else None."""
-        value = bound_value(self, expr)
-        if (isinstance(value, relax.Call) and op_name(value) == "relax.permute_dims" and value.attrs.axes is not None
-                and [int(a) for a in value.attrs.axes] == [0, 2, 3, 1]):
-            return value.args[0]
-        return None
-
     def _dense(self, source, index, a, d, bias, groups):
         """The folded layer on `source` (..., C) -> (..., O): W and b computed from the weights."""
         N = int(static_shape(a)[1])
@@ -325,7 +317,7 @@ class _LowerACDC(relax.PyExprMutator):
         shape = static_shape(source)
         if len(shape) == 4 and self.target.kind.name == "llvm":
             kernel4 = emit(relax.op.reshape(w_t, [O, C, 1, 1]))
-            nchw = self._nchw(source)
+            nchw = nchw_source(self, source)
             if nchw is not None:
                 # the importer's permute to channels-last in front of the stack, read through:
                 # an NCHW conv, which ChannelsLast lays out with the convs around it, so that

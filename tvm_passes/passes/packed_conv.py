@@ -26,7 +26,7 @@ import numpy as np
 import tvm
 from tvm import relax, te, topi
 
-from sedge.tvm_passes.passes import TeCalls, bound_constant, bound_value, op_name, rewrite_for_cpu, static_shape
+from sedge.tvm_passes.passes import TeCalls, bound_constant, nchw_source, op_name, rewrite_for_cpu, static_shape
 from sedge.tvm_passes.passes.channel_shuffle import channel_gather, shuffle_groups
 from sedge.tvm_passes.schedules.reduction import output_lanes
 
@@ -96,7 +96,7 @@ class _Packer(relax.PyExprMutator):
         computed = padded_channels(out_channels, self.spec.lanes) if groups == 1 else out_channels
         vec, o_vectors, _ = self.tile_shape(out_shape[2], computed, kh * kw * group_in, self.spec, group_out)
         ob = vec * o_vectors
-        nchw = self._nchw_source(x) if groups == 1 or group_in > 1 else None
+        nchw = nchw_source(self, x) if groups == 1 or group_in > 1 else None
         gathered = channel_gather(self, x) if group_in > 1 else None  # a depthwise conv reads vectors
         shuffle = index = None
         if gathered is not None:
@@ -126,14 +126,6 @@ class _Packer(relax.PyExprMutator):
             return conv
         # the padding's outputs dropped: the slice fuses into the conv kernel's write-back
         return relax.op.strided_slice(self.builder_.emit(conv), axes=[3], begin=[0], end=[out_channels])
-
-    def _nchw_source(self, x):
-        """The NCHW tensor `x` transposes to NHWC, or None."""
-        value = bound_value(self, x)
-        if (op_name(value) == "relax.permute_dims"
-                and value.attrs.axes is not None and [int(a) for a in value.attrs.axes] == [0, 2, 3, 1]):
-            return value.args[0]
-        return None
 
 
 def pack_conv_weights(target: tvm.target.Target) -> tvm.transform.Pass:
