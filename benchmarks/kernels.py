@@ -40,7 +40,11 @@ KERNELS = {
     "resnet18 3x3 28x28x128": (28, 128, 128, 3, 1, 1, 1),
     "resnet18 3x3 14x14x256": (14, 256, 256, 3, 1, 1, 1),
     "resnet18 3x3 7x7x512": (7, 512, 512, 3, 1, 1, 1),
+    # Struct-ResNet-A's small convs (after the sum-pool, unpadded), one per resnet18 stage
     "structured 2x2 unpadded 57x57x64": (57, 64, 64, 2, 1, 0, 1),
+    "structured 2x2 unpadded 29x29x128": (29, 128, 128, 2, 1, 0, 1),
+    "structured 2x2 unpadded 15x15x256": (15, 256, 256, 2, 1, 0, 1),
+    "structured 2x2 unpadded 8x8x512": (8, 512, 512, 2, 1, 0, 1),
     "shuffle grouped 1x1 56x56x64 g4": (56, 64, 64, 1, 1, 0, 4),
     "shuffle grouped 1x1 28x28x256 g8": (28, 256, 256, 1, 1, 0, 8),
     # wrn-28-10-shuffle-8's: 5 and 20 outputs per group, no multiple of the vector width
@@ -55,9 +59,46 @@ KERNELS = {
     "memory floor: depthwise 1x1 56x56x64": (56, 64, 64, 1, 1, 0, 64),
 }
 FLOOR = "memory floor: depthwise 1x1 56x56x64"
-# the resnet18 3x3 convs that WinogradConv takes (7x7 has an odd output size)
-WINOGRAD = {f"{name} Winograd": KERNELS[name] for name in KERNELS
-            if name.startswith("resnet18") and KERNELS[name][0] % 2 == 0}
+
+
+def _output_size(shape) -> int:
+    size, _, _, kernel, stride, padding, _ = shape
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+# the resnet18 3x3 convs and structured 2x2 convs that WinogradConv takes (an even output
+# size: not the 7x7 stage)
+WINOGRAD = {f"{name} Winograd": shape for name, shape in KERNELS.items()
+            if name.startswith(("resnet18", "structured")) and _output_size(shape) % 2 == 0}
+# each structured small conv's dense parent, the resnet18 conv of its stage, compared in the
+# same form (direct or Winograd): what a structured layer saves where both run as models run them
+PARENTS = {
+    "structured 2x2 unpadded 57x57x64": "resnet18 3x3 56x56x64",
+    "structured 2x2 unpadded 29x29x128": "resnet18 3x3 28x28x128",
+    "structured 2x2 unpadded 15x15x256": "resnet18 3x3 14x14x256",
+    "structured 2x2 unpadded 8x8x512": "resnet18 3x3 7x7x512",
+}
+PARENTS.update({f"{name} Winograd": f"{parent} Winograd" for name, parent in PARENTS.items()
+                if f"{name} Winograd" in WINOGRAD})
+
+
+def _products(name: str) -> float:
+    """Multiplies per output pixel and channel pair of a kernel row as sedge runs it: k^2
+    direct, (m + k - 1)^2 / m^2 as Winograd F(m x m, k x k) with the tile WinogradConv takes
+    on this machine."""
+    import tvm
+
+    from sedge.tvm_passes.passes.winograd_conv import winograd_tile
+    from sedge.tvm_passes.schedules.cpu import cache_bytes
+    from sedge.tvm_passes.target import host_target
+
+    _, c_in, c_out, kernel, _, _, _ = shape = {**KERNELS, **WINOGRAD}[name]
+    if name not in WINOGRAD:
+        return kernel ** 2
+    out = _output_size(shape)
+    tile = winograd_tile(1, out, out, c_in, c_out, (kernel, kernel), 1, False,
+                         cache_bytes(tvm.target.Target(host_target())))
+    return (tile + kernel - 1) ** 2 / tile ** 2
 
 
 def _module(size, c_in, c_out, kernel, stride, padding, groups):
@@ -230,15 +271,26 @@ def main(argv=None) -> int:
             return "- | - | -"
         return f"{r['ort_ms']:.3f} | {r['ort_gflops'] / ort_reference:.2f} | {r['ms'] / r['ort_ms']:.2f}x"
 
+    for name, parent in PARENTS.items():  # a structured conv's time and multiplies over its parent's
+        r, dense = results[name], results[parent]
+        r.update(parent=parent, time_vs_parent=r["ms"] / dense["ms"], mflop_vs_parent=r["mflop"] / dense["mflop"],
+                 products_vs_parent=_products(name) / _products(parent))
+
+    def parent_cells(r):
+        if "parent" not in r:
+            return "- | -"
+        return f"{r['time_vs_parent']:.2f} | {r['products_vs_parent']:.2f}"
+
     rows = [f"| {n} | {r['mflop']:.1f} | {r['ms']:.3f} | {r['gflops']:.1f} | {r['gflops'] / reference:.2f} | "
-            f"{r['memory_cap_gflops'] / reference:.2f} | {ort_cells(r)} | {r['max_rel_error']:.1e} |"
-            for n, r in results.items()]
+            f"{r['memory_cap_gflops'] / reference:.2f} | {ort_cells(r)} | {parent_cells(r)} | "
+            f"{r['max_rel_error']:.1e} |" for n, r in results.items()]
     host = machine(args.threads)
     table = (f"# sedge conv kernels\n\nCPU: {host['cpu']} ({', '.join(host['cpu_flags'])}), {args.threads} threads; "
              f"{host['date']}; memory floor {gbyte_per_s:.0f} GB/s\n\n"
              "| kernel | MFLOP | median ms | GFLOP/s | vs resnet18 3x3 direct mean | memory-bound cap vs 3x3 "
-             "| ORT median ms | ORT vs its 3x3 mean | sedge / ORT time | max rel error |\n"
-             "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+             "| ORT median ms | ORT vs its 3x3 mean | sedge / ORT time | time / dense parent's | multiplies / parent's "
+             "| max rel error |\n"
+             "|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
     out = Path(args.output)
     atomic_write(out / "kernels.json", lambda tmp: Path(tmp).write_text(json.dumps(
         {"machine": host, "repeat": args.repeat, "memory_floor_gbyte_per_s": gbyte_per_s, "kernels": results},

@@ -167,3 +167,20 @@ def test_interleaved_packages_are_given_over_the_reference():
     assert [r["package"] for r in rows] == ["dense.tar", "struct.tar"]
     assert rows[0]["median_ratio"] == 1.0 and rows[1]["median_ratio"] == 0.7
     assert rows[1]["p10_ratio"] == 0.7, "a slow outlier moves neither figure"
+
+
+def test_each_structured_kernel_row_is_compared_with_its_dense_parent_in_the_same_form():
+    """benchmarks.kernels: every Struct-ResNet-A small conv row has the resnet18 conv of its
+    stage as parent, direct beside direct and Winograd beside Winograd, and the multiplies
+    per output each form does: 4/9 direct, F(4x4, 2x2) over F(4x4, 3x3) = 25/36 at 56x56."""
+    from benchmarks import kernels
+
+    for name, parent in kernels.PARENTS.items():
+        assert parent in {**kernels.KERNELS, **kernels.WINOGRAD}
+        assert name.endswith("Winograd") == parent.endswith("Winograd")
+        assert kernels._output_size({**kernels.KERNELS, **kernels.WINOGRAD}[name]) == \
+            kernels._output_size({**kernels.KERNELS, **kernels.WINOGRAD}[parent])
+    assert "structured 2x2 unpadded 8x8x512 Winograd" not in kernels.WINOGRAD  # 7x7 out: odd
+    assert kernels._products("structured 2x2 unpadded 8x8x512") / kernels._products("resnet18 3x3 7x7x512") == 4 / 9
+    assert kernels._products("structured 2x2 unpadded 57x57x64 Winograd") == 25 / 16
+    assert kernels._products("resnet18 3x3 56x56x64 Winograd") == 36 / 16
