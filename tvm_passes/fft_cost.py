@@ -30,15 +30,31 @@ constants are this host's, measured per layer (docs/fft-conv.md).
 """
 import numpy as np
 
-# sedge's dense k x k conv (NHWC, packed, Winograd where it pays), MACs per ns (measured 47 on
-# resnet56's 16-channel direct convs, 125 on its 64-channel Winograd ones; 60 a middle)
-CONV_MACS_PER_NS = 60.0
-# the small transform / projection matmuls (K = 8 ... 65), MACs per ns (measured 30-38)
-TRANSFORM_MACS_PER_NS = 32.0
-# the mixing's batched matmul, (kept, 2B, C) @ (kept, C, 2O): MACs per ns once rows fill a
-# register tile, and the spectra's bytes per ns streamed from cache
-MIX_MACS_PER_NS = 30.0
-BYTES_PER_NS = 30.0
+from sedge.tvm_passes.passes.winograd_conv import winograd_tile
+from sedge.tvm_passes.schedules.cpu import DEFAULT_L2_BYTES, cache_bytes
+
+# The rates are this host's (2-core Intel VM, AVX-512, 2 threads), refitted on a quiet machine
+# (docs/fft-conv.md: benchmarks.kernels and benchmarks.fft_conv --batch 1 / 8 / 16). The
+# first fit, taken under a load of 3-7, had put the dense conv at 60 MACs/ns and the mixing
+# at 30: the choice was right at batch 1 and wrong at 7x7x512 batch 8 and 14x14x256 batch 16.
+# sedge's direct conv, MACs per ns (resnet18's 7x7x512: 124 at batch 1, 147-149 at 8-16)
+DIRECT_MACS_PER_NS = 140.0
+# a Winograd conv's products per ns, its transforms included (resnet18's stages: 70-100)
+WINOGRAD_PRODUCTS_PER_NS = 85.0
+# the projection's matmuls, (rows x H) @ (H, W C) with K = H = 8 ... 56 (measured 30-38)
+PROJECTION_MACS_PER_NS = 32.0
+# the `fft` form's pruned DFTs: the same small matmuls plus the strided slices and concats
+# between them, no kernel of their own (14x14x256 at batch 16: 134 M MACs in ~9 ms)
+TRANSFORM_MACS_PER_NS = 15.0
+# the mixing's batched matmul, (kept, 2B, C) @ (kept, C, 2O), once its 2B rows fill
+# MIX_FULL_ROWS (7x7x512 at batch 16: 72; at batch 8, 16 rows, ~59)
+MIX_MACS_PER_NS = 72.0
+MIX_FULL_ROWS = 20
+# weight bytes per ns streamed from DRAM (the spectra of resnet18's 7x7x512 layer, 94 MB per
+# inference: ~14 GB/s at batch 8), and from the L2 where they fit there (the memory floor
+# kernel of benchmarks.kernels: 77 GB/s)
+DRAM_BYTES_PER_NS = 14.0
+CACHE_BYTES_PER_NS = 77.0
 # elementwise adds (re / im combinations, bias), per ns
 ADDS_PER_NS = 8.0
 OPTIONS = ("project", "fft", "spatial", "generic")
@@ -62,15 +78,39 @@ def fft_geometry(H: int, W: int, kernel: int, padding: int) -> tuple[int, int]:
     return size(H), size(W)
 
 
+def _cache(target) -> int | None:
+    """The L2 share the target's kernels work in; None for a target that is no CPU."""
+    if target is None:
+        return DEFAULT_L2_BYTES
+    return cache_bytes(target) if target.kind.name == "llvm" else None
+
+
+def _stream_ns(weight_bytes: int, cache: int | None) -> float:
+    fits = cache is not None and weight_bytes <= cache
+    return weight_bytes / (CACHE_BYTES_PER_NS if fits else DRAM_BYTES_PER_NS)
+
+
+def _dense_conv_ns(macs: int, batch: int, channels: int, out_channels: int, out_h: int, out_w: int, kernel: int,
+                   stride: int, cache: int | None) -> float:
+    """The dense k x k conv of `project` as the recipe runs it: Winograd F(m x m, k x k) where
+    WinogradConv takes it on a CPU ((m + k - 1)^2 products per m^2 outputs, against k^2), else direct."""
+    tile = None if cache is None else winograd_tile(batch, out_h, out_w, channels, out_channels, (kernel, kernel), 1,
+                                                   stride != 1, cache)
+    if tile is None:
+        return macs / DIRECT_MACS_PER_NS
+    return macs * (tile + kernel - 1) ** 2 / (kernel * tile) ** 2 / WINOGRAD_PRODUCTS_PER_NS
+
+
 def fft_conv_costs(batch: int, in_channels: int, out_channels: int, height: int, width: int, kernel: int,
                    stride: int, padding: int, index: int, target=None, dtype_bytes: int = 4) -> dict:
     """{option: (macs, adds, weight_bytes, ns)} of one band-limited conv, per inference.
 
     batch, in/out_channels, height x width: the input (B, C, H, W); kernel, stride, padding,
-    index: the layer's attributes (index: the band's idx, -1 keeps everything). `target` is
-    accepted for the lowering mechanism's uniform signature; the constants are this host's
-    CPU (GPUs take the same model today)."""
+    index: the layer's attributes (index: the band's idx, -1 keeps everything). `target`
+    (None: a CPU like this host) tells whether the dense conv runs as Winograd; the rates are
+    this host's CPU (GPUs take the same model today, their conv direct)."""
     B, C, O, H, W, k = batch, in_channels, out_channels, height, width, kernel
+    cache = _cache(target)
     hf, wf = fft_geometry(H, W, k, padding)
     rows_b, cols_b = band_axes(hf, wf, index)
     nr, nk = len(rows_b), len(cols_b)
@@ -82,7 +122,8 @@ def fft_conv_costs(batch: int, in_channels: int, out_channels: int, height: int,
     conv = B * O * ho * wo * C * k * k
     proj = B * C * (rows * H * W + rows * cols * W)
     project = (conv + proj, bias_adds, C * O * k * k * dtype_bytes,
-               conv / CONV_MACS_PER_NS + proj / TRANSFORM_MACS_PER_NS + bias_adds / ADDS_PER_NS)
+               _dense_conv_ns(conv, B, C, O, ho, wo, k, stride, cache) + proj / PROJECTION_MACS_PER_NS
+               + bias_adds / ADDS_PER_NS)
 
     def spectral(forward, inverse, padded_input):
         mix = 4 * B * kept * C * O
@@ -90,9 +131,9 @@ def fft_conv_costs(batch: int, in_channels: int, out_channels: int, height: int,
         adds = 2 * B * kept * C + 2 * B * kept * O + B * O * ho * wo + bias_adds
         if padded_input:
             adds += B * C * hf * wf  # the pad
-        rows_per_tile = min(1.0, 2 * B / 8)  # 8-row register tiles; 2B rows fill 2B / 8 of one
+        rows_fill = min(1.0, 2 * B / MIX_FULL_ROWS)  # at batch 1, 2 rows: a batched GEMV
         ns = ((forward + inverse) / TRANSFORM_MACS_PER_NS
-              + max(mix / (MIX_MACS_PER_NS * rows_per_tile), spectra / BYTES_PER_NS) + adds / ADDS_PER_NS)
+              + max(mix / (MIX_MACS_PER_NS * rows_fill), _stream_ns(spectra, cache)) + adds / ADDS_PER_NS)
         return forward + mix + inverse, adds, spectra, ns
 
     fft = spectral(B * C * (2 * nr * H * W + 4 * nr * nk * W), B * O * nk * ho * (4 * nr + 2 * wo), False)
@@ -101,7 +142,7 @@ def fft_conv_costs(batch: int, in_channels: int, out_channels: int, height: int,
     spatial_macs = B * O * ho * wo * C * H * W
     spatial_bytes = C * O * ho * wo * H * W * dtype_bytes
     spatial = (spatial_macs, bias_adds, spatial_bytes,
-               max(spatial_macs / CONV_MACS_PER_NS, spatial_bytes / BYTES_PER_NS) + bias_adds / ADDS_PER_NS)
+               max(spatial_macs / DIRECT_MACS_PER_NS, _stream_ns(spatial_bytes, cache)) + bias_adds / ADDS_PER_NS)
     return {"project": project, "fft": fft, "spatial": spatial, "generic": generic}
 
 
