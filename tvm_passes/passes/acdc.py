@@ -37,7 +37,7 @@ from tvm import relax, te, tirx
 from sedge.tvm_passes.acdc_cost import has_fast_dct
 from sedge.tvm_passes.kernels import dct, dct_batched
 from sedge.tvm_passes.lowering import marked_construct
-from sedge.tvm_passes.passes import bound_value, mutate_functions, nchw_source, op_name, static_shape
+from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name, static_shape
 from sedge.tvm_passes.schedules.cpu import cpu_spec
 
 CONSTRUCT = "ACDC"
@@ -316,22 +316,16 @@ class _LowerACDC(relax.PyExprMutator):
         w_t, b = emit(relax.TupleGetItem(folded, 0)), emit(relax.TupleGetItem(folded, 1))
         shape = static_shape(source)
         if len(shape) == 4 and self.target.kind.name == "llvm":
-            kernel4 = emit(relax.op.reshape(w_t, [O, C, 1, 1]))
-            nchw = nchw_source(self, source)
-            if nchw is not None:
-                # the importer's permute to channels-last in front of the stack, read through:
-                # an NCHW conv, which ChannelsLast lays out with the convs around it, so that
-                # the batch-norm and ReLU after the layer stay channels-last too (a conv
-                # written NHWC here left the permute back to NCHW after it, and the ops that
-                # followed ran NCHW between two transposes: wrn-40-2-acdc's 24 layers)
-                y = emit(relax.op.nn.conv2d(nchw, kernel4))
-                y = emit(relax.op.add(y, relax.op.reshape(b, [1, O, 1, 1])))
-                return relax.op.permute_dims(y, [0, 2, 3, 1])
-            y = emit(relax.op.nn.conv2d(source, kernel4, data_layout="NHWC", kernel_layout="OIHW",
-                                        out_layout="NHWC"))
-        else:
-            y = emit(relax.op.matmul(source, relax.op.permute_dims(w_t, [1, 0])))
-        return relax.op.add(y, b)
+            # an NCHW conv between permutes, which ChannelsLast lays out with the convs around
+            # it, cancelling the permutes against the importer's own on either side, so that
+            # the batch-norm and ReLU after the layer stay channels-last too (a conv written
+            # NHWC here left the importer's permute back to NCHW after it, and the ops that
+            # followed ran NCHW between two transposes: wrn-40-2-acdc's 24 layers)
+            y = emit(relax.op.nn.conv2d(emit(relax.op.permute_dims(source, [0, 3, 1, 2])),
+                                        emit(relax.op.reshape(w_t, [O, C, 1, 1]))))
+            y = emit(relax.op.add(y, relax.op.reshape(b, [1, O, 1, 1])))
+            return relax.op.permute_dims(y, [0, 2, 3, 1])
+        return relax.op.add(emit(relax.op.matmul(source, relax.op.permute_dims(w_t, [1, 0]))), b)
 
 
 def fast_stack_func(N: int, vectors: int, factors: int, bias: bool, lanes: int) -> tirx.PrimFunc:
