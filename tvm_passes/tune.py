@@ -9,7 +9,6 @@ Candidates run locally or on boards behind a TVM RPC tracker (`rpc_tracker` + `r
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import shutil
@@ -61,41 +60,6 @@ def build_without_tensor_intrinsics(mod, target, _params):
     from tvm.s_tir.transform import RemoveWeightLayoutRewriteBlock
 
     return tvm_build(RemoveWeightLayoutRewriteBlock(skip_tensor_rewrite=True)(mod), target=target)
-
-
-# the frames whose source line TVMScript's parser reads: utils.is_defined_in_class reads the
-# third one's (the decorator's caller); of the others it reads only the locals
-SOURCE_FRAMES = 3
-
-
-def _lean_stack(context: int = 1):
-    """`inspect.stack()` with source lines for the first SOURCE_FRAMES frames only."""
-    frame, frames = sys._getframe(1), []
-    while frame is not None:
-        if len(frames) < SOURCE_FRAMES:
-            info = inspect.getframeinfo(frame, context)
-            frames.append(inspect.FrameInfo(frame, *info, positions=info.positions))
-        else:
-            code = frame.f_code
-            frames.append(inspect.FrameInfo(frame, code.co_filename, frame.f_lineno, code.co_name, None, None,
-                                            positions=None))
-        frame = frame.f_back
-    return frames
-
-
-def import_tensor_intrinsics():
-    """Import `tvm.s_tir.tensor_intrin`, which MetaSchedule's TuneContext imports, in seconds
-    rather than ~30 s. Each of its ~250 TVMScript functions calls `inspect.stack()`, which
-    looks up every frame's source line, and for a frame of no file (the import machinery's
-    frozen frames) each lookup scans all of sys.modules: 48,000 scans. During that one import
-    the stack skips the lines TVMScript never reads (_lean_stack); it is restored after."""
-    if "tvm.s_tir.tensor_intrin" in sys.modules:
-        return
-    stack, inspect.stack = inspect.stack, _lean_stack
-    try:
-        import tvm.s_tir.tensor_intrin  # noqa: F401
-    finally:
-        inspect.stack = stack
 
 
 def fused_kernels(model_mod, target):
@@ -238,6 +202,8 @@ def tune_model(model, options: TuneOptions) -> Path:
 def _search(model, options: TuneOptions, target, output: Path):
     from tvm.s_tir import meta_schedule as ms
     from tvm.s_tir.meta_schedule.relax_integration import extract_tasks, extracted_tasks_to_tune_contexts
+
+    from sedge.tvm_passes.tensor_intrinsics import import_tensor_intrinsics
 
     if options.tuning_records and Path(options.tuning_records).resolve() != output.resolve():
         for name in RECORD_FILES:  # resume: the search starts from the earlier records

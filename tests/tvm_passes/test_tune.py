@@ -94,39 +94,3 @@ def test_a_runner_that_runs_nothing_is_an_error_and_leaves_no_records(tmp_path, 
         tune_model(_conv_model(), TuneOptions(output=str(records), trials=2, progress=False))
     assert not records.exists()
 
-
-def _stack_here(stack):
-    return stack()
-
-
-def test_lean_stack_keeps_what_tvmscript_reads():
-    """The stack used while `tvm.s_tir.tensor_intrin` is imported: the same frames as
-    `inspect.stack()`, and the source lines of the first three (TVMScript's parser reads the
-    third's); deeper frames carry no line, which is what made the import take ~30 s."""
-    import inspect
-
-    from sedge.tvm_passes.tune import SOURCE_FRAMES, _lean_stack
-
-    lean, full = _stack_here(_lean_stack), _stack_here(inspect.stack)
-    assert [f.frame for f in lean[1:]] == [f.frame for f in full[1:]]  # [0]: each call's own frame
-    assert [(f.filename, f.lineno, f.function) for f in lean] == [(f.filename, f.lineno, f.function) for f in full]
-    assert [f.code_context for f in lean[:SOURCE_FRAMES]] == [f.code_context for f in full[:SOURCE_FRAMES]]
-    assert lean[0].code_context == ["    return stack()\n"]
-    assert all(f.code_context is None for f in lean[SOURCE_FRAMES:])
-
-
-def test_tensor_intrinsics_import_registers_them_and_restores_the_stack():
-    """In a fresh process (the import happens once per process): MetaSchedule's intrinsics
-    registered as by a plain import, and `inspect.stack` itself again afterwards."""
-    import subprocess
-    import sys
-
-    code = ("import inspect; stack = inspect.stack\n"
-            "from sedge.tvm_passes.tune import import_tensor_intrinsics\n"
-            "import_tensor_intrinsics()\n"
-            "from tvm.s_tir import TensorIntrin\n"
-            "assert inspect.stack is stack\n"
-            "print(TensorIntrin.get('dot_16x4_vnni').desc.params[0].dtype)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["uint8"]
