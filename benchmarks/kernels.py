@@ -25,6 +25,7 @@ GFLOP/s counted as direct-convolution FLOPs per second (above the FMA peak: fewe
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -86,19 +87,24 @@ def _products(name: str) -> float:
     """Multiplies per output pixel and channel pair of a kernel row as sedge runs it: k^2
     direct, (m + k - 1)^2 / m^2 as Winograd F(m x m, k x k) with the tile WinogradConv takes
     on this machine."""
-    import tvm
-
     from sedge.tvm_passes.passes.winograd_conv import winograd_tile
-    from sedge.tvm_passes.schedules.cpu import cache_bytes
-    from sedge.tvm_passes.target import host_target
 
     _, c_in, c_out, kernel, _, _, _ = shape = {**KERNELS, **WINOGRAD}[name]
     if name not in WINOGRAD:
         return kernel ** 2
     out = _output_size(shape)
-    tile = winograd_tile(1, out, out, c_in, c_out, (kernel, kernel), 1, False,
-                         cache_bytes(tvm.target.Target(host_target())))
+    tile = winograd_tile(1, out, out, c_in, c_out, (kernel, kernel), 1, False, _host_l2_bytes())
     return (tile + kernel - 1) ** 2 / tile ** 2
+
+
+@functools.cache
+def _host_l2_bytes() -> int:
+    import tvm
+
+    from sedge.tvm_passes.schedules.cpu import cache_bytes
+    from sedge.tvm_passes.target import host_target
+
+    return cache_bytes(tvm.target.Target(host_target()))
 
 
 def _module(size, c_in, c_out, kernel, stride, padding, groups):
