@@ -10,9 +10,10 @@ per-layer lowering mechanism, which record it. Every option computes the same fu
   same for columns), then the dense k x k conv (no padding, the layer's stride) on sedge's
   conv path. MACs: C (rows H W + rows cols W) per image for the projection, plus the dense
   conv's Ho Wo C O k^2. Weights: the k x k filters.
-- `fft`: pruned DFTs as small matmuls (the nonzero input in, the kept band only, the cropped
-  strided outputs out) around the channel mixing as a complex multiply-accumulate over the
-  kept frequencies: 4 kept C O real MACs per image. Weights: the kept band of the filter
+- `fft`: pruned FFTs (the nonzero input in, the kept band only, the cropped strided outputs
+  out; kernels/fft_conv.py, their adds and multiplies counted from their programs) around the
+  channel mixing as a complex multiply-accumulate over the kept frequencies: 4 kept C O real
+  MACs per image. Weights: the kept band of the filter
   spectra, 2 kept C O floats (the spectra of a k x k filter are kept / k^2 * 2 times its size:
   at batch 1 the mixing streams them once per image, a batched GEMV).
 - `spatial`: the cross-correlation of the zero-padded input with the band-limited filter
@@ -24,12 +25,13 @@ per-layer lowering mechanism, which record it. Every option computes the same fu
   padded to Hf x Wf, the band's spectra, the mixing, the pruned inverse.
 
 Time per option is a sum of rooflines, max(MACs / rate, weight bytes / bandwidth), with the
-rate of the kernel kind that runs each part: dense conv, the small transform matmuls, the
+rate of the kernel kind that runs each part: dense conv, projection matmuls, butterflies, the
 mixing's batched matmul (rows = 2 x batch: GEMV-like, bandwidth-bound at batch 1). The
 constants are this host's, measured per layer (docs/fft-conv.md).
 """
 import numpy as np
 
+from sedge.tvm_passes.kernels.fft_program import butterfly_counts
 from sedge.tvm_passes.passes.winograd_conv import winograd_tile
 from sedge.tvm_passes.schedules.cpu import DEFAULT_L2_BYTES, cache_bytes
 
@@ -43,9 +45,11 @@ DIRECT_MACS_PER_NS = 140.0
 WINOGRAD_PRODUCTS_PER_NS = 85.0
 # the projection's matmuls, (rows x H) @ (H, W C) with K = H = 8 ... 56 (measured 30-38)
 PROJECTION_MACS_PER_NS = 32.0
-# the `fft` form's pruned DFTs: the same small matmuls plus the strided slices and concats
-# between them, no kernel of their own (14x14x256 at batch 16: 134 M MACs in ~9 ms)
+# the generic body's DFT matmuls, with the pads, strided slices and concats between them
 TRANSFORM_MACS_PER_NS = 15.0
+# the `fft` form's butterflies: real adds and multiplies per ns, one transform per SIMD lane
+# (kernels/fft_conv.py; fitted below, docs/fft-conv.md)
+BUTTERFLY_OPS_PER_NS = 33.0
 # the mixing's batched matmul, (kept, 2B, C) @ (kept, C, 2O), once its 2B rows fill
 # MIX_FULL_ROWS (7x7x512 at batch 16: 72; at batch 8, 16 rows, ~59)
 MIX_MACS_PER_NS = 72.0
@@ -101,6 +105,17 @@ def _dense_conv_ns(macs: int, batch: int, channels: int, out_channels: int, out_
     return macs * (tile + kernel - 1) ** 2 / (kernel * tile) ** 2 / WINOGRAD_PRODUCTS_PER_NS
 
 
+def _mixing(batch: int, kept: int, channels: int, out_channels: int, cache: int | None,
+            dtype_bytes: int) -> tuple[int, int, float]:
+    """(MACs, spectra bytes, ns) of the channel mixing, (kept, 2B, C) @ (kept, C, 2O): compute
+    at the matmul's rate, scaled down while its 2B rows do not fill the register tile, or
+    the spectra streamed once per inference, whichever is slower."""
+    macs = 4 * batch * kept * channels * out_channels
+    spectra = 2 * kept * channels * out_channels * dtype_bytes
+    rows_fill = min(1.0, 2 * batch / MIX_FULL_ROWS)  # at batch 1, 2 rows: a batched GEMV
+    return macs, spectra, max(macs / (MIX_MACS_PER_NS * rows_fill), _stream_ns(spectra, cache))
+
+
 def fft_conv_costs(batch: int, in_channels: int, out_channels: int, height: int, width: int, kernel: int,
                    stride: int, padding: int, index: int, target=None, dtype_bytes: int = 4) -> dict:
     """{option: (macs, adds, weight_bytes, ns)} of one band-limited conv, per inference.
@@ -125,20 +140,20 @@ def fft_conv_costs(batch: int, in_channels: int, out_channels: int, height: int,
                _dense_conv_ns(conv, B, C, O, ho, wo, k, stride, cache) + proj / PROJECTION_MACS_PER_NS
                + bias_adds / ADDS_PER_NS)
 
-    def spectral(forward, inverse, padded_input):
-        mix = 4 * B * kept * C * O
-        spectra = 2 * kept * C * O * dtype_bytes
-        adds = 2 * B * kept * C + 2 * B * kept * O + B * O * ho * wo + bias_adds
-        if padded_input:
-            adds += B * C * hf * wf  # the pad
-        rows_fill = min(1.0, 2 * B / MIX_FULL_ROWS)  # at batch 1, 2 rows: a batched GEMV
-        ns = ((forward + inverse) / TRANSFORM_MACS_PER_NS
-              + max(mix / (MIX_MACS_PER_NS * rows_fill), _stream_ns(spectra, cache)) + adds / ADDS_PER_NS)
-        return forward + mix + inverse, adds, spectra, ns
-
-    fft = spectral(B * C * (2 * nr * H * W + 4 * nr * nk * W), B * O * nk * ho * (4 * nr + 2 * wo), False)
-    generic = spectral(B * C * (2 * hf * wf * nk + 4 * nr * hf * nk), B * O * (4 * ho * nr * nk + 2 * ho * nk * wo),
-                       True)
+    mix, spectra, mix_ns = _mixing(B, kept, C, O, cache, dtype_bytes)
+    # fft: the four pruned FFT passes (kernels/fft_conv.py, counted from their programs) and
+    # the products' X conj(F) combination, which the inverse's first pass does as it reads them
+    out_rows, out_cols = range(0, ho * stride, stride), range(0, wo * stride, stride)
+    ops = butterfly_counts(B, C, O, H, W, hf, wf, padding, rows_b, nk, out_rows, out_cols)
+    combine = 2 * B * kept * O
+    fft = (ops["muls"] + mix, ops["adds"] + combine + bias_adds, spectra,
+           (ops["adds"] + ops["muls"] + combine) / BUTTERFLY_OPS_PER_NS + mix_ns + bias_adds / ADDS_PER_NS)
+    # generic: the importer's DFT matmuls on the padded input, its slices and concats
+    forward = B * C * (2 * hf * wf * nk + 4 * nr * hf * nk)
+    inverse = B * O * (4 * ho * nr * nk + 2 * ho * nk * wo)
+    adds = 2 * B * kept * C + 2 * B * kept * O + B * O * ho * wo + bias_adds + B * C * hf * wf
+    generic = (forward + mix + inverse, adds, spectra,
+               (forward + inverse) / TRANSFORM_MACS_PER_NS + mix_ns + adds / ADDS_PER_NS)
     spatial_macs = B * O * ho * wo * C * H * W
     spatial_bytes = C * O * ho * wo * H * W * dtype_bytes
     spatial = (spatial_macs, bias_adds, spatial_bytes,

@@ -14,7 +14,10 @@ the lowering chosen for the target, so that a record counts what the deployed ke
 - CSGConv: the generated conv's MACs; weight_bytes = the layer's codes (+ bias); the generator
   is a shared weight {"csg_generator": bytes}, counted once per network by the cost models.
 - FFTConv: 4 real MACs per kept complex coefficient per (input, output) channel pair (the FFTs
-  are not counted); weight_bytes = the kept filter spectra (real + imaginary) + bias.
+  are not counted); weight_bytes = the kept filter spectra (real + imaginary) + bias. The
+  lowering then counts what runs (fft_cost.py): `fft` adds its butterflies' adds and
+  multiplies as their programs hold them (kernels/fft_program.py), `project` is the
+  projection and the dense conv.
 """
 import math
 

@@ -17,17 +17,15 @@ For each call this pass asks the cost model (tvm_passes/fft_cost.py) and replace
   no padding and the layer's stride, on sedge's ordinary conv path (channels-last, packing,
   Winograd, schedules), then the bias. The weights stay the k x k filters: nothing is
   computed from them, A and B depend on shapes only.
-- `fft`: the conv in the frequency domain, every transform pruned to what is needed. The
-  input's forward transform reads only its H x W nonzero region (no pad) and computes only
-  the kept band (its rows and its first columns): two matmuls with constant cos / sin
-  matrices; the channel mixing is one batched matmul (kept, [Xr; Xi]: 2B, C) @ (kept, C,
-  [Fr, Fi]: 2O) over the kept frequencies only; the inverse transform is evaluated only at the
-  cropped, strided output rows and columns (two matmuls), then the bias. The filter spectra
-  are a matmul of the k x k filters with a (2 kept, k^2) constant: weight-only, so
-  `lift-params` moves it to `main_transform_params` (load time); only the kept band is stored.
-  Its transforms are pruned DFTs as small dense matmuls, not butterflies: at these sizes (Hf =
-  17 ... 65, not powers of two, about half of each axis kept) the matmuls run on the fast
-  dense / batch-matmul schedules (docs/fft-conv.md has the measurements).
+- `fft`: the conv in the frequency domain, every transform a pruned FFT (kernels/fft_conv.py,
+  one transform per SIMD lane, mixed radix with Rader's algorithm for the method's prime
+  sizes): forward along W then H from the input's H x W nonzero region (no pad) to the kept
+  band only; the channel mixing as one batched matmul (kept, [Xr; Xi]: 2B, C) @ (kept, C,
+  [Fr, Fi]: 2O) over the kept frequencies; inverse along H then W at the cropped, strided
+  outputs only, the bias added by the last pass. The filter spectra (times the inverse's
+  1 / (Hf Wf)) are a matmul of the k x k filters with a (2 kept, k^2) constant:
+  weight-only, so `lift-params` moves it to `main_transform_params` (load time); only the
+  kept band is stored. On a GPU the same kernels run a transform per thread.
 
 Where it does not apply (a symbolic shape, a dtype other than float32, a rectangular
 kernel) the call is left to InlineConstructs, which gives it the generic body.
@@ -38,7 +36,9 @@ from tvm import relax
 
 from sedge.frontend.importers.construct import OP_ATTR
 from sedge.tvm_passes.fft_cost import band_axes, fft_conv_choice, fft_geometry
+from sedge.tvm_passes.kernels import fft_conv as fft_kernels
 from sedge.tvm_passes.passes import mutate_functions, static_shape
+from sedge.tvm_passes.schedules.cpu import cpu_spec
 
 CONSTRUCT = "FFTConv"
 LOWERING_ATTR = "sedge.lowering"  # lowering.py's mark on a call's construct function
@@ -50,13 +50,6 @@ def projection_matrix(n_fft: int, index: int, rows: int, n_in: int, offset: int)
     kept = band_axes(n_fft, n_fft, index)[0]
     d = np.arange(rows)[:, None] - (np.arange(n_in)[None, :] + offset)
     return np.cos(2 * np.pi * d[..., None] * kept / n_fft).sum(-1) / n_fft
-
-
-def forward_matrices(n_fft: int, kept: np.ndarray, n_in: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """(cos, sin) (len(kept) x n_in): the DFT along one axis at the kept frequencies, from the
-    input's nonzero positions only (X[r] = sum_n x[n] (cos - i sin)(2 pi r (n + offset) / N))."""
-    angle = 2 * np.pi * np.outer(kept, np.arange(n_in) + offset) / n_fft
-    return np.cos(angle), np.sin(angle)
 
 
 def _f32(m) -> relax.Expr:
@@ -93,17 +86,20 @@ class _LowerFFTConv(relax.PyExprMutator):
         # forced (tests, benchmarks), else as ChooseLowering marked the call (lowering.py), else the cost model
         choice = self.choices or attrs.get(LOWERING_ATTR) or fft_conv_choice(
             batch, C, O, H, W, kernel, stride, padding, index, self.target)[0]
+        hf, wf = fft_geometry(H, W, kernel, padding)
+        if choice == "fft" and not all(len(a) for a in band_axes(hf, wf, index)):
+            choice = "project"  # an empty band passes nothing but the bias: the projection is zero
         if choice == "project":
             y = self._project(x, weight, batch, C, H, W, kernel, stride, padding, index)
             return y if bias is None else relax.op.add(y, relax.op.reshape(bias, [1, O, 1, 1]))
-        if choice == "fft":
-            y = self._fft(x, weight, batch, C, O, H, W, kernel, stride, padding, index)
+        if choice == "fft":  # the bias is added by its last pass
+            y = self._fft(x, weight, bias, batch, C, O, H, W, kernel, stride, padding, index)
         elif choice == "spatial":
             y = self._spatial(x, weight, batch, C, O, H, W, kernel, stride, padding, index)
+            if bias is not None:
+                y = self.builder_.emit(relax.op.add(y, relax.op.reshape(bias, [1, 1, 1, O])))
         else:
             return None
-        if bias is not None:
-            y = self.builder_.emit(relax.op.add(y, relax.op.reshape(bias, [1, 1, 1, O])))
         return relax.op.permute_dims(y, [0, 3, 1, 2])  # NHWC -> the construct's NCHW
 
     def _project(self, x, weight, batch, C, H, W, kernel, stride, padding, index):
@@ -146,71 +142,42 @@ class _LowerFFTConv(relax.PyExprMutator):
         y = emit(relax.op.matmul(emit(relax.op.reshape(x, [batch, C * H * W])), m))
         return emit(relax.op.reshape(y, [batch, h_out, w_out, O]))
 
-    def _fft(self, x, weight, batch, C, O, H, W, kernel, stride, padding, index):
-        """NHWC, every transform pruned: forward over the nonzero input and the kept band,
-        channel mixing per kept frequency, inverse at the cropped strided outputs only."""
-        emit, mm = self.builder_.emit, relax.op.matmul
+    def _fft(self, x, weight, bias, batch, C, O, H, W, kernel, stride, padding, index):
+        """NHWC, every transform a pruned FFT (kernels/fft_conv.py): forward over the nonzero
+        input to the kept band, channel mixing per kept frequency, inverse at the cropped
+        strided outputs only, the bias added by the last pass."""
+        emit = self.builder_.emit
         hf, wf = fft_geometry(H, W, kernel, padding)
         band_rows, band_cols = band_axes(hf, wf, index)
         nr, nk = len(band_rows), len(band_cols)
-        kept = nr * nk
         h_out, w_out = (H + 2 * padding - kernel) // stride + 1, (W + 2 * padding - kernel) // stride + 1
-        if kept == 0:  # an empty band passes nothing but the bias: the projection is zero
-            return self._project(x, weight, batch, C, H, W, kernel, stride, padding, index)
-        # forward along H, then W: X[r, k] = sum_h sum_w x[h, w] e^{-i (th_r(h) + ph_k(w))}
-        ch, sh = forward_matrices(hf, band_rows, H, padding)
-        cw, sw = forward_matrices(wf, band_cols, W, padding)
+        gpu = self.target.kind.name != "llvm"
+        lanes = fft_kernels.GPU_LANES if gpu else cpu_spec(self.target).lanes
+        out_rows, out_cols = list(range(0, h_out * stride, stride)), list(range(0, w_out * stride, stride))
+
+        def call(name, func, args, shape):
+            return emit(relax.call_tir(self.builder_.add_func(func, name), args, relax.TensorType(shape, "float32")))
         xt = emit(relax.op.permute_dims(x, [0, 2, 3, 1]))                                     # (B, H, W, C)
-        xh = emit(mm(_f32(np.concatenate([ch, -sh])), emit(relax.op.reshape(xt, [batch, H, W * C]))))
-        # (B, 2 nr, W, C) -> (B * 2 nr, W, C) @ [cw; sw] -> (B, 2 (re, im of xh), nr, 2 (cw, sw), nk, C)
-        p = emit(mm(_f32(np.concatenate([cw, sw])), emit(relax.op.reshape(xh, [batch * 2 * nr, W, C]))))
-        p = emit(relax.op.reshape(p, [batch, 2, nr, 2, nk, C]))
-
-        def part(a, q):
-            return relax.op.squeeze(relax.op.strided_slice(p, [1, 3], [a, q], [a + 1, q + 1]), [1, 3])
-        # (xr + i xi)(cw - i sw): re = xr cw + xi sw, im = xi cw - xr sw; each (B, nr, nk, C)
-        xr = emit(relax.op.add(part(0, 0), part(1, 1)))
-        xi = emit(relax.op.subtract(part(1, 0), part(0, 1)))
-
-        def by_frequency(v):  # (B, nr, nk, C) -> (kept, B, C)
-            v = v if batch == 1 else emit(relax.op.permute_dims(v, [1, 2, 0, 3]))
-            return relax.op.reshape(v, [kept, batch, C])
-        inputs = emit(relax.op.concat([by_frequency(xr), by_frequency(xi)], axis=1))          # (kept, 2B, C)
+        t = call("fft_forward_w", fft_kernels.forward_w_func(batch, H, W, C, wf, padding, nk, lanes, gpu), [xt],
+                 (batch, H, 2, nk, C))
+        spectra = call("fft_forward_h", fft_kernels.forward_h_func(batch, H, C, hf, padding, band_rows, nk, lanes, gpu),
+                       [t], (nr * nk, 2 * batch, C))
         filters = emit(self._filter_spectra(weight, hf, wf, band_rows, band_cols, C, O, kernel))  # (kept, C, 2O)
-        products = emit(mm(inputs, filters))                                                   # (kept, 2B, 2O)
-
-        def prod(row, column):
-            return relax.op.strided_slice(products, [1, 2], [row * batch, column * O],
-                                          [(row + 1) * batch, (column + 1) * O])
-        # X conj(F): re = Xr Fr + Xi Fi, im = Xi Fr - Xr Fi; stacked (2, nr, nk * B * O)
-        yr = relax.op.add(prod(0, 0), prod(1, 1))
-        yi = relax.op.subtract(prod(1, 0), prod(0, 1))
-        y = emit(relax.op.reshape(emit(relax.op.concat([yr, yi], axis=0)), [2 * nr, nk * batch * O]))
-        # inverse along H at the strided output rows: z = sum_r Y[r] e^{+i th_r(i)} / Hf
-        out_rows, out_cols = np.arange(h_out) * stride, np.arange(w_out) * stride
-        ih = 2 * np.pi * np.outer(out_rows, band_rows) / hf
-        ich, ish = np.cos(ih) / hf, np.sin(ih) / hf
-        inv_h = np.block([[ich, -ish], [ish, ich]])                                            # (2 Ho, 2 nr)
-        z = emit(mm(_f32(inv_h), y))                                                           # (2 Ho, nk B O)
-        z = emit(relax.op.reshape(z, [2, h_out, nk, batch * O]))
-        # inverse along W (c2r: DC and Nyquist once, the others twice): re(z e^{+i ph}) summed over k
-        weight_k = np.where((band_cols == 0) | ((wf % 2 == 0) & (band_cols == wf // 2)), 1.0, 2.0)[:, None]
-        iw = 2 * np.pi * np.outer(band_cols, out_cols) / wf
-        inv_w = np.stack([(weight_k * np.cos(iw) / wf).T, (-weight_k * np.sin(iw) / wf).T])[:, None]  # (2, 1, Wo, nk)
-        out = emit(relax.op.sum(emit(mm(_f32(inv_w), z)), axis=[0]))                           # (Ho, Wo, B O)
-        if batch == 1:  # (Ho, Wo, 1, O) is (1, Ho, Wo, O) in memory
-            return emit(relax.op.reshape(out, [1, h_out, w_out, O]))
-        return emit(relax.op.permute_dims(emit(relax.op.reshape(out, [h_out, w_out, batch, O])), [2, 0, 1, 3]))
+        products = emit(relax.op.matmul(spectra, filters))                                    # (kept, 2B, 2O)
+        u = call("fft_inverse_h", fft_kernels.inverse_h_func(batch, O, hf, band_rows, nk, out_rows, lanes, gpu),
+                 [products], (batch, h_out, 2, nk, O))
+        func = fft_kernels.inverse_w_func(batch, O, wf, nk, h_out, out_cols, lanes, bias is not None, gpu)
+        return call("fft_inverse_w", func, [u] + ([bias] if bias is not None else []), (batch, h_out, w_out, O))
 
     def _filter_spectra(self, weight, hf, wf, band_rows, band_cols, C, O, kernel):
-        """(kept, C, [Fr, Fi]: 2O) from the (O, C, k, k) filters: one matmul with a constant
-        (2 kept, k^2), weight-only (lift-params runs it at load)."""
+        """(kept, C, [Fr, Fi]: 2O) from the (O, C, k, k) filters, times the inverse's 1 / (Hf Wf):
+        one matmul with a constant (2 kept, k^2), weight-only (lift-params runs it at load)."""
         emit = self.builder_.emit
         a, b = np.meshgrid(np.arange(kernel), np.arange(kernel), indexing="ij")
         angle = 2 * np.pi * (np.multiply.outer(band_rows, a.ravel())[:, None, :] / hf
                              + np.multiply.outer(band_cols, b.ravel())[None, :, :] / wf)   # (nr, nk, k^2)
         kept = len(band_rows) * len(band_cols)
-        basis = np.concatenate([np.cos(angle).reshape(kept, -1), -np.sin(angle).reshape(kept, -1)])
+        basis = np.concatenate([np.cos(angle).reshape(kept, -1), -np.sin(angle).reshape(kept, -1)]) / (hf * wf)
         taps = emit(relax.op.reshape(relax.op.permute_dims(weight, [2, 3, 1, 0]), [kernel * kernel, C * O]))
         spectra = emit(relax.op.matmul(_f32(basis), taps))                                    # (2 kept, C O)
         spectra = emit(relax.op.reshape(spectra, [2, kept, C, O]))
