@@ -113,10 +113,18 @@ class Program:
             return list(x)
         radix = 4 if N % 4 == 0 and N > 4 else _smallest_factor(N)
         if radix < N:
-            return self._cooley_tukey(x, radix, sign)
-        if N <= RADER_ABOVE:
-            return self._direct(x, sign)
-        return self._rader(x, sign)
+            out = self._cooley_tukey(x, radix, sign)
+        elif N <= RADER_ABOVE:
+            out = self._direct(x, sign)
+        else:
+            out = self._rader(x, sign)
+        if all(im is None for _, im in x):
+            # real data: X[N - k] = conj X[k], so the upper half is read from the lower one and
+            # whatever only the upper half needed is never emitted (about half of every
+            # sub-transform of a real input)
+            for k in range(N // 2 + 1, N):
+                out[k] = (out[N - k][0], self.neg(out[N - k][1]))
+        return out
 
     def _cooley_tukey(self, x, r, sign):
         """Decimation in time: r DFTs of length m = N / r on x[r n + q], then m r-point
