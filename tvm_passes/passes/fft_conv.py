@@ -37,6 +37,7 @@ from tvm import relax
 from sedge.frontend.importers.construct import OP_ATTR
 from sedge.tvm_passes.fft_cost import band_axes, fft_conv_choice, fft_geometry
 from sedge.tvm_passes.kernels import fft_conv as fft_kernels
+from sedge.tvm_passes.kernels.lane_programs import GPU_LANES
 from sedge.tvm_passes.passes import mutate_functions, static_shape
 from sedge.tvm_passes.schedules.cpu import cpu_spec
 
@@ -152,7 +153,7 @@ class _LowerFFTConv(relax.PyExprMutator):
         nr, nk = len(band_rows), len(band_cols)
         h_out, w_out = (H + 2 * padding - kernel) // stride + 1, (W + 2 * padding - kernel) // stride + 1
         gpu = self.target.kind.name != "llvm"
-        lanes = fft_kernels.GPU_LANES if gpu else cpu_spec(self.target).lanes
+        lanes = GPU_LANES if gpu else cpu_spec(self.target).lanes
         out_rows, out_cols = list(range(0, h_out * stride, stride)), list(range(0, w_out * stride, stride))
 
         def call(name, func, args, shape):
