@@ -121,7 +121,7 @@ def time_pool(module, shape, rounds: int, runs: int) -> dict:
     import tvm
     from tvm import relax
 
-    from sedge.tvm_passes.kernels.sum_pool import KERNEL_NAME, OPAQUE, pooled_size, sum_pool_nhwc
+    from sedge.tvm_passes.kernels.sum_pool import KERNEL_NAME, OPAQUE, pooled_size, scan_zeros, sum_pool_nhwc
     from sedge.tvm_passes.pipeline import sedge_pipeline
     from sedge.tvm_passes.schedules.cpu import cpu_spec
     from sedge.tvm_passes.target import host_target
@@ -138,8 +138,10 @@ def time_pool(module, shape, rounds: int, runs: int) -> dict:
         with bb.function("main", [x], {"num_input": 1}):
             with bb.dataflow():
                 if pool:
-                    y = bb.emit(bb.call_te(sum_pool_nhwc, x, module.groups, module.c, window, pads, dilation,
-                                           cpu_spec(target).lanes, primfunc_name_hint=KERNEL_NAME,
+                    lanes = cpu_spec(target).lanes
+                    y = bb.emit(bb.call_te(sum_pool_nhwc, x, module.groups, module.c, window, pads, dilation, lanes,
+                                           **scan_zeros(channels, module.groups, module.c, lanes),
+                                           primfunc_name_hint=KERNEL_NAME,
                                            primfunc_attrs={"op_pattern": OPAQUE, "tirx.is_scheduled": True}))
                 else:
                     y = bb.emit(relax.op.multiply(x, relax.const(1.0, "float32")))

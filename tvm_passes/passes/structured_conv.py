@@ -28,7 +28,7 @@ import tvm
 from tvm import relax, te, tirx
 
 from sedge.frontend.importers.construct import add_channel_bias
-from sedge.tvm_passes.kernels.sum_pool import KERNEL_NAME, OPAQUE, SUM_POOL_ATTR, sum_pool_nhwc
+from sedge.tvm_passes.kernels.sum_pool import KERNEL_NAME, OPAQUE, SUM_POOL_ATTR, scan_zeros, sum_pool_nhwc
 from sedge.tvm_passes.lowering import marked_construct
 from sedge.tvm_passes.passes import mutate_functions, static_shape
 from sedge.tvm_passes.schedules.cpu import cpu_spec
@@ -98,7 +98,8 @@ class _LowerStructured(relax.PyExprMutator):
             window = kernel - int(attrs["n"]) + 1
             xt = emit(relax.op.permute_dims(x, [0, 2, 3, 1]))
             pooled = emit(self.builder_.call_te(
-                sum_pool_nhwc, xt, groups, c, window, pads, dilation, self.lanes, primfunc_name_hint=KERNEL_NAME,
+                sum_pool_nhwc, xt, groups, c, window, pads, dilation, self.lanes,
+                **scan_zeros(channels, groups, c, self.lanes), primfunc_name_hint=KERNEL_NAME,
                 primfunc_attrs={"op_pattern": OPAQUE, "tirx.is_scheduled": True, SUM_POOL_ATTR: {
                     "window": window, "channel_window": channels // groups - c + 1, "pads": pads,
                     "dilation": dilation}}))
