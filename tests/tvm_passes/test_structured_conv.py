@@ -117,6 +117,11 @@ def test_the_channel_scan_runs_a_vector_of_channels_at_a_time(tmp_path):
     assert "fmul" not in ir
     assert "shufflevector" in ir and re.search(r"fadd <(\d+) x float>", ir), "vector adds"
     assert not re.search(r"fadd float", ir), "no scalar add is left"
+    # the zeros the shifts bring in are an input (scan_zeros), not a constant LLVM would turn
+    # into zero-masked expands: each shuffle reads two non-constant vectors
+    assert len(pool.params) == 3, "x, the scan's zeros, y"
+    shifts = re.findall(r"shufflevector <\d+ x float> (\S+), <\d+ x float> %\S+,", ir)
+    assert shifts and all(fill.startswith("%") for fill in shifts), shifts
 
 
 def test_the_pass_replaces_the_construct_call_precisely(tmp_path):
