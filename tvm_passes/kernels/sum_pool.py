@@ -32,10 +32,9 @@ from tvm import te, tirx
 from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
+from sedge.tvm_passes.kernels import OPAQUE  # noqa: F401 (the pass and tests take it from here)
 from sedge.tvm_passes.schedules.injective import vector_lanes
 
-# relax's OpPatternKind.kOpaque: FuseOps fuses nothing into the kernel
-OPAQUE = 8
 KERNEL_NAME = "sedge_sum_pool"
 # the kernel's attribute holding its geometry ({"window", "channel_window", "pads", "dilation"}),
 # by which the Winograd rewrite finds a spatial pool it can fold into its input transform

@@ -35,7 +35,7 @@ import tvm
 from tvm import relax, te, tirx
 
 from sedge.tvm_passes.acdc_cost import has_fast_dct
-from sedge.tvm_passes.kernels import dct, dct_batched
+from sedge.tvm_passes.kernels import OPAQUE, dct, dct_batched
 from sedge.tvm_passes.lowering import marked_construct
 from sedge.tvm_passes.passes import bound_value, mutate_functions, op_name, static_shape
 from sedge.tvm_passes.schedules.cpu import cpu_spec
@@ -47,8 +47,6 @@ DCT_KERNEL = "sedge_acdc_fast_dct"
 # at load (N = 256, 12 factors: ~0.4 s) and compile in a fraction of the time (the fast kernel
 # has 4 L log2 N passes: wrn-40-2-acdc compiled in 48 s with it at N <= 128, 9 s without)
 FAST_FOLD_MIN_N = 512
-# relax's OpPatternKind.kOpaque: FuseOps fuses nothing into the kernel
-OPAQUE = 8
 
 
 def dct_matrix64(N: int) -> np.ndarray:

@@ -24,6 +24,7 @@ import numpy as np
 import tvm
 from tvm import relax, te, tirx, topi
 
+from sedge.tvm_passes.kernels import OPAQUE
 from sedge.tvm_passes.kernels.sum_pool import SUM_POOL_ATTR
 from sedge.tvm_passes.passes import TeCalls, bound_value, op_name, rewrite_for_cpu
 
@@ -67,7 +68,6 @@ MATRICES = {3: MATRICES_3X3, 2: MATRICES_2X2}
 # slower, 12x12x24: 27% faster)
 MIN_TILES = 32
 MIN_CHANNELS = 24
-OPAQUE = 8  # relax's OpPatternKind.kOpaque: FuseOps fuses nothing into the kernel
 
 
 def _dot(coefficients, values):
