@@ -143,8 +143,8 @@ def fft_conv_costs(batch: int, in_channels: int, out_channels: int, height: int,
     mix, spectra, mix_ns = _mixing(B, kept, C, O, cache, dtype_bytes)
     # fft: the four pruned FFT passes (kernels/fft_conv.py, counted from their programs) and
     # the products' X conj(F) combination, which the inverse's first pass does as it reads them
-    out_rows, out_cols = range(0, ho * stride, stride), range(0, wo * stride, stride)
-    ops = butterfly_counts(B, C, O, H, W, hf, wf, padding, rows_b, nk, out_rows, out_cols)
+    out_rows, out_cols = tuple(range(0, ho * stride, stride)), tuple(range(0, wo * stride, stride))
+    ops = butterfly_counts(B, C, O, H, W, hf, wf, padding, tuple(int(r) for r in rows_b), nk, out_rows, out_cols)
     combine = 2 * B * kept * O
     fft = (ops["muls"] + mix, ops["adds"] + combine + bias_adds, spectra,
            (ops["adds"] + ops["muls"] + combine) / BUTTERFLY_OPS_PER_NS + mix_ns + bias_adds / ADDS_PER_NS)

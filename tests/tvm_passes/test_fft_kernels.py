@@ -88,18 +88,18 @@ def test_the_pruned_passes_are_the_band_limited_transforms(n_in, padding, rate, 
     prog, out = fft_program.forward_w(n_fft, n_in, padding, len(cols))
     got = evaluate(prog, out, {("x", w): x[w].real for w in range(n_in)})
     assert np.abs(got - np.fft.rfft(padded.real)[:len(cols)]).max() < 1e-10
-    prog, out = fft_program.forward_h(n_fft, n_in, padding, rows)
+    prog, out = fft_program.forward_h(n_fft, n_in, padding, tuple(int(r) for r in rows))
     got = evaluate(prog, out, {(p, h): getattr(x[h], "real" if p == "re" else "imag") for h in range(n_in)
                                for p in ("re", "im")})
     assert np.abs(got - spectrum[rows]).max() < 1e-10
     band = np.zeros(n_fft, complex)
     band[rows] = spectrum[rows]
-    prog, out = fft_program.inverse_h(n_fft, rows, outputs)
+    prog, out = fft_program.inverse_h(n_fft, tuple(int(r) for r in rows), tuple(outputs))
     got = evaluate(prog, out, {(p, i): getattr(spectrum[r], "real" if p == "re" else "imag")
                                for i, r in enumerate(rows) for p in ("re", "im")})
     assert np.abs(got - np.fft.ifft(band)[outputs] * n_fft).max() < 1e-10
     one_sided = np.fft.rfft(padded.real)[:len(cols)]
-    prog, out = fft_program.inverse_w(n_fft, len(cols), outputs)
+    prog, out = fft_program.inverse_w(n_fft, len(cols), tuple(outputs))
     got = evaluate(prog, out, {(p, k): getattr(one_sided[k], "real" if p == "re" else "imag")
                                for k in range(len(cols)) for p in ("re", "im")})
     want = np.fft.irfft(np.pad(one_sided, (0, n_fft // 2 + 1 - len(cols))), n_fft)[outputs] * n_fft
@@ -148,7 +148,7 @@ def test_the_fft_lowering_runs_butterflies_and_no_dft_matmul(tmp_path):
     mod = _after_rewrite(fft_conv_lowering(HOST, "fft")(imported(layer, x, tmp_path)[0]), HOST)
     hf, wf = fft_geometry(H, H, 3, 1)
     rows, cols = band_axes(hf, wf, rate_index(wf, 50))
-    kept = len(rows) * len(cols)
+    rows, kept = tuple(int(r) for r in rows), len(rows) * len(cols)
     matmuls, calls = [], []
 
     def visit(expr):
@@ -164,8 +164,8 @@ def test_the_fft_lowering_runs_butterflies_and_no_dft_matmul(tmp_path):
     funcs = {gv.name_hint: f for gv, f in mod.functions.items() if isinstance(f, tirx.PrimFunc)}
     programs = {"fft_forward_w": fft_program.forward_w(wf, H, 1, len(cols)),
                 "fft_forward_h": fft_program.forward_h(hf, H, 1, rows),
-                "fft_inverse_h": fft_program.inverse_h(hf, rows, list(range(H))),
-                "fft_inverse_w": fft_program.inverse_w(wf, len(cols), list(range(H)))}
+                "fft_inverse_h": fft_program.inverse_h(hf, rows, tuple(range(H))),
+                "fft_inverse_w": fft_program.inverse_w(wf, len(cols), tuple(range(H)))}
     pruned_dft = {"fft_forward_w": H * len(cols) * 2, "fft_forward_h": H * len(rows) * 4,
                   "fft_inverse_h": len(rows) * H * 4, "fft_inverse_w": len(cols) * H * 2}
     for name, (prog, out) in programs.items():

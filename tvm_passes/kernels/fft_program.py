@@ -40,6 +40,11 @@ class Node:
     op: str
     args: tuple
 
+    @property
+    def operands(self) -> tuple:
+        """The nodes this one reads (a multiply's constant and an input's key are no node)."""
+        return () if self.op == "in" else tuple(a for a in self.args if isinstance(a, int))
+
 
 class Program:
     """The DAG under construction; a value is a node index, or None for the constant zero."""
@@ -196,9 +201,7 @@ class Program:
                 continue
             seen.add(v)
             stack.append((v, True))
-            node = self.nodes[v]
-            if node.op != "in":
-                stack.extend((a, False) for a in node.args if isinstance(a, int) and a not in seen)
+            stack.extend((a, False) for a in self.nodes[v].operands if a not in seen)
         return order
 
     def counts(self, outputs) -> dict[str, int]:
@@ -208,8 +211,12 @@ class Program:
         return {"adds": ops.count("add") + ops.count("sub"), "muls": ops.count("mul")}
 
 
-# the band-limited conv's four passes (kernels/fft_conv.py runs them)
+# the band-limited conv's four passes (kernels/fft_conv.py runs them). Cached: the cost model
+# counts a layer's programs and the pass then emits them, and a network repeats its shapes
+# (resnet56: 17 layers of each); a program is never changed once built. Their sequence
+# arguments are tuples.
 
+@functools.cache
 def forward_w(n_fft: int, n_in: int, offset: int, kept: int) -> tuple[Program, list]:
     """Real input at positions offset .. offset + n_in - 1 ("x", w); outputs X[0..kept-1]."""
     prog = Program()
@@ -219,6 +226,7 @@ def forward_w(n_fft: int, n_in: int, offset: int, kept: int) -> tuple[Program, l
     return prog, prog.dft(x, -1)[:kept]
 
 
+@functools.cache
 def forward_h(n_fft: int, n_in: int, offset: int, rows) -> tuple[Program, list]:
     """Complex input at offset .. offset + n_in - 1 (("re", h), ("im", h)); outputs X[rows]."""
     prog = Program()
@@ -229,6 +237,7 @@ def forward_h(n_fft: int, n_in: int, offset: int, rows) -> tuple[Program, list]:
     return prog, [spectrum[r] for r in rows]
 
 
+@functools.cache
 def inverse_h(n_fft: int, rows, outputs) -> tuple[Program, list]:
     """Complex input at the band's rows (("re", i), ("im", i)), i their order; the unscaled
     inverse DFT at the output positions."""
@@ -240,6 +249,7 @@ def inverse_h(n_fft: int, rows, outputs) -> tuple[Program, list]:
     return prog, [z[n] for n in outputs]
 
 
+@functools.cache
 def inverse_w(n_fft: int, kept: int, outputs) -> tuple[Program, list]:
     """The one-sided columns 0..kept-1 (("re", k), ("im", k)) extended Hermitian (Z[N - k] =
     conj Z[k]); the real part of the unscaled inverse DFT at the output positions (irfft's
@@ -263,8 +273,7 @@ def _pass_counts(builder, *args) -> tuple[int, int]:
 
 def butterfly_counts(batch, C, O, H, W, hf, wf, padding, rows, nk, out_rows, out_cols) -> dict[str, int]:
     """{"adds", "muls"} of the four passes per inference, as the kernels run them (a pass's
-    program once per row and channel it transforms)."""
-    rows, out_rows, out_cols = tuple(int(r) for r in rows), tuple(out_rows), tuple(out_cols)
+    program once per row and channel it transforms); rows, out_rows, out_cols: tuples."""
     total = {"adds": 0, "muls": 0}
     for counts, times in [(_pass_counts(forward_w, wf, W, padding, nk), batch * H * C),
                           (_pass_counts(forward_h, hf, H, padding, rows), batch * nk * C),

@@ -16,10 +16,10 @@ from tvm import te, tirx
 from tvm.script.ir_builder import IRBuilder
 from tvm.script.ir_builder import tirx as T
 
+from sedge.tvm_passes.kernels import OPAQUE
 from sedge.tvm_passes.kernels.fft_program import Program
 
 KERNEL_TAG = "lane_program"
-OPAQUE = 8  # relax's OpPatternKind.kOpaque: FuseOps fuses nothing into the kernel
 GPU_LANES = 32
 
 
@@ -27,18 +27,10 @@ def slots(prog: Program, outputs: list) -> tuple[list, dict, int]:
     """The live program in order with a scratch slot per value, a slot reused once the last
     reader of its value has run (linear scan): (order, slot of each value, slots needed)."""
     order = prog.live([part for pair in outputs for part in pair])
-    last = {}
-    for i, v in enumerate(order):
-        node = prog.nodes[v]
-        for a in node.args[:2] if node.op in ("add", "sub") else node.args[:1] if node.op != "in" else ():
-            last[a] = i
+    last = {a: i for i, v in enumerate(order) for a in prog.nodes[v].operands}
     free, slot, count = [], {}, 0
     for i, v in enumerate(order):
-        node = prog.nodes[v]
-        if node.op != "in":
-            for a in set(node.args[:2] if node.op in ("add", "sub") else node.args[:1]):
-                if last[a] == i:
-                    free.append(slot[a])
+        free.extend(slot[a] for a in set(prog.nodes[v].operands) if last[a] == i)
         if free:
             slot[v] = free.pop()
         else:
@@ -46,12 +38,12 @@ def slots(prog: Program, outputs: list) -> tuple[list, dict, int]:
     return order, slot, count
 
 
-def emit(prog: Program, outputs: list, load, store, scratch, lane, dtype: str):
-    """The live program as stores to the (slots x lanes) scratch, each output stored as soon
-    as it is computed: load(key) gives an input's value, store(i, part, value) writes part (0
-    re, 1 im) of output i. Scratch slots, not let-bindings: TVM's TIR passes take minutes
-    over a few thousand flat bindings, and LLVM keeps the slots in registers all the same."""
-    order, slot, _ = slots(prog, outputs)
+def emit(prog: Program, outputs: list, order: list, slot: dict, load, store, scratch, lane, dtype: str):
+    """The live program (`order`, `slot`: as `slots` gives them) as stores to the (slots x
+    lanes) scratch, each output stored as soon as it is computed: load(key) gives an input's
+    value, store(i, part, value) writes part (0 re, 1 im) of output i. Scratch slots, not
+    let-bindings: TVM's TIR passes take minutes over a few thousand flat bindings, and LLVM
+    keeps the slots in registers all the same."""
     readers = {}
     for i, pair in enumerate(outputs):
         for part, v in enumerate(pair):
@@ -108,9 +100,9 @@ def opaque_func(name, inputs, out_shape, gen):
 def run_per_lane(prog, outs, rows, channels, lanes, gpu, load, store):
     """The program once per (row, channel): load(row, c, key) reads an input, store(row, c,
     i, part, value) writes an output."""
-    count = slots(prog, outs)[2]
+    order, slot, count = slots(prog, outs)
 
     def body(row, c, scratch, lane):
-        emit(prog, outs, lambda key: load(row, c, key), lambda i, part, v: store(row, c, i, part, v),
-              scratch, lane, "float32")
+        emit(prog, outs, order, slot, lambda key: load(row, c, key), lambda i, part, v: store(row, c, i, part, v),
+             scratch, lane, "float32")
     lanes_loop(rows, channels, lanes, count, gpu, body)

@@ -154,18 +154,20 @@ class _LowerFFTConv(relax.PyExprMutator):
         h_out, w_out = (H + 2 * padding - kernel) // stride + 1, (W + 2 * padding - kernel) // stride + 1
         gpu = self.target.kind.name != "llvm"
         lanes = GPU_LANES if gpu else cpu_spec(self.target).lanes
-        out_rows, out_cols = list(range(0, h_out * stride, stride)), list(range(0, w_out * stride, stride))
+        # the kernels' programs are cached by their arguments (kernels/fft_program.py): tuples
+        rows = tuple(int(r) for r in band_rows)
+        out_rows, out_cols = tuple(range(0, h_out * stride, stride)), tuple(range(0, w_out * stride, stride))
 
         def call(name, func, args, shape):
             return emit(relax.call_tir(self.builder_.add_func(func, name), args, relax.TensorType(shape, "float32")))
         xt = emit(relax.op.permute_dims(x, [0, 2, 3, 1]))                                     # (B, H, W, C)
         t = call("fft_forward_w", fft_kernels.forward_w_func(batch, H, W, C, wf, padding, nk, lanes, gpu), [xt],
                  (batch, H, 2, nk, C))
-        spectra = call("fft_forward_h", fft_kernels.forward_h_func(batch, H, C, hf, padding, band_rows, nk, lanes, gpu),
+        spectra = call("fft_forward_h", fft_kernels.forward_h_func(batch, H, C, hf, padding, rows, nk, lanes, gpu),
                        [t], (nr * nk, 2 * batch, C))
         filters = emit(self._filter_spectra(weight, hf, wf, band_rows, band_cols, C, O, kernel))  # (kept, C, 2O)
         products = emit(relax.op.matmul(spectra, filters))                                    # (kept, 2B, 2O)
-        u = call("fft_inverse_h", fft_kernels.inverse_h_func(batch, O, hf, band_rows, nk, out_rows, lanes, gpu),
+        u = call("fft_inverse_h", fft_kernels.inverse_h_func(batch, O, hf, rows, nk, out_rows, lanes, gpu),
                  [products], (batch, h_out, 2, nk, O))
         func = fft_kernels.inverse_w_func(batch, O, wf, nk, h_out, out_cols, lanes, bias is not None, gpu)
         return call("fft_inverse_w", func, [u] + ([bias] if bias is not None else []), (batch, h_out, w_out, O))
