@@ -41,7 +41,7 @@ DEPTHWISE_MACS_PER_NS = 28.0
 # output transforms, a layer's input and weights)
 STREAM_BYTES_PER_NS = 20.0
 # the sum-pool kernel's adds per ns, every pass vectorised along the channels (the channel
-# window's prefix scan a vector of channels at a time: ~6 per ns on one core at 7x7x960);
+# window's running sum a vector of outputs at a time);
 # the kernel is bound by its memory traffic (input read, pooled tensor written) on every
 # layer of mobilenetv2-struct-b: 18-24 GB/s measured, the floor's 20-25
 POOL_ADDS_PER_NS = 12.0
@@ -109,15 +109,16 @@ class StructuredLayer:
 
     def pool_adds(self) -> int:
         """The sum-pool kernel's adds: vertical (k - 1 per element of the k-row sums), the
-        channel window as prefix sums (1 per input channel, 1 per output), horizontal (k - 1)."""
-        return self.spatial_pool_adds() + self.prefix_adds()
+        channel window as a running sum (2 per output, and kc - 1 for the first window: 1 per input
+        channel and 1 per output), horizontal (k - 1)."""
+        return self.spatial_pool_adds() + self.channel_window_adds()
 
     def spatial_pool_adds(self) -> int:
         ph, _ = self.pooled
         k = self.window
         return self.batch * ph * self.width * self.channels * (k - 1) + self.pooled_elements() * (k - 1)
 
-    def prefix_adds(self) -> int:
+    def channel_window_adds(self) -> int:
         if self.channel_window == 1:
             return 0
         ph, _ = self.pooled

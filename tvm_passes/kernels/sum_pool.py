@@ -10,11 +10,11 @@ layer's zero padding (top, left, bottom, right) and dilation; Ho = H + pt + pb -
 The box sum is separable and computed one output row (b, ho) at a time, rows in parallel:
 1. vertical: the k input rows d_h apart summed (k - 1 adds per element; rows in the padding
    are skipped, so the image's first and last rows take the slow branch only);
-2. channel window: per pixel and group, a prefix sum over the Cg input channels and each
-   output as the difference of two prefixes (one add per output, vectorised) — about 2 adds
-   per output whatever the window, where a direct sum costs kc - 1 and the importer's band
-   1x1 conv kc multiply-adds. The prefix runs a vector of channels at a time: the vector's
-   own prefix in log2(lanes) shifted adds, plus a carry (the vectors before it);
+2. channel window: per pixel and group, a running sum over the c outputs, each the one
+   before it plus the channel entering the window less the one leaving it — 2 adds per
+   output whatever the window, where a direct sum costs kc - 1 and the importer's band 1x1
+   conv kc multiply-adds. It runs a vector of outputs at a time: the vector's differences'
+   own prefix in log2(lanes) shifted adds, plus a carry (the outputs before it);
 3. horizontal: the row, zero-padded left and right in a scratch row, summed at k columns
    d_w apart (k - 1 adds per output).
 A 2x2 window alone (n = N - 1, Struct-ResNet-A) is instead summed directly from the input
@@ -39,8 +39,6 @@ KERNEL_NAME = "sedge_sum_pool"
 # the kernel's attribute holding its geometry ({"window", "channel_window", "pads", "dilation"}),
 # by which the Winograd rewrite finds a spatial pool it can fold into its input transform
 SUM_POOL_ATTR = "sedge.sum_pool"
-# pixels whose channel scans run before their differences are read back
-SCAN_PIXELS = 8
 # the spatial window summed directly from the input rows (wider ones: the separable passes)
 DIRECT_WINDOW = 2
 
@@ -135,7 +133,7 @@ def sum_pool_nhwc(x: te.Tensor, groups: int, c: int, window: int, pads, dilation
                         chan = T.buffer_proxy(chan_buf)
 
                         def chan_store(w, ch, value):
-                            chan[(w + pl) * Co + ch] = value
+                            chan[_offset((w + pl) * Co, ch)] = value
 
                         def chan_at(w, ch):
                             return chan[w * Co + ch]
@@ -189,54 +187,74 @@ def sum_pool_nhwc(x: te.Tensor, groups: int, c: int, window: int, pads, dilation
                                                     vert_store(w, ch, load(w, ch) + x_at(i, w, ch))
                                                 for_channels(C, accumulate)
 
-                    # 2. channel window: per pixel and group a prefix sum over the input channels,
-                    # each output the difference of two prefixes (one add). Where a vector divides
-                    # the group's channels, the scan runs a vector of channels at a time in
-                    # registers: its own prefix in log2(width) shifted adds (a shuffle each, no
-                    # multiply), plus the carry, the sum of the vectors before it in every lane (one
-                    # add per vector on the carry's chain). Elementwise scalar prefixes, one add, two
-                    # loads and a store per channel, ran at 13-40% of the memory floor
-                    scan_width = vector_lanes(Cg, lanes)
+                    # 2. channel window: per pixel and group a running sum across the channels,
+                    # each output the one before it plus the channel entering the window less the
+                    # one leaving it, y[j] = y[j-1] + s[j+kc-1] - s[j-1]. It runs a vector of
+                    # outputs at a time in registers: the vector's entering-less-leaving
+                    # differences (two loads and a subtract), their own prefix in log2(width)
+                    # shifted adds (a shuffle each, no multiply), plus the carry, the output before
+                    # the vector in every lane (one add per vector on the carry's chain). The carry
+                    # starts at the first window less its last channel. The scan is c long, where a
+                    # prefix sum over all Cg channels with each output the difference of two
+                    # prefixes scanned c + kc - 1 (mobilenetv2-struct-b's windows: twice as long)
+                    scan_width = vector_lanes(c, lanes)
                     if kc > 1 and scan_width > 1:
-                        chunk = max(d for d in range(1, min(W, SCAN_PIXELS) + 1) if W % d == 0)
-                        stride = Cg + scan_width
-                        prefix_buf = T.decl_buffer([chunk * stride], dtype, scope="local")
-                        prefix = T.buffer_proxy(prefix_buf)
+                        lanes_of = T.ramp(0, 1, scan_width)
+                        zero = tirx.Broadcast(tirx.const(0, dtype), scan_width)
+                        fill = zs[lanes_of] if zs is not None else zero
                         carry_buf = T.decl_buffer([scan_width], dtype, scope="local")
                         carry = T.buffer_proxy(carry_buf)
                         scan_buf = T.decl_buffer([scan_width], dtype, scope="local")
                         scan = T.buffer_proxy(scan_buf)
-                        lanes_of = T.ramp(0, 1, scan_width)
-                        zero = tirx.Broadcast(tirx.const(0, dtype), scan_width)
-                        with T.serial(0, W // chunk) as outer, T.serial(0, groups) as g:
-                            with T.serial(0, chunk) as inner:
-                                w = outer * chunk + inner
-                                prefix[inner * stride] = tirx.const(0, dtype)
-                                carry[lanes_of] = zero
-                                with T.serial(0, Cg // scan_width) as j:
-                                    # each step's vector bound once (a Let), not computed per use
-                                    steps = [tirx.Var(f"scan{step}", f"{dtype}x{scan_width}")
-                                             for step in range(scan_width.bit_length())]
-                                    values = [vert_at(w, T.ramp(g * Cg + j * scan_width, 1, scan_width))]
-                                    for step, var in enumerate(steps[:-1]):
-                                        shift = 1 << step
-                                        fill = zs[T.ramp(0, 1, scan_width)] if zs is not None else zero
-                                        values.append(var + tirx.Shuffle([fill, var], [
-                                            tirx.IntImm("int32", i if i < shift else scan_width + i - shift)
-                                            for i in range(scan_width)]))
-                                    # the vector's own prefix, then the carry added
-                                    scan[lanes_of] = _let(steps, values, steps[-1])
-                                    prefix[T.ramp(inner * stride + 1 + j * scan_width, 1, scan_width)] = \
-                                        scan[lanes_of] + carry[lanes_of]
-                                    carry[lanes_of] = carry[lanes_of] + tirx.Shuffle([scan[lanes_of]], [
-                                        tirx.IntImm("int32", scan_width - 1)] * scan_width)
-                            # the differences after the chunk's scans: a load spanning two vector
-                            # stores just made waits for them to retire (no store forwarding)
-                            with T.serial(0, chunk) as inner:
-                                def difference(ci, inner=inner, g=g):
-                                    chan_store(outer * chunk + inner, g * c + ci,
-                                               prefix[inner * stride + ci + kc] - prefix[inner * stride + ci])
-                                for_channels(c, difference)
+
+                        def shifted_up(vector, shift):
+                            """`vector`'s lanes moved `shift` up, the zeros brought in below."""
+                            return tirx.Shuffle([fill, vector], [
+                                tirx.IntImm("int32", i if i < shift else scan_width + i - shift)
+                                for i in range(scan_width)])
+
+                        def prefix_of(vector):
+                            """The in-vector inclusive prefix, each step's vector bound once (a Let)."""
+                            steps = [tirx.Var(f"scan{step}", f"{dtype}x{scan_width}")
+                                     for step in range(scan_width.bit_length())]
+                            values = [vector] + [var + shifted_up(var, 1 << step)
+                                                 for step, var in enumerate(steps[:-1])]
+                            return _let(steps, values, steps[-1])
+
+                        def last_lane(vector):
+                            return tirx.Shuffle([vector], [tirx.IntImm("int32", scan_width - 1)] * scan_width)
+
+                        def channels(w, first):
+                            return vert_at(w, T.ramp(first, 1, scan_width))
+
+                        with T.serial(0, W) as w, T.serial(0, groups) as g:
+                            base = g * Cg
+                            # the first window less its last channel, summed into every lane: the
+                            # channels a vector at a time, the lanes past kc - 1 of the last vector
+                            # masked off (it stays inside the group: c >= the vector), then across
+                            # the lanes
+                            carry[lanes_of] = zero
+                            with T.serial(0, (kc - 1) // scan_width) as j:
+                                carry[lanes_of] = carry[lanes_of] + channels(w, base + j * scan_width)
+                            if (kc - 1) % scan_width:
+                                tail = (kc - 1) // scan_width * scan_width
+                                carry[lanes_of] = carry[lanes_of] + tirx.Select(
+                                    lanes_of < tirx.Broadcast(tirx.IntImm("int32", kc - 1 - tail), scan_width),
+                                    channels(w, base + tail), zero)
+                            carry[lanes_of] = last_lane(prefix_of(carry[lanes_of]))
+
+                            def step(j, leaving, w=w, g=g, base=base):
+                                entering = channels(w, base + kc - 1 + j * scan_width)
+                                scan[lanes_of] = prefix_of(entering - leaving)
+                                chan_store(w, T.ramp(g * c + j * scan_width, 1, scan_width),
+                                           scan[lanes_of] + carry[lanes_of])
+                                carry[lanes_of] = carry[lanes_of] + last_lane(scan[lanes_of])
+
+                            # the first vector's first output leaves no channel: its leaving
+                            # channels are the vector's own shifted up one lane, a zero brought in
+                            step(0, shifted_up(channels(w, base), 1))
+                            with T.serial(1, c // scan_width) as j:
+                                step(j, channels(w, base + j * scan_width - 1))
                     elif kc > 1:  # an odd channel count per group: scalar prefixes, the row's pixels
                         # as the inner loop, so that their independent chains of adds interleave
                         stride = Cg + 1
