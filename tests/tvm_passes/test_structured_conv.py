@@ -36,7 +36,7 @@ SHAPES = [
     (8, 6, 3, 5, 2, 2, 1, 2, 1),    # channel window c < C, stride 2, dilation 2
     (11, 8, 1, 4, 1, 1, 0, 1, 1),   # 1x1: channel sliding sum only (Struct-MV2-B), a 4-lane scan,
                                     # the first window's last vector masked (kc - 1 = 7)
-    (7, 5, 1, 3, 1, 1, 0, 1, 1),    # 3 outputs: no vector divides them, the scalar scan
+    (7, 5, 1, 3, 1, 1, 0, 1, 1),    # 3 outputs: a 2-lane step, then a scalar one
     (8, 8, 3, 1, 2, 2, 1, 1, 8),    # depthwise, c = 1 per group, stride 2
     (8, 4, 5, 2, 3, 3, 2, 1, 2),    # grouped, 5x5, channel and spatial windows
     (6, 6, 3, 6, 1, 1, 1, 1, 1),    # n = 1: a 3x3 sum-pool, padding 1

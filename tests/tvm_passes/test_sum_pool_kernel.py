@@ -1,14 +1,15 @@
 """The sum-pool kernel alone against a float64 numpy box sum, over drawn geometries: channel
-windows whose outputs a vector divides or not (the vector running sum, its first window's
-masked last vector, the scalar scan), groups, spatial windows, padding and dilation."""
+windows of any output count (the running sum's whole vectors, its narrower and scalar last
+steps, its first window's masked last vector), groups, spatial windows, padding and dilation."""
 import numpy as np
+import pytest
 import tvm
 from compiled_models import HOST
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tvm import te
 
-from sedge.tvm_passes.kernels.sum_pool import pooled_size, sum_pool_nhwc
+from sedge.tvm_passes.kernels.sum_pool import pooled_size, scan_steps, sum_pool_nhwc
 
 LANES = 16
 RTOL = 1e-5
@@ -48,3 +49,10 @@ def test_the_kernel_is_the_box_sum(groups, c, extra, window, pad, dilation, size
     got = tvm.runtime.tensor(np.zeros(want.shape, "float32"))
     run(tvm.runtime.tensor(data), tvm.runtime.tensor(np.zeros(LANES, "float32")), got)
     assert np.abs(got.numpy() - want).max() <= RTOL * np.abs(want).max()
+
+
+@pytest.mark.parametrize("c,steps", [(72, [(0, 16), (16, 16), (32, 16), (48, 16), (64, 8)]),
+                                     (12, [(0, 8), (8, 4)]), (23, [(0, 16), (16, 4), (20, 2), (22, 1)]),
+                                     (1, [(0, 1)]), (480, [(i, 16) for i in range(0, 480, 16)])])
+def test_the_running_sum_takes_the_widest_vectors_the_outputs_hold(c, steps):
+    assert scan_steps(c, LANES) == steps

@@ -73,6 +73,105 @@ def pooled_size(size: int, before: int, after: int, dilation: int, window: int) 
     return size + before + after - dilation * (window - 1)
 
 
+def scan_steps(c: int, lanes: int) -> list[tuple[int, int]]:
+    """(first output, width) of each step of the channel window's running sum over `c` outputs:
+    vectors of the widest power of two (<= `lanes`) that `c` holds, then one each of the
+    narrower powers of two its remainder is made of (c = 72: four of 16 and one of 8, where
+    vectors dividing 72 would be nine of 8)."""
+    width = min(lanes, 1 << (c.bit_length() - 1))
+    steps = [(start, width) for start in range(0, c - c % width, width)]
+    start = len(steps) * width
+    while width > 1:
+        width //= 2
+        if c - start >= width:
+            steps.append((start, width))
+            start += width
+    return steps
+
+
+def _running_sum(vert_at, chan_store, W: int, groups: int, Cg: int, c: int, lanes: int, zs, dtype: str):
+    """Emit the channel window of a row: per pixel and group, each of the c outputs the one
+    before it plus the channel entering the window less the one leaving it,
+    y[j] = y[j-1] + s[j+kc-1] - s[j-1], with `vert_at(w, ch)` the row's (vertically summed)
+    input and `chan_store(w, ch, value)` the output. A vector of outputs at a time
+    (`scan_steps`), in registers: the vector's entering-less-leaving differences (two loads,
+    one unaligned, and a subtract), their own prefix in log2(width) shifted adds (a shuffle
+    each, no multiply), plus the carry, the output before the vector in every lane (one add
+    per vector on the carry's chain). The carry starts at the first window less its last
+    channel. The scan is c long, where a prefix sum over the Cg input channels with each
+    output the difference of two prefixes scanned c + kc - 1 (Struct-MV2-B's windows: twice
+    as long) and read its prefixes back from memory. `zs`: the zero vector the shifts bring
+    in, an input (`scan_zeros`) or None."""
+    kc = Cg - c + 1
+    steps = scan_steps(c, lanes)
+    main = steps[0][1]
+
+    def lanes_of(width):
+        return T.ramp(0, 1, width) if width > 1 else 0
+
+    def zero(width):
+        return tirx.Broadcast(tirx.const(0, dtype), width) if width > 1 else tirx.const(0, dtype)
+
+    fill = zs[lanes_of(main)] if zs is not None and main > 1 else zero(main)
+    carry = T.buffer_proxy(T.decl_buffer([main], dtype, scope="local"))
+    scan = T.buffer_proxy(T.decl_buffer([main], dtype, scope="local"))
+
+    def shifted_up(vector, shift, width):
+        """`vector`'s lanes moved `shift` up, the zeros brought in below."""
+        return tirx.Shuffle([fill, vector], [tirx.IntImm("int32", i if i < shift else main + i - shift)
+                                             for i in range(width)])
+
+    def prefix_of(vector, width):
+        """The in-vector inclusive prefix, each step's vector bound once (a Let)."""
+        if width == 1:
+            return vector
+        stages = [tirx.Var(f"scan{stage}", f"{dtype}x{width}") for stage in range(width.bit_length())]
+        values = [vector] + [var + shifted_up(var, 1 << stage, width) for stage, var in enumerate(stages[:-1])]
+        return _let(stages, values, stages[-1])
+
+    def spread(vector, width):
+        """`vector`'s last lane in every lane of the carry."""
+        if width == main:
+            return tirx.Shuffle([vector], [tirx.IntImm("int32", width - 1)] * main) if main > 1 else vector
+        last = tirx.Shuffle([vector], [tirx.IntImm("int32", width - 1)]) if width > 1 else vector
+        return tirx.Broadcast(last, main)
+
+    with T.serial(0, W) as w, T.serial(0, groups) as g:
+        base = g * Cg
+
+        def channels(first, width):
+            return vert_at(w, T.ramp(first, 1, width) if width > 1 else first)
+
+        # the first window less its last channel, summed into every lane: the channels a vector
+        # at a time, the lanes past kc - 1 of the last vector masked off (it stays inside the
+        # group: c >= the vector), then across the lanes
+        carry[lanes_of(main)] = zero(main)
+        with T.serial(0, (kc - 1) // main) as j:
+            carry[lanes_of(main)] = carry[lanes_of(main)] + channels(base + j * main, main)
+        if (kc - 1) % main:
+            tail = (kc - 1) // main * main
+            carry[lanes_of(main)] = carry[lanes_of(main)] + tirx.Select(
+                lanes_of(main) < tirx.Broadcast(tirx.IntImm("int32", kc - 1 - tail), main),
+                channels(base + tail, main), zero(main))
+        carry[lanes_of(main)] = spread(prefix_of(carry[lanes_of(main)], main), main)
+
+        def step(first, width, leaving):
+            scan[lanes_of(width)] = prefix_of(channels(base + kc - 1 + first, width) - leaving, width)
+            chan_store(w, T.ramp(g * c + first, 1, width) if width > 1 else g * c + first,
+                       scan[lanes_of(width)] + carry[lanes_of(width)])
+            carry[lanes_of(main)] = carry[lanes_of(main)] + spread(scan[lanes_of(width)], width)
+
+        # the first output leaves no channel: the first vector's leaving channels are its own
+        # shifted up one lane, a zero brought in
+        step(0, main, shifted_up(channels(base, main), 1, main) if main > 1 else zero(1))
+        whole = sum(1 for _, width in steps if width == main)
+        if whole > 1:
+            with T.serial(1, whole) as j:
+                step(j * main, main, channels(base + j * main - 1, main))
+        for first, width in steps[whole:]:
+            step(first, width, channels(base + first - 1, width))
+
+
 def sum_pool_nhwc(x: te.Tensor, groups: int, c: int, window: int, pads, dilation, lanes: int,
                   zeros: te.Tensor | None = None) -> te.Tensor:
     """The sum-pool of `x` (B, H, W, groups*Cg) as a TE extern tensor (B, Ho, Wo, groups*c).
@@ -187,89 +286,9 @@ def sum_pool_nhwc(x: te.Tensor, groups: int, c: int, window: int, pads, dilation
                                                     vert_store(w, ch, load(w, ch) + x_at(i, w, ch))
                                                 for_channels(C, accumulate)
 
-                    # 2. channel window: per pixel and group a running sum across the channels,
-                    # each output the one before it plus the channel entering the window less the
-                    # one leaving it, y[j] = y[j-1] + s[j+kc-1] - s[j-1]. It runs a vector of
-                    # outputs at a time in registers: the vector's entering-less-leaving
-                    # differences (two loads and a subtract), their own prefix in log2(width)
-                    # shifted adds (a shuffle each, no multiply), plus the carry, the output before
-                    # the vector in every lane (one add per vector on the carry's chain). The carry
-                    # starts at the first window less its last channel. The scan is c long, where a
-                    # prefix sum over all Cg channels with each output the difference of two
-                    # prefixes scanned c + kc - 1 (mobilenetv2-struct-b's windows: twice as long)
-                    scan_width = vector_lanes(c, lanes)
-                    if kc > 1 and scan_width > 1:
-                        lanes_of = T.ramp(0, 1, scan_width)
-                        zero = tirx.Broadcast(tirx.const(0, dtype), scan_width)
-                        fill = zs[lanes_of] if zs is not None else zero
-                        carry_buf = T.decl_buffer([scan_width], dtype, scope="local")
-                        carry = T.buffer_proxy(carry_buf)
-                        scan_buf = T.decl_buffer([scan_width], dtype, scope="local")
-                        scan = T.buffer_proxy(scan_buf)
-
-                        def shifted_up(vector, shift):
-                            """`vector`'s lanes moved `shift` up, the zeros brought in below."""
-                            return tirx.Shuffle([fill, vector], [
-                                tirx.IntImm("int32", i if i < shift else scan_width + i - shift)
-                                for i in range(scan_width)])
-
-                        def prefix_of(vector):
-                            """The in-vector inclusive prefix, each step's vector bound once (a Let)."""
-                            steps = [tirx.Var(f"scan{step}", f"{dtype}x{scan_width}")
-                                     for step in range(scan_width.bit_length())]
-                            values = [vector] + [var + shifted_up(var, 1 << step)
-                                                 for step, var in enumerate(steps[:-1])]
-                            return _let(steps, values, steps[-1])
-
-                        def last_lane(vector):
-                            return tirx.Shuffle([vector], [tirx.IntImm("int32", scan_width - 1)] * scan_width)
-
-                        def channels(w, first):
-                            return vert_at(w, T.ramp(first, 1, scan_width))
-
-                        with T.serial(0, W) as w, T.serial(0, groups) as g:
-                            base = g * Cg
-                            # the first window less its last channel, summed into every lane: the
-                            # channels a vector at a time, the lanes past kc - 1 of the last vector
-                            # masked off (it stays inside the group: c >= the vector), then across
-                            # the lanes
-                            carry[lanes_of] = zero
-                            with T.serial(0, (kc - 1) // scan_width) as j:
-                                carry[lanes_of] = carry[lanes_of] + channels(w, base + j * scan_width)
-                            if (kc - 1) % scan_width:
-                                tail = (kc - 1) // scan_width * scan_width
-                                carry[lanes_of] = carry[lanes_of] + tirx.Select(
-                                    lanes_of < tirx.Broadcast(tirx.IntImm("int32", kc - 1 - tail), scan_width),
-                                    channels(w, base + tail), zero)
-                            carry[lanes_of] = last_lane(prefix_of(carry[lanes_of]))
-
-                            def step(j, leaving, w=w, g=g, base=base):
-                                entering = channels(w, base + kc - 1 + j * scan_width)
-                                scan[lanes_of] = prefix_of(entering - leaving)
-                                chan_store(w, T.ramp(g * c + j * scan_width, 1, scan_width),
-                                           scan[lanes_of] + carry[lanes_of])
-                                carry[lanes_of] = carry[lanes_of] + last_lane(scan[lanes_of])
-
-                            # the first vector's first output leaves no channel: its leaving
-                            # channels are the vector's own shifted up one lane, a zero brought in
-                            step(0, shifted_up(channels(w, base), 1))
-                            with T.serial(1, c // scan_width) as j:
-                                step(j, channels(w, base + j * scan_width - 1))
-                    elif kc > 1:  # an odd channel count per group: scalar prefixes, the row's pixels
-                        # as the inner loop, so that their independent chains of adds interleave
-                        stride = Cg + 1
-                        prefix_buf = T.decl_buffer([W * stride], dtype, scope="local")
-                        prefix = T.buffer_proxy(prefix_buf)
-                        with T.serial(0, groups) as g:
-                            with T.serial(0, W) as w:
-                                prefix[w * stride] = tirx.const(0, dtype)
-                            with T.serial(0, Cg) as q:
-                                with T.serial(0, W) as w:
-                                    prefix[w * stride + q + 1] = prefix[w * stride + q] + vert_at(w, g * Cg + q)
-                            with T.serial(0, W) as w:
-                                def difference(ci, w=w, g=g):
-                                    chan_store(w, g * c + ci, prefix[w * stride + ci + kc] - prefix[w * stride + ci])
-                                for_channels(c, difference)
+                    # 2. channel window: a running sum across each pixel's channels (_running_sum)
+                    if kc > 1:
+                        _running_sum(vert_at, chan_store, W, groups, Cg, c, lanes, zs, dtype)
                     elif vert_store is None:  # k = 1, kc = 1: a copy (the pass never emits it)
                         with T.serial(0, W) as w:
                             for_channels(C, lambda ch, w=w: chan_store(w, ch, vert_at(w, ch)))
