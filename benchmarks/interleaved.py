@@ -37,6 +37,21 @@ def ratios(samples: dict, reference: str) -> list[dict]:
     return rows
 
 
+def time_in_turn(runs: dict, repeat: int, clock=time.perf_counter) -> dict:
+    """{name: [ms]}: `runs` ({name: (function, arguments)}) called in blocks of BLOCK in turn,
+    each block after a short pause and an untimed call, until each has `repeat` timed calls."""
+    samples = {name: [] for name in runs}
+    while min(len(s) for s in samples.values()) < repeat:
+        for name, (function, call_args) in runs.items():
+            time.sleep(SETTLE_SECONDS)
+            function(*call_args)  # untimed: this package's caches and threads warm again
+            for _ in range(BLOCK):
+                started = clock()
+                function(*call_args)
+                samples[name].append((clock() - started) * 1e3)
+    return samples
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("packages", nargs="+", help="the reference first, then the packages to compare with it")
@@ -58,15 +73,7 @@ def main(argv=None) -> int:
                 for s in executor.metadata.inputs}
         executor.run(feed)  # warm up, and fills the executor's input tensors
         runs[Path(path).name] = (executor.vm["main"], [*executor._inputs(feed), *executor.params])
-    samples = {name: [] for name in runs}
-    while min(len(s) for s in samples.values()) < args.repeat:
-        for name, (main_fn, call_args) in runs.items():
-            time.sleep(SETTLE_SECONDS)
-            main_fn(*call_args)  # untimed: this package's caches and threads warm again
-            for _ in range(BLOCK):
-                started = clock()
-                main_fn(*call_args)
-                samples[name].append((clock() - started) * 1e3)
+    samples = time_in_turn(runs, args.repeat, clock)
     print(f"| package | median ms | p10 ms | / {Path(args.packages[0]).name} (median) | (p10) |\n|---|---|---|---|---|")
     for row in ratios(samples, Path(args.packages[0]).name):
         print(f"| {row['package']} | {row['median_ms']:.3f} | {row['p10_ms']:.3f} | {row['median_ratio']:.3f} | "

@@ -1,6 +1,7 @@
 """Each structured layer of the zoo's structured models, lowered every way it can be, timed.
 
-    python -m benchmarks.structured_layers [MODEL ...] [--rounds 5] [--runs 20] [--pool] [--json FILE]
+    python -m benchmarks.structured_layers [MODEL ...] [--rounds 5] [--runs 20] [--pool] [--in-model RUNS]
+                                           [--json FILE]
 
 For every distinct structured conv (its geometry and input shape) of the models (default
 the published structured ones), a one-layer model is compiled through sedge's pipeline
@@ -12,6 +13,14 @@ model's estimate and the measured time of each option, the option the model choo
 fastest measured, and whether the choice is within 10% of the fastest (issue 22's check).
 `fold` is the dense conv of the same shape (alpha folded into the dense kernel at load
 time), so the fold column is also the dense parent's layer.
+
+A one-layer model re-reads an input that its last run left in the cache; inside a model
+the input is the output of the kernel before. `--in-model RUNS` checks every layer whose
+choice came out over 10% slower than the fastest option that way: the layer's first model,
+compiled as chosen and with the layer forced to that option, is timed whole, RUNS runs of
+each in turn, and the row gives forced / chosen: below 1 (median and 10th percentile) where
+the option the layer alone favoured also makes its model faster. A layer is a few percent of
+its model, so this tells which way the choice should go, not the layer's own ratio.
 
 `--pool` adds, per layer with a sum-pool, the standalone add-only kernel (kernels/sum_pool.py)
 against the memory floor: an elementwise kernel reading and writing the layer's input once
@@ -34,7 +43,9 @@ WITHIN = 1.10  # the chosen option may be this much slower than the fastest meas
 
 
 def distinct_layers(model_names) -> dict:
-    """{key: (module, input shape, [model names])} of the structured convs the models run."""
+    """{key: (module, input shape, [(model name, position)])} of the structured convs the
+    models run, each occurrence by its model and its place among the model's structured convs
+    in the order they run."""
     import torch
 
     from sedge.frontend.layers.structured import StructuredConv2d
@@ -50,10 +61,10 @@ def distinct_layers(model_names) -> dict:
             model(torch.randn(*model.zoo_spec.input_shape))
         for hook in hooks:
             hook.remove()
-        for module, shape in seen:
+        for position, (module, shape) in enumerate(seen):
             key = (f"{module.in_channels}->{module.out_channels} k{module.kernel_size} c{module.c} n{module.n} "
                    f"s{module.stride[0]} p{module.padding[0]} g{module.groups} {shape[2]}x{shape[3]}")
-            layers.setdefault(key, (module, shape, []))[2].append(name)
+            layers.setdefault(key, (module, shape, []))[2].append((name, position))
     return layers
 
 
@@ -98,7 +109,7 @@ def build_options(module, shape, workdir: Path):
     decision = next(iter(decisions(model.mod, target).values()))
     built = {}
     for option in (o.name for o in decision.options):
-        vm, args = compile_forced(model, option, x.numpy(), target)
+        vm, args = compile_forced(model, {"all": option}, x.numpy(), target)
         got = vm["main"](*args).numpy()
         error = float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
         built[option] = (vm.time_evaluator("main", tvm.cpu(), number=1, repeat=1), args, error)
@@ -162,6 +173,38 @@ def time_pool(module, shape, rounds: int, runs: int) -> dict:
             "floor_gbs": 2 * in_bytes / ms["floor"] / 1e6}
 
 
+def time_in_model(occurrences, decision, fastest: str, repeat: int) -> dict:
+    """The layer's first model, compiled as the cost model chooses and with the layer (every
+    occurrence of it in that model) forced to the option the one-layer rounds found fastest,
+    timed whole, in turn in this process: {"model", "ratio": median forced / chosen, "p10_ratio"}.
+    A one-layer model re-reads an input its last run left in cache; inside a model the input
+    is the output of the kernel before, which the layer's options may read at other speeds."""
+    import tvm
+
+    from benchmarks.forced_lowering import compile_forced
+    from benchmarks.interleaved import time_in_turn
+    from sedge.frontend.loaders import load_model
+    from sedge.tvm_passes.lowering import decisions
+    from sedge.tvm_passes.target import host_target
+
+    name = occurrences[0][0]
+    model = load_model(f"zoo:{name}")
+    target = tvm.target.Target(host_target())
+    layers = [d for d in decisions(model.mod, target).values() if d.op == "StructuredConv"]
+    positions = [position for model_name, position in occurrences if model_name == name]
+    for position in positions:  # the Relax layers run in the modules' order: the same costs
+        if [o.macs for o in layers[position].options] != [o.macs for o in decision.options]:
+            raise RuntimeError(f"{name}'s structured layer {position} is not the one measured alone")
+    x = next(iter(model.example_inputs().values()))
+    runs = {"chosen": compile_forced(model, {}, x, target),
+            "forced": compile_forced(model, {layers[p].layer: fastest for p in positions}, x, target)}
+    samples = time_in_turn({k: (vm["main"], args) for k, (vm, args) in runs.items()}, repeat)
+    median = {k: float(np.median(v)) for k, v in samples.items()}
+    p10 = {k: float(np.percentile(v, 10)) for k, v in samples.items()}
+    return {"model": name, "forced": fastest, "ratio": median["forced"] / median["chosen"],
+            "p10_ratio": p10["forced"] / p10["chosen"]}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", default=list(DEFAULT_MODELS))
@@ -170,12 +213,16 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument("--pool", action="store_true", help="also time each standalone sum-pool against the "
                                                             "memory floor")
+    parser.add_argument("--in-model", type=int, default=0, metavar="RUNS",
+                        help="for a layer whose choice is over 10%% slower than the fastest option alone, time its "
+                             "model whole with the layer as chosen and forced to that option, RUNS runs each")
     args = parser.parse_args(argv)
     rows = []
     print("| layer (in->out kernel c n stride pad groups HxW) | models | option | est us | measured us | "
           "max rel err |\n|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory(prefix="sedge-structured-") as tmp:
-        for key, (module, shape, models) in distinct_layers(args.models).items():
+        for key, (module, shape, occurrences) in distinct_layers(args.models).items():
+            models = [name for name, _ in occurrences]
             started = time.perf_counter()
             built, decision = build_options(module, shape, Path(tmp))
             measured = {o: ms * 1e3 for o, ms in time_rounds(built, args.rounds, args.runs).items()}
@@ -195,11 +242,20 @@ def main(argv=None) -> int:
                 print(f"|  |  | sum-pool alone {pool['pool_us']:.1f} us = {pool['pool_gbs']:.1f} GB/s, "
                       f"{pool['pool_gbs'] / pool['floor_gbs']:.0%} of the floor's {pool['floor_gbs']:.1f} GB/s; "
                       f"{pool['pool_us'] / measured['sumpool+conv']:.0%} of sumpool+conv |  |  |  |", flush=True)
+            if args.in_model and not ok:
+                row["in_model"] = whole = time_in_model(occurrences, decision, fastest, args.in_model)
+                print(f"|  |  | in {whole['model']}, {fastest} forced / as chosen: {whole['ratio']:.3f} median, "
+                      f"{whole['p10_ratio']:.3f} p10 |  |  |  |", flush=True)
             rows.append(row)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     within = sum(r["within_10pct"] for r in rows)
     print(f"\nchoice within 10% of the fastest on {within} of {len(rows)} distinct layers")
+    checked = [r for r in rows if "in_model" in r]
+    if checked:
+        faster = sum(r["in_model"]["ratio"] < 1 and r["in_model"]["p10_ratio"] < 1 for r in checked)
+        print(f"of the {len(checked)} others, forcing the option fastest alone made the model faster (median and "
+              f"p10) for {faster}")
     return 0
 
 

@@ -184,3 +184,24 @@ def test_each_structured_kernel_row_is_compared_with_its_dense_parent_in_the_sam
     assert kernels._products("structured 2x2 unpadded 8x8x512") / kernels._products("resnet18 3x3 7x7x512") == 4 / 9
     assert kernels._products("structured 2x2 unpadded 57x57x64 Winograd") == 25 / 16
     assert kernels._products("resnet18 3x3 56x56x64 Winograd") == 36 / 16
+
+
+def test_packages_timed_in_turn_each_get_their_runs():
+    from benchmarks.interleaved import BLOCK, time_in_turn
+
+    calls = []
+    samples = time_in_turn({"a": (calls.append, ["a"]), "b": (calls.append, ["b"])}, repeat=BLOCK + 1)
+    assert [len(s) for s in samples.values()] == [2 * BLOCK] * 2, "whole blocks, until each has its runs"
+    assert calls[:BLOCK + 1] == ["a"] * (BLOCK + 1) and calls[BLOCK + 1] == "b", "a block of one, then the other"
+
+
+def test_structured_layers_know_where_each_layer_runs_in_its_model():
+    """benchmarks.structured_layers --in-model forces a layer by its place among its model's
+    structured convs: every place is counted once, in the order the layers run."""
+    from benchmarks.structured_layers import distinct_layers
+
+    layers = distinct_layers(["resnet18-struct-a"])
+    positions = sorted(p for _module, _shape, occurrences in layers.values() for _name, p in occurrences)
+    assert positions == list(range(len(positions))) and len(positions) > len(layers)
+    first = next(iter(layers.values()))
+    assert first[2][0] == ("resnet18-struct-a", 0), "the first key is the first structured conv to run"

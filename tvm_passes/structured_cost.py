@@ -41,9 +41,14 @@ DEPTHWISE_MACS_PER_NS = 28.0
 # output transforms, a layer's input and weights)
 STREAM_BYTES_PER_NS = 20.0
 # the sum-pool kernel's adds per ns, every pass vectorised along the channels (the channel
-# window's running sum a vector of outputs at a time);
-# the kernel is bound by its memory traffic (input read, pooled tensor written) on every
-# layer of mobilenetv2-struct-b: 18-24 GB/s measured, the floor's 20-25
+# window's running sum a vector of outputs at a time). The kernel is charged its memory
+# traffic (input read, pooled tensor written) at STREAM_BYTES_PER_NS on every layer of the
+# models. That is well under what the running sum moves (56x56x96 -> 48: 96 GB/s alone on an
+# input still in cache from its last run, 55 GB/s inside the model on the output of the
+# kernel before it), but it keeps the choices the model measures best: where it picks `fold`
+# over `sumpool+conv` by the least (mobilenetv2-struct-b's 56x56 and 28x28 project layers),
+# the two layers took the same time inside the model and forcing `sumpool+conv` there made
+# the model 1-5% slower (docs/structured-kernels.md)
 POOL_ADDS_PER_NS = 12.0
 POOLED_PASSES = 2  # the pooled tensor's passes over memory: the pool writes it, the small conv reads it
 
