@@ -136,6 +136,15 @@ def _running_sum(vert_at, chan_store, W: int, groups: int, Cg: int, c: int, lane
         last = tirx.Shuffle([vector], [tirx.IntImm("int32", width - 1)]) if width > 1 else vector
         return tirx.Broadcast(last, main)
 
+    def across_lanes(vector):
+        """The sum of `vector`'s lanes in every lane: each lane plus its partner `half` lanes
+        away, for halves of the vector down to one lane (one single-source shuffle each)."""
+        half = main // 2
+        while half:
+            vector = vector + tirx.Shuffle([vector], [tirx.IntImm("int32", i ^ half) for i in range(main)])
+            half //= 2
+        return vector
+
     with T.serial(0, W) as w, T.serial(0, groups) as g:
         base = g * Cg
 
@@ -153,7 +162,7 @@ def _running_sum(vert_at, chan_store, W: int, groups: int, Cg: int, c: int, lane
             carry[lanes_of(main)] = carry[lanes_of(main)] + tirx.Select(
                 lanes_of(main) < tirx.Broadcast(tirx.IntImm("int32", kc - 1 - tail), main),
                 channels(base + tail, main), zero(main))
-        carry[lanes_of(main)] = spread(prefix_of(carry[lanes_of(main)], main), main)
+        carry[lanes_of(main)] = across_lanes(carry[lanes_of(main)])
 
         def step(first, width, leaving):
             scan[lanes_of(width)] = prefix_of(channels(base + kc - 1 + first, width) - leaving, width)
