@@ -22,7 +22,7 @@ rows, 3 adds per output and no scratch row (the rows whose window reaches into t
 keep the passes). Every channel loop is vectorised along the contiguous channels. There is no multiply in the
 kernel's arithmetic (indices aside); tests check its TIR for one.
 
-The kernel is written loop by loop (a prefix scan is no block a schedule rule can take), so
+The kernel is written loop by loop (a running sum is no block a schedule rule can take), so
 it carries its own schedule: the function is marked scheduled and opaque to fusion.
 """
 from __future__ import annotations
