@@ -4,6 +4,7 @@ import functools
 import json
 import operator
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -205,3 +206,18 @@ def test_structured_layers_know_where_each_layer_runs_in_its_model():
     assert positions == list(range(len(positions))) and len(positions) > len(layers)
     first = next(iter(layers.values()))
     assert first[2][0] == ("resnet18-struct-a", 0), "the first key is the first structured conv to run"
+
+
+def test_the_sum_pool_benchmark_times_two_versions_of_the_kernel_and_checks_both(tmp_path, monkeypatch, capsys):
+    """benchmarks.sum_pool --against OLD.py: each geometry built from both files, timed in
+    turn, each checked against the method's PyTorch sum-pool."""
+    from benchmarks import sum_pool as bench
+
+    monkeypatch.setattr(bench, "GEOMETRIES", {"c5 of 12 4x4": ((1, 4, 4, 12), 1, 5, 2, 1)})
+    monkeypatch.setenv("TVM_NUM_THREADS", "1")  # main sets it: restored after the test
+    current = Path(bench.__file__).parents[1] / "tvm_passes" / "kernels" / "sum_pool.py"
+    rows = tmp_path / "rows.json"
+    assert bench.main(["--against", str(current), "--rounds", "1", "--json", str(rows)]) == 0
+    [row] = json.loads(rows.read_text())
+    assert set(row["us"]) == {"this", "against"} and row["max_rel_error"] < 1e-6
+    assert "| c5 of 12 4x4 |" in capsys.readouterr().out

@@ -1,35 +1,27 @@
-"""The sum-pool kernel alone against a float64 numpy box sum, over drawn geometries: channel
-windows of any output count (the running sum's whole vectors, its narrower and scalar last
-steps, its first window's masked last vector), groups, spatial windows, padding and dilation."""
+"""The sum-pool kernel alone against the method's PyTorch sum-pool in float64, over drawn
+geometries: channel windows of any output count (the running sum's whole vectors, its
+narrower and scalar last steps, its first window's masked last vector), groups, spatial
+windows, padding and dilation."""
 import numpy as np
 import pytest
+import torch
 import tvm
 from compiled_models import HOST
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tvm import te
 
+from sedge.frontend.layers.structured import sum_pool
 from sedge.tvm_passes.kernels.sum_pool import pooled_size, scan_steps, sum_pool_nhwc
 
 LANES = 16
 RTOL = 1e-5
 
 
-def box_sum(x, groups, c, window, pads, dilation):
-    """y[..., g*c + ci] = the sum over the window's rows, columns and channels ci .. ci + kc - 1."""
-    B, H, W, C = x.shape
-    Cg = C // groups
-    kc, (pt, pl, pb, pr), (dh, dw) = Cg - c + 1, pads, dilation
-    padded = np.pad(x.astype(np.float64), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
-    Ho, Wo = pooled_size(H, pt, pb, dh, window), pooled_size(W, pl, pr, dw, window)
-    y = np.zeros((B, Ho, Wo, groups * c))
-    for i in range(window):
-        for j in range(window):
-            rows = padded[:, dh * i:dh * i + Ho, dw * j:dw * j + Wo]
-            for g in range(groups):
-                for ci in range(c):
-                    y[..., g * c + ci] += rows[..., g * Cg + ci:g * Cg + ci + kc].sum(-1)
-    return y
+def box_sum(x, groups, c, window, pad, dilation):
+    """The method's own sum-pool (frontend/layers/structured.py, PyTorch) in float64, channels-last."""
+    nchw = torch.tensor(x, dtype=torch.float64).permute(0, 3, 1, 2)
+    return sum_pool(nchw, c, window, [pad, pad], [dilation, dilation], groups).permute(0, 2, 3, 1).numpy()
 
 
 @settings(max_examples=20, deadline=None)
@@ -45,7 +37,7 @@ def test_the_kernel_is_the_box_sum(groups, c, extra, window, pad, dilation, size
     kernel = te.create_prim_func([x, zeros, y]).with_attr("global_symbol", "main")
     run = tvm.compile(tvm.IRModule({"main": kernel}), target=HOST)["main"]
     data = np.random.default_rng(0).standard_normal([int(d) for d in x.shape]).astype("float32")
-    want = box_sum(data, groups, c, window, (pad,) * 4, (dilation,) * 2)
+    want = box_sum(data, groups, c, window, pad, dilation)
     got = tvm.runtime.tensor(np.zeros(want.shape, "float32"))
     run(tvm.runtime.tensor(data), tvm.runtime.tensor(np.zeros(LANES, "float32")), got)
     assert np.abs(got.numpy() - want).max() <= RTOL * np.abs(want).max()
