@@ -89,6 +89,7 @@ def sedge_dct(N: int, batch: int):
     from sedge.tvm_passes.kernels import dct_batched as KB
     from sedge.tvm_passes.schedules.cpu import cpu_spec
     from sedge.tvm_passes.target import host_target
+    from sedge.tvm_passes.tir_pipeline import register
 
     target = tvm.target.Target(host_target())
     lanes = cpu_spec(target).lanes
@@ -103,7 +104,8 @@ def sedge_dct(N: int, batch: int):
         sch = tvm.s_tir.Schedule(te.create_prim_func([x, tw, phase, K.dct2(x, tw, phase, N, batch)]))
         K.schedule_dct(sch, lanes)
         func = sch.mod["main"]
-    lib = tvm.compile(tvm.IRModule({"main": func.with_attr("tirx.is_scheduled", True)}), target=target)
+    lib = tvm.compile(tvm.IRModule({"main": func.with_attr("tirx.is_scheduled", True)}), target=target,
+                      tir_pipeline=register())
     fn = lib["main"]
 
     def make(xs: np.ndarray):

@@ -53,13 +53,14 @@ def _build(mod, params, choice):
     from sedge.tvm_passes.passes.fft_conv import fft_conv_lowering
     from sedge.tvm_passes.pipeline import sedge_pipeline
     from sedge.tvm_passes.target import host_target
+    from sedge.tvm_passes.tir_pipeline import register
 
     target = tvm.target.Target(host_target())
     if choice not in (None, "generic"):
         mod = fft_conv_lowering(target, choice)(mod)
     # generic: the pipeline's own LowerFFTConv off, so the construct keeps its body
     with tvm.transform.PassContext(opt_level=3, disabled_pass=["LowerFFTConv"] if choice == "generic" else []):
-        executable = tvm.compile(sedge_pipeline(target)(mod), target, relax_pipeline=None)
+        executable = tvm.compile(sedge_pipeline(target)(mod), target, relax_pipeline=None, tir_pipeline=register())
     vm = relax.VirtualMachine(executable, tvm.cpu())
     weights = [tvm.runtime.tensor(p) for p in params]
     if vm.module.implements_function("main_transform_params"):

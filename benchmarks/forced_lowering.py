@@ -15,10 +15,11 @@ def compile_forced(model, overrides: dict, x: np.ndarray, target):
 
     from sedge.tvm_passes.lowering import with_overrides
     from sedge.tvm_passes.pipeline import sedge_pipeline
+    from sedge.tvm_passes.tir_pipeline import register
 
     with tvm.transform.PassContext(opt_level=3):
         mod = sedge_pipeline(target)(with_overrides(model.mod, overrides))
-        executable = tvm.compile(mod, target, relax_pipeline=None)
+        executable = tvm.compile(mod, target, relax_pipeline=None, tir_pipeline=register())
     vm = relax.VirtualMachine(executable, tvm.cpu())
     params = [tvm.runtime.tensor(np.asarray(p)) for p in model.params]
     if vm.module.implements_function("main_transform_params"):

@@ -148,11 +148,13 @@ def build_kernel(shape, x, w, b, winograd: bool = False):
 
     from sedge.tvm_passes.pipeline import sedge_pipeline
     from sedge.tvm_passes.target import host_target
+    from sedge.tvm_passes.tir_pipeline import register
 
     size, c_in, c_out, kernel, stride, padding, groups = shape
     target = tvm.target.Target(host_target())
     with tvm.transform.PassContext(opt_level=3, disabled_pass=[] if winograd else ["WinogradConv"]):
-        executable = tvm.compile(sedge_pipeline(target)(_module(*shape)), target, relax_pipeline=None)
+        executable = tvm.compile(sedge_pipeline(target)(_module(*shape)), target, relax_pipeline=None,
+                                     tir_pipeline=register())
     vm = relax.VirtualMachine(executable, tvm.cpu())
     params = [tvm.runtime.tensor(a) for a in (w.transpose(2, 3, 1, 0).copy(), b.reshape(1, 1, 1, -1))]
     if vm.module.implements_function("main_transform_params"):  # weight packing, once, as at load time

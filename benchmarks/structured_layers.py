@@ -136,6 +136,7 @@ def time_pool(module, shape, rounds: int, runs: int) -> dict:
     from sedge.tvm_passes.pipeline import sedge_pipeline
     from sedge.tvm_passes.schedules.cpu import cpu_spec
     from sedge.tvm_passes.target import host_target
+    from sedge.tvm_passes.tir_pipeline import register
 
     target = tvm.target.Target(host_target())
     batch, channels, height, width = shape
@@ -159,7 +160,8 @@ def time_pool(module, shape, rounds: int, runs: int) -> dict:
                 out = bb.emit_output(y)
             bb.emit_func_output(out)
         with tvm.transform.PassContext(opt_level=3):
-            executable = tvm.compile(sedge_pipeline(target)(bb.get()), target, relax_pipeline=None)
+            executable = tvm.compile(sedge_pipeline(target)(bb.get()), target, relax_pipeline=None,
+                                     tir_pipeline=register())
         vm = relax.VirtualMachine(executable, tvm.cpu())
         return vm.time_evaluator("main", tvm.cpu(), number=1, repeat=1), [tvm.runtime.tensor(
             np.random.default_rng(0).standard_normal(nhwc, dtype=np.float32))]

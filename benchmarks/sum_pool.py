@@ -62,12 +62,14 @@ def build(kernel_module, geometry, data):
     from tvm import te
 
     from sedge.tvm_passes.target import host_target
+    from sedge.tvm_passes.tir_pipeline import register
 
     shape, groups, c, window, pad = geometry
     x, zeros = te.placeholder(shape, name="x"), te.placeholder((LANES,), name="zeros")
     y = kernel_module.sum_pool_nhwc(x, groups, c, window, (pad,) * 4, (1, 1), LANES, zeros=zeros)
     func = te.create_prim_func([x, zeros, y]).with_attr("global_symbol", "main")
-    library = tvm.compile(tvm.IRModule({"main": func}), target=tvm.target.Target(host_target()))
+    library = tvm.compile(tvm.IRModule({"main": func}), target=tvm.target.Target(host_target()),
+                          tir_pipeline=register())
     want = box_sum(data, groups, c, window, pad)
     args = [tvm.runtime.tensor(data), tvm.runtime.tensor(np.zeros(LANES, "float32")),
             tvm.runtime.tensor(np.zeros(want.shape, "float32"))]
