@@ -154,7 +154,7 @@ def build_kernel(shape, x, w, b, winograd: bool = False):
     target = tvm.target.Target(host_target())
     with tvm.transform.PassContext(opt_level=3, disabled_pass=[] if winograd else ["WinogradConv"]):
         executable = tvm.compile(sedge_pipeline(target)(_module(*shape)), target, relax_pipeline=None,
-                                     tir_pipeline=register())
+                                 tir_pipeline=register())
     vm = relax.VirtualMachine(executable, tvm.cpu())
     params = [tvm.runtime.tensor(a) for a in (w.transpose(2, 3, 1, 0).copy(), b.reshape(1, 1, 1, -1))]
     if vm.module.implements_function("main_transform_params"):  # weight packing, once, as at load time

@@ -30,6 +30,7 @@ must move (input read once, output written once), the pool's as a share of the f
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -175,30 +176,41 @@ def time_pool(module, shape, rounds: int, runs: int) -> dict:
             "floor_gbs": 2 * in_bytes / ms["floor"] / 1e6}
 
 
+@functools.cache
+def _as_chosen(name: str):
+    """(model, its structured layers' Decisions in run order, an input, target, (vm, args) of
+    the model compiled as the cost model chooses) of zoo model `name`: built once however many
+    of its layers `time_in_model` checks."""
+    import tvm
+
+    from benchmarks.forced_lowering import compile_forced
+    from sedge.frontend.loaders import load_model
+    from sedge.tvm_passes.lowering import decisions
+    from sedge.tvm_passes.target import host_target
+
+    model = load_model(f"zoo:{name}")
+    target = tvm.target.Target(host_target())
+    layers = [d for d in decisions(model.mod, target).values() if d.op == "StructuredConv"]
+    x = next(iter(model.example_inputs().values()))
+    return model, layers, x, target, compile_forced(model, {}, x, target)
+
+
 def time_in_model(occurrences, decision, fastest: str, repeat: int) -> dict:
     """The layer's first model, compiled as the cost model chooses and with the layer (every
     occurrence of it in that model) forced to the option the one-layer rounds found fastest,
     timed whole, in turn in this process: {"model", "ratio": median forced / chosen, "p10_ratio"}.
     A one-layer model re-reads an input its last run left in cache; inside a model the input
     is the output of the kernel before, which the layer's options may read at other speeds."""
-    import tvm
-
     from benchmarks.forced_lowering import compile_forced
     from benchmarks.interleaved import time_in_turn
-    from sedge.frontend.loaders import load_model
-    from sedge.tvm_passes.lowering import decisions
-    from sedge.tvm_passes.target import host_target
 
     name = occurrences[0][0]
-    model = load_model(f"zoo:{name}")
-    target = tvm.target.Target(host_target())
-    layers = [d for d in decisions(model.mod, target).values() if d.op == "StructuredConv"]
+    model, layers, x, target, chosen = _as_chosen(name)
     positions = [position for model_name, position in occurrences if model_name == name]
     for position in positions:  # the Relax layers run in the modules' order: the same costs
         if [o.macs for o in layers[position].options] != [o.macs for o in decision.options]:
             raise RuntimeError(f"{name}'s structured layer {position} is not the one measured alone")
-    x = next(iter(model.example_inputs().values()))
-    runs = {"chosen": compile_forced(model, {}, x, target),
+    runs = {"chosen": chosen,
             "forced": compile_forced(model, {layers[p].layer: fastest for p in positions}, x, target)}
     samples = time_in_turn({k: (vm["main"], args) for k, (vm, args) in runs.items()}, repeat)
     median = {k: float(np.median(v)) for k, v in samples.items()}

@@ -7,8 +7,9 @@ target) and timed with TVM's time evaluator, one geometry at a time, in interlea
 `--against` names another sum_pool.py, e.g. the kernel at an earlier commit
 (`git show REV:tvm_passes/kernels/sum_pool.py > old.py`): both versions are built and timed
 in turn in each round, so that a slow spell of a shared machine falls on both, and each is
-checked against the method's PyTorch sum-pool in float64. The geometries are mobilenetv2-struct-b's channel windows
-and shapes the zoo has none of (odd window sizes and output counts, groups, a spatial window).
+checked against the method's PyTorch sum-pool in float64. The geometries are every channel
+window of mobilenetv2-struct-b and shapes the zoo has none of (odd window sizes and output
+counts, groups, a spatial window).
 """
 from __future__ import annotations
 
@@ -21,22 +22,27 @@ from pathlib import Path
 
 import numpy as np
 
-# name: ((B, H, W, C), groups, c, spatial window, padding)
-GEOMETRIES = {
-    "mv2-struct-b 96->24 56x56": ((1, 56, 56, 96), 1, 48, 1, 0),
-    "mv2-struct-b 192->32 28x28": ((1, 28, 28, 192), 1, 96, 1, 0),
-    "mv2-struct-b 384->64 14x14": ((1, 14, 14, 384), 1, 192, 1, 0),
-    "mv2-struct-b 64->384 14x14": ((1, 14, 14, 64), 1, 32, 1, 0),
-    "mv2-struct-b 576->96 14x14": ((1, 14, 14, 576), 1, 288, 1, 0),
-    "mv2-struct-b 960->160 7x7": ((1, 7, 7, 960), 1, 480, 1, 0),
-    "mv2-struct-b 160->960 7x7": ((1, 7, 7, 160), 1, 80, 1, 0),
+ZOO_MODEL = "mobilenetv2-struct-b"  # the zoo's channel windows
+# shapes the zoo has none of, name: ((B, H, W, C), groups, c, spatial window, padding)
+OFF_ZOO = {
     "c75 of 150 14x14": ((1, 14, 14, 150), 1, 75, 1, 0),
     "c29 of 60 28x28": ((1, 28, 28, 60), 1, 29, 1, 0),
     "c7 of 33 28x28": ((1, 28, 28, 33), 1, 7, 1, 0),
     "c1 of 9 6x5": ((1, 6, 5, 9), 1, 1, 1, 0),
     "c6 of 12 x2 groups, 3x3 window 8x8": ((2, 8, 8, 24), 2, 6, 3, 1),
 }
-LANES = 16  # the zeros input's length: the widest fp32 vector sedge targets
+
+
+def geometries() -> dict:
+    """{name: geometry}: every distinct channel-window pool of ZOO_MODEL (as
+    benchmarks.structured_layers finds its layers), then OFF_ZOO."""
+    from benchmarks.structured_layers import distinct_layers
+
+    zoo = {f"{ZOO_MODEL} {key}": ((1, shape[2], shape[3], shape[1]), module.groups, module.c,
+                                  module.kernel_size - module.n + 1, module.padding[0])
+           for key, (module, shape, _) in distinct_layers([ZOO_MODEL]).items()
+           if module.c < module.in_channels // module.groups}
+    return {**zoo, **OFF_ZOO}
 
 
 def box_sum(x, groups, c, window, pad):
@@ -61,17 +67,19 @@ def build(kernel_module, geometry, data):
     import tvm
     from tvm import te
 
+    from sedge.tvm_passes.schedules.cpu import cpu_spec
     from sedge.tvm_passes.target import host_target
     from sedge.tvm_passes.tir_pipeline import register
 
     shape, groups, c, window, pad = geometry
-    x, zeros = te.placeholder(shape, name="x"), te.placeholder((LANES,), name="zeros")
-    y = kernel_module.sum_pool_nhwc(x, groups, c, window, (pad,) * 4, (1, 1), LANES, zeros=zeros)
+    target = tvm.target.Target(host_target())
+    lanes = cpu_spec(target).lanes  # as LowerStructuredConv builds the kernel for this host
+    x, zeros = te.placeholder(shape, name="x"), te.placeholder((lanes,), name="zeros")
+    y = kernel_module.sum_pool_nhwc(x, groups, c, window, (pad,) * 4, (1, 1), lanes, zeros=zeros)
     func = te.create_prim_func([x, zeros, y]).with_attr("global_symbol", "main")
-    library = tvm.compile(tvm.IRModule({"main": func}), target=tvm.target.Target(host_target()),
-                          tir_pipeline=register())
+    library = tvm.compile(tvm.IRModule({"main": func}), target=target, tir_pipeline=register())
     want = box_sum(data, groups, c, window, pad)
-    args = [tvm.runtime.tensor(data), tvm.runtime.tensor(np.zeros(LANES, "float32")),
+    args = [tvm.runtime.tensor(data), tvm.runtime.tensor(np.zeros(lanes, "float32")),
             tvm.runtime.tensor(np.zeros(want.shape, "float32"))]
     library["main"](*args)
     error = float(np.abs(args[2].numpy() - want).max() / np.abs(want).max())
@@ -94,7 +102,7 @@ def main(argv=None) -> int:
     print(f"| geometry | {' | '.join(f'{v} us' for v in versions)} |{' this / against |' if args.against else ''} "
           f"max rel err |\n|---|{'---|' * len(versions)}{'---|' if args.against else ''}---|")
     rows = []
-    for name, geometry in GEOMETRIES.items():
+    for name, geometry in geometries().items():
         data = np.random.default_rng(0).standard_normal(geometry[0]).astype("float32")
         built = {v: build(module, geometry, data) for v, module in versions.items()}
         times = {v: [] for v in built}

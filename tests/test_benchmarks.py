@@ -213,7 +213,7 @@ def test_the_sum_pool_benchmark_times_two_versions_of_the_kernel_and_checks_both
     turn, each checked against the method's PyTorch sum-pool."""
     from benchmarks import sum_pool as bench
 
-    monkeypatch.setattr(bench, "GEOMETRIES", {"c5 of 12 4x4": ((1, 4, 4, 12), 1, 5, 2, 1)})
+    monkeypatch.setattr(bench, "geometries", lambda: {"c5 of 12 4x4": ((1, 4, 4, 12), 1, 5, 2, 1)})
     monkeypatch.setenv("TVM_NUM_THREADS", "1")  # main sets it: restored after the test
     current = Path(bench.__file__).parents[1] / "tvm_passes" / "kernels" / "sum_pool.py"
     rows = tmp_path / "rows.json"
